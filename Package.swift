@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// simba: SimBA-style bias simulation, training and analysis as one MPI program.
+import PackageDescription
+
+let package = Package(
+    name: "simba",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "simba", targets: ["simba"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C system libraries, found with pkg-config under their exact Debian names
+        // (see ../shared/reference/build-notes.md). Each holds a header-only shim.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-openmpi",
+                       providers: [.apt(["libhdf5-openmpi-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        // Swift faces of the C libraries.
+        .target(name: "Cluster", dependencies: ["CMPI"]),
+        .target(name: "Storage", dependencies: ["CHDF5", "Cluster"]),
+
+        // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
+        .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
+
+        .executableTarget(
+            name: "simba",
+            dependencies: [
+                "Cluster", "Storage", "SelfTest", "CBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Cluster"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ]
+)

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Cluster
+import Foundation
+
+/// Runs a parsed command: plain commands directly, cluster commands inside
+/// an MPI world that is finalised on every exit path.
+enum Launcher {
+    /// Exit codes (also listed in the README).
+    enum Exit {
+        static let success: Int32 = 0
+        static let failure: Int32 = 1
+        static let usage: Int32 = 64
+    }
+
+    static func main() -> Never {
+        let command: ParsableCommand
+        do {
+            command = try Simba.parseAsRoot()
+        } catch {
+            // Under mpirun every rank parses the same arguments: rank 0 speaks.
+            let code = Simba.exitCode(for: error)
+            if code == .success || Cluster.launcherRank == 0 && error is CleanExit {
+                Simba.exit(withError: error)  // --help, --version
+            }
+            if Cluster.launcherRank == 0 {
+                let reason = Simba.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+                report(reason + " (see 'simba --help')")
+            }
+            exit(code.rawValue)
+        }
+        if let clusterCommand = command as? ClusterCommand {
+            exit(run(clusterCommand))
+        }
+        var plain = command
+        do {
+            try plain.run()
+            exit(Exit.success)
+        } catch {
+            Simba.exit(withError: error)
+        }
+    }
+
+    static func run(_ command: ClusterCommand) -> Int32 {
+        let world: Communicator
+        do {
+            world = try Cluster.start(threadLevel: .funneled)
+        } catch {
+            report("cannot start MPI: \(error)")
+            return Exit.failure
+        }
+        BLASRuntime.configure(requestedThreads: command.runtime.threads, worldSize: world.size)
+        StopSignal.install()
+        do {
+            try command.run(world: world)
+            Cluster.finish()
+            return Exit.success
+        } catch let failure as CollectiveFailure {
+            // Every rank knows: the lowest failing rank's message, said once.
+            if world.rank == 0 {
+                let origin = world.size > 1 && failure.failedRank != 0 ? " (rank \(failure.failedRank))" : ""
+                report(failure.message + origin)
+            }
+            Cluster.finish()
+            return Exit.failure
+        } catch let exitCode as ExitCode {
+            Cluster.finish()
+            return exitCode.rawValue
+        } catch {
+            if world.size == 1 {
+                report(describe(error))
+                Cluster.finish()
+                return Exit.failure
+            }
+            // Other ranks may be waiting in a collective for this one: only an
+            // abort ends the job without a hang.
+            world.abort(message: describe(error), code: Exit.failure)
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let validation = error as? ValidationError { return validation.message }
+        return String(describing: error)
+    }
+
+    /// One line on stderr, the way every simba error looks.
+    static func report(_ message: String) {
+        FileHandle.standardError.write(Data("simba: error: \(message)\n".utf8))
+    }
+}
