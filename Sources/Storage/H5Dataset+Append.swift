@@ -28,6 +28,8 @@ extension H5Dataset {
             rowsBefore = counts[..<communicator.rank].reduce(0, +)
             totalRows = counts.reduce(0, +)
         }
+        // Every rank knows the total, so all skip together when nothing is added.
+        if totalRows == 0 { return first }
         var grown = shape
         grown[0] = first + totalRows
         try resize(to: grown)

@@ -172,6 +172,7 @@ extension H5Group {
         let shape = shape ?? [values.count]
         let chunk = deflate == nil ? nil : shape.map { max(1, $0) }
         let dataset = try createDataset(name, of: T.self, shape: shape, chunk: chunk, deflate: deflate)
+        if values.isEmpty { return }
         let isWriter = (file.communicator?.rank ?? 0) == 0
         try dataset.write(isWriter ? values : [], offset: [Int](repeating: 0, count: shape.count),
                           count: isWriter ? shape : [Int](repeating: 0, count: shape.count))

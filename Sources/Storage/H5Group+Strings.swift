@@ -23,6 +23,8 @@ extension H5Group {
         let dataset = try checked(H5Dcreate2(id, name, type, space, links, simba_h5p_default(), simba_h5p_default()),
                                   what, path: file.path)
         defer { H5Dclose(dataset) }
+        // An empty dataset has no storage to write to (every rank sees the same count).
+        if values.isEmpty { return }
         var packed = [UInt8](repeating: 0, count: values.count * width)
         for (index, value) in values.enumerated() {
             for (offset, byte) in value.utf8.enumerated() { packed[index * width + offset] = byte }
@@ -32,7 +34,7 @@ extension H5Group {
         defer { H5Sclose(fileSpace) }
         let memorySpace = H5Scopy(space)
         defer { H5Sclose(memorySpace) }
-        if !isWriter || values.isEmpty {
+        if !isWriter {
             H5Sselect_none(fileSpace)
             H5Sselect_none(memorySpace)
         }

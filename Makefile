@@ -1,0 +1,44 @@
+# simba — two commands do all set-up:
+#   make run    runs the main job on this machine
+#   make test   builds and passes the tests
+# Each installs missing system packages first (as root with apt) or says
+# exactly what is missing.
+
+SHELL := /bin/bash
+SWIFT ?= swift
+RANKS ?= 2
+RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/simba
+DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/simba
+
+.PHONY: deps test-deps build build-debug run test bench clean
+
+deps:
+	@scripts/deps.sh
+
+test-deps:
+	@scripts/deps.sh --test
+
+build: deps
+	$(SWIFT) build -c release --product simba
+
+build-debug: deps
+	$(SWIFT) build --product simba
+
+# The main job. Until the experiment pipeline lands this checks the MPI
+# world, libraries and template on $(RANKS) ranks.
+run: build
+	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) info
+	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) selftest
+
+# Unit tests (one process) and multi-rank tests (mpirun with 1, 2, 3 ranks,
+# spawned by the CLI tests against the debug binary).
+test: test-deps
+	$(SWIFT) build --build-tests
+	SIMBA_BIN=$(DEBUG_BIN) $(SWIFT) test --skip-build
+
+bench: build
+	scripts/mpirun.sh 1 $(RELEASE_BIN) selftest --large-mib 256 >/dev/null
+	@echo "bench: no kernels to measure yet beyond the MPI selftest"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,95 @@
+import Cluster
+import Foundation
+import XCTest
+
+/// Unit tests in one process: MPI starts once as a singleton (a world of
+/// one) and is never finalised inside a test. Multi-rank behaviour is tested
+/// by CLITests under mpirun.
+final class ClusterTests: XCTestCase {
+    var world: Communicator!
+
+    override func setUpWithError() throws {
+        world = try Cluster.start()
+    }
+
+    func testStartIsIdempotentAndGivesAWorldOfOne() throws {
+        let again = try Cluster.start()
+        XCTAssertEqual(world.rank, 0)
+        XCTAssertEqual(world.size, 1)
+        XCTAssertEqual(again.size, 1)
+        XCTAssertTrue(Cluster.isRunning)
+        XCTAssertGreaterThanOrEqual(Cluster.providedThreadLevel, .funneled)
+        XCTAssertTrue(Cluster.libraryVersion.contains("Open MPI"), Cluster.libraryVersion)
+        XCTAssertFalse(Cluster.libraryVersion.contains("\0"))
+    }
+
+    func testAllreduceInPlaceOnOneRankKeepsValues() throws {
+        var values: [Float] = [1.5, -2, 3]
+        try world.allreduce(&values, op: .sum)
+        XCTAssertEqual(values, [1.5, -2, 3])
+        XCTAssertEqual(try world.allreduce(7, op: .max), 7)
+        XCTAssertEqual(try world.allreduce(-1.25, op: .min), -1.25)
+        var empty: [Double] = []
+        try world.allreduce(&empty, op: .sum)
+        XCTAssertEqual(empty, [])
+    }
+
+    func testChunkedAllreduceCoversEveryElement() throws {
+        let saved = mpiChunkBytes
+        mpiChunkBytes = 24  // 3 doubles per MPI call, with a remainder
+        defer { mpiChunkBytes = saved }
+        var values = (0..<100).map(Double.init)
+        try world.allreduce(&values, op: .sum)
+        XCTAssertEqual(values, (0..<100).map(Double.init))
+    }
+
+    func testBroadcastGatherAndAllgather() throws {
+        XCTAssertEqual(try world.broadcast([1, 2, 3] as [Int32], root: 0), [1, 2, 3])
+        XCTAssertEqual(try world.broadcast("Insula_R", root: 0), "Insula_R")
+        XCTAssertEqual(try world.gather([1.0, 2.0], root: 0), [[1.0, 2.0]])
+        XCTAssertEqual(try world.allgather([UInt8(9)]), [[9]])
+        XCTAssertEqual(try world.allgather(Int64(4)), [4])
+    }
+
+    func testSplitByColorAndExclusion() throws {
+        let part = try XCTUnwrap(try world.split(color: 3, key: 0))
+        XCTAssertEqual(part.size, 1)
+        XCTAssertEqual(try part.allreduce(5, op: .sum), 5)
+        try part.free()
+        XCTAssertNil(try world.split(color: nil, key: 0))
+        XCTAssertThrowsError(try world.split(color: -2, key: 0))
+    }
+
+    func testMPIErrorsComeBackAsSwiftErrorsWithMPIsMessage() throws {
+        // A negative tag is invalid: with MPI_ERRORS_RETURN, MPI reports it
+        // instead of aborting the process.
+        XCTAssertThrowsError(try world.send([Float(1)], to: 0, tag: -5)) { error in
+            let mpiError = error as? MPIError
+            XCTAssertNotNil(mpiError?.code)
+            XCTAssertTrue(String(describing: error).lowercased().contains("tag"), String(describing: error))
+        }
+        XCTAssertThrowsError(try world.broadcast(1.0, root: 3)) { error in
+            XCTAssertTrue(String(describing: error).contains("outside"), String(describing: error))
+        }
+    }
+
+    func testUnanimousSectionReportsTheFailure() throws {
+        struct Broken: Error, CustomStringConvertible { var description: String { "label map on another grid" } }
+        XCTAssertEqual(try world.unanimously { 42 }, 42)
+        XCTAssertThrowsError(try world.unanimously { throw Broken() }) { error in
+            let failure = error as? CollectiveFailure
+            XCTAssertEqual(failure?.failedRank, 0)
+            XCTAssertEqual(failure?.message, "label map on another grid")
+        }
+    }
+
+    func testStopSignalIsRecordedNotFatal() throws {
+        StopSignal.install()
+        StopSignal.clear()
+        XCTAssertNil(StopSignal.pending)
+        StopSignal.simulate(SIGUSR1)
+        XCTAssertEqual(StopSignal.pending, SIGUSR1)
+        StopSignal.clear()
+        XCTAssertNil(StopSignal.pending)
+    }
+}
