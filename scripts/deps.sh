@@ -27,8 +27,8 @@ probe() {
     check "the Colin27 template and AAL atlas in $template_dir" mricron-data \
         test -r "$template_dir/ch2bet.nii.gz" -a -r "$template_dir/aal.nii.gz" -a -r "$template_dir/aal.nii.txt"
     if [ "${1:-}" = "--test" ]; then
-        check "python3 with h5py (test oracle)" python3-h5py python3 -c "import h5py"
-        check "python3 with nibabel (test oracle)" python3-nibabel python3 -c "import nibabel"
+        check "Debian python3 with h5py (test oracle)" python3-h5py /usr/bin/python3 -c "import h5py"
+        check "Debian python3 with nibabel (test oracle)" python3-nibabel /usr/bin/python3 -c "import nibabel"
     fi
 }
 

@@ -80,6 +80,21 @@ final class CLITests: XCTestCase {
 
         let header = try SimbaProcess.tool("h5dump", ["-H", "-d", "/series", file])
         XCTAssertTrue(header.stdout.contains("( 12, 3 ) / ( H5S_UNLIMITED, 3 )"), header.stdout)
+
+        // h5py (what users load run files with) sees the same names, types and attributes.
+        let script = """
+            import h5py, sys
+            f = h5py.File(sys.argv[1], "r")
+            print(f.attrs["format"], int(f.attrs["world_size"]), list(f.attrs["weights"]))
+            print([n.decode() for n in f["names"][:]], f["blocks"].dtype, f["series"].maxshape)
+            """
+        let python = try SimbaProcess.tool("/usr/bin/python3", ["-c", script, file])
+        XCTAssertEqual(python.status, 0, python.stderr)
+        XCTAssertEqual(python.stdout, """
+            simba-selftest 3 [0.25, 0.5, 1.0]
+            ['rank-0', 'rank-1', 'rank-2'] float32 (None, 3)
+
+            """)
     }
 
     /// The values of a dataset as h5dump prints them (no indices, no wrapping).
