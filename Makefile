@@ -34,7 +34,7 @@ run: build
 # spawned by the CLI tests against the debug binary).
 test: test-deps
 	$(SWIFT) build --build-tests
-	SIMBA_BIN=$(DEBUG_BIN) $(SWIFT) test --skip-build
+	SIMBA_BIN=$(DEBUG_BIN) $(SWIFT) test --skip-build --disable-swift-testing
 
 bench: build
 	scripts/mpirun.sh 1 $(RELEASE_BIN) selftest --large-mib 256 >/dev/null
