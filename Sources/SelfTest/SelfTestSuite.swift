@@ -59,6 +59,7 @@ public struct SelfTestSuite {
         }
         var outcomes: [Outcome] = []
         for check in checks() {
+            try world.stopIfRequested()
             var problems = Problems()
             try check.body(&problems)
             let outcome = Outcome(name: check.name, problems: try gatherProblems(problems))

@@ -92,4 +92,16 @@ final class ClusterTests: XCTestCase {
         StopSignal.clear()
         XCTAssertNil(StopSignal.pending)
     }
+
+    func testStopRequestIsAgreedAtASafePoint() throws {
+        StopSignal.install()
+        StopSignal.clear()
+        XCTAssertNoThrow(try world.stopIfRequested())
+        StopSignal.simulate(SIGUSR1)
+        defer { StopSignal.clear() }
+        XCTAssertThrowsError(try world.stopIfRequested()) { error in
+            XCTAssertEqual((error as? StopRequested)?.signal, SIGUSR1)
+            XCTAssertEqual("\(error)", "stopped by SIGUSR1 at a safe point")
+        }
+    }
 }

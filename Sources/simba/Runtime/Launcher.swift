@@ -10,6 +10,8 @@ enum Launcher {
         static let success: Int32 = 0
         static let failure: Int32 = 1
         static let usage: Int32 = 64
+        /// Stopped on request (a signal) at a safe point; the work can resume.
+        static let stopped: Int32 = 75
     }
 
     static func main() -> Never {
@@ -25,6 +27,10 @@ enum Launcher {
             if Cluster.launcherRank == 0 {
                 let reason = Simba.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
                 report(reason + " (see 'simba --help')")
+            } else {
+                // mpirun kills the job at the first non-zero exit: give rank 0
+                // time to say why before this rank's exit ends everything.
+                usleep(500_000)
             }
             exit(code.rawValue)
         }
@@ -62,6 +68,10 @@ enum Launcher {
             }
             Cluster.finish()
             return Exit.failure
+        } catch let stop as StopRequested {
+            if world.rank == 0 { FileHandle.standardError.write(Data("simba: \(stop)\n".utf8)) }
+            Cluster.finish()
+            return Exit.stopped
         } catch let exitCode as ExitCode {
             Cluster.finish()
             return exitCode.rawValue
