@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C system libraries, found with pkg-config under their exact Debian names
@@ -25,6 +26,9 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["CMPI"]),
         .target(name: "Storage", dependencies: ["CHDF5", "Cluster"]),
 
+        // Typed, path-aware reading of YAML configuration files.
+        .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
 
@@ -38,5 +42,6 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "SelfTest"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Cluster"]),
         .testTarget(name: "CLITests", dependencies: ["SelfTest"]),
+        .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
     ]
 )
