@@ -26,6 +26,9 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["CMPI"]),
         .target(name: "Storage", dependencies: ["CHDF5", "Cluster"]),
 
+        // Seeded random streams and distributions (deterministic across ranks).
+        .target(name: "Randomness"),
+
         // Typed, path-aware reading of YAML configuration files.
         .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
 
@@ -43,5 +46,6 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Cluster"]),
         .testTarget(name: "CLITests", dependencies: ["SelfTest"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
+        .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
     ]
 )
