@@ -32,6 +32,9 @@ let package = Package(
         // Typed, path-aware reading of YAML configuration files.
         .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
 
+        // The SimBA generator: cohort design, effects, sharded dataset writing.
+        .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig"]),
+
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
 
@@ -47,5 +50,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["SelfTest"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig"]),
     ]
 )

@@ -44,6 +44,12 @@ public final class ConfigNode {
         return try parse(text, source: file)
     }
 
+    /// The keys of this mapping, all marked known (for maps keyed by name).
+    public func keys() throws -> [String] {
+        knownKeys.formUnion(mapping.keys)
+        return mapping.keys.sorted()
+    }
+
     public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     public func contains(_ key: String) -> Bool {
