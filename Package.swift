@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
 
         // The SimBA generator: cohort design, effects, sharded dataset writing.
-        .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig"]),
+        .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig", "Storage", "Cluster"]),
 
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "simba",
             dependencies: [
-                "Cluster", "Storage", "SelfTest", "CBLAS",
+                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -41,8 +41,11 @@ enum Launcher {
         do {
             try plain.run()
             exit(Exit.success)
+        } catch let exitCode as ExitCode {
+            exit(exitCode.rawValue)
         } catch {
-            Simba.exit(withError: error)
+            report(describe(error))
+            exit(error is ValidationError ? Exit.usage : Exit.failure)
         }
     }
 

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Synthesis
+import YAMLConfig
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Print a preset as an editable YAML file, or check a configuration file.",
+        discussion: """
+            Every key is written out with a comment, so a preset is the best \
+            starting point for your own experiment.
+
+            Example:
+              simba config --preset simba-jamia > my.yaml
+              simba config my.yaml          # check it; prints it back with defaults filled in
+              simba config --list
+            """)
+
+    @Argument(help: "A configuration file to check.") var file: String?
+    @Option(help: "The preset to print (see --list).") var preset: String?
+    @Flag(help: "List the presets.") var list = false
+
+    func validate() throws {
+        if file != nil && preset != nil { throw ValidationError("give a configuration file or --preset, not both") }
+    }
+
+    func run() throws {
+        if list {
+            for preset in CohortPreset.allCases {
+                print(preset.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + "  " + preset.summary)
+            }
+            return
+        }
+        if let file {
+            let root = try ConfigNode.load(file: file)
+            let config = try CohortConfig.read(root)
+            try root.finish()
+            print(config.yaml(title: "\(file), checked: defaults filled in"), terminator: "")
+            return
+        }
+        let chosen = try CohortPreset.named(preset ?? CohortPreset.quickstart.rawValue)
+        print(chosen.config.yaml(title: "simba preset '\(chosen.rawValue)': \(chosen.summary)"), terminator: "")
+    }
+}
