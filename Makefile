@@ -36,9 +36,9 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	SIMBA_BIN=$(DEBUG_BIN) $(SWIFT) test --skip-build --disable-swift-testing
 
+# Benchmarks print one JSON line each (see README, "Benchmarks").
 bench: build
-	scripts/mpirun.sh 1 $(RELEASE_BIN) selftest --large-mib 256 >/dev/null
-	@echo "bench: no kernels to measure yet beyond the MPI selftest"
+	scripts/mpirun.sh 2 $(RELEASE_BIN) bench allreduce --mib 1,19,64
 
 clean:
 	rm -rf .build

@@ -35,6 +35,7 @@ struct ConfigCommand: ParsableCommand {
             let root = try ConfigNode.load(file: file)
             let config = try CohortConfig.read(root)
             try root.finish()
+            _ = try CohortDesign(config)  // the strata must be fillable too
             print(config.yaml(title: "\(file), checked: defaults filled in"), terminator: "")
             return
         }
