@@ -44,6 +44,8 @@ enum Launcher {
         } catch let exitCode as ExitCode {
             exit(exitCode.rawValue)
         } catch {
+            // Help and version requests arrive as errors of the parser's own.
+            if Simba.exitCode(for: error) == .success { Simba.exit(withError: error) }
             report(describe(error))
             exit(error is ValidationError ? Exit.usage : Exit.failure)
         }
