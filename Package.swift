@@ -2,6 +2,11 @@
 // simba: SimBA-style bias simulation, training and analysis as one MPI program.
 import PackageDescription
 
+// The numerical kernels are optimised in debug builds too: unoptimised they
+// run 30-50x slower, which would make the test suite (which generates and
+// trains small cohorts) too slow. Preconditions stay on at -O.
+let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "simba",
     platforms: [.macOS(.v13)],
@@ -21,10 +26,19 @@ let package = Package(
                        providers: [.apt(["libhdf5-openmpi-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // zlib: gzip for .nii.gz, deflate and crc32 for PNG.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        // Header-only: the nifti_1_header layout from Debian's libnifti2-dev.
+        .systemLibrary(name: "CNIfTI1", path: "Sources/CNIfTI1",
+                       providers: [.apt(["libnifti2-dev"])]),
 
         // Swift faces of the C libraries.
         .target(name: "Cluster", dependencies: ["CMPI"]),
         .target(name: "Storage", dependencies: ["CHDF5", "Cluster"]),
+
+        // 3-D grids, vector fields, warping, NIfTI and PNG.
+        .target(name: "Volumes", dependencies: ["CZlib", "CNIfTI1"], swiftSettings: optimizedEvenInDebug),
 
         // Seeded random streams and distributions (deterministic across ranks).
         .target(name: "Randomness"),
@@ -33,7 +47,8 @@ let package = Package(
         .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
 
         // The SimBA generator: cohort design, effects, sharded dataset writing.
-        .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig", "Storage", "Cluster"]),
+        .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig", "Storage", "Cluster", "Volumes"],
+                swiftSettings: optimizedEvenInDebug),
 
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),

@@ -5,7 +5,7 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the test suite's oracles)
 set -uo pipefail
 
-runtime_packages=(pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-openmpi-dev hdf5-tools mricron-data)
+runtime_packages=(pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-openmpi-dev hdf5-tools mricron-data zlib1g-dev libnifti2-dev)
 test_packages=(python3-h5py python3-nibabel)
 template_dir=${SIMBA_TEMPLATE_DIR:-/usr/share/mricron/templates}
 
@@ -24,6 +24,8 @@ probe() {
     check "OpenBLAS (pkg-config openblas)" libopenblas-dev pkg-config --exists openblas
     check "parallel HDF5 (pkg-config hdf5-openmpi)" libhdf5-openmpi-dev pkg-config --exists hdf5-openmpi
     check "h5dump" hdf5-tools command -v h5dump
+    check "zlib (pkg-config zlib)" zlib1g-dev pkg-config --exists zlib
+    check "the NIfTI-1 header (nifti/nifti1.h)" libnifti2-dev test -r /usr/include/nifti/nifti1.h
     check "the Colin27 template and AAL atlas in $template_dir" mricron-data \
         test -r "$template_dir/ch2bet.nii.gz" -a -r "$template_dir/aal.nii.gz" -a -r "$template_dir/aal.nii.txt"
     if [ "${1:-}" = "--test" ]; then

@@ -88,6 +88,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
 
 public struct PresetError: Error, CustomStringConvertible {
     public let name: String
+    public init(name: String) { self.name = name }
     public var description: String {
         "no preset is named '\(name)' (presets: \(CohortPreset.allCases.map(\.rawValue).joined(separator: ", ")))"
     }

@@ -186,7 +186,7 @@ public final class ConfigNode {
 }
 
 /// Levenshtein distance, for "did you mean" suggestions.
-func editDistance(_ a: String, _ b: String) -> Int {
+public func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     var previous = Array(0...b.count)
     for i in 1...max(1, a.count) where !a.isEmpty {

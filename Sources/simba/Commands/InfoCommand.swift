@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Storage
+import Synthesis
 
 struct InfoCommand: ClusterCommand {
     static let configuration = CommandConfiguration(

@@ -10,26 +10,6 @@ struct StageNotAvailable: Error, CustomStringConvertible {
     var description: String { "'simba \(stage)' is not available in this build yet: it needs \(waitsFor)" }
 }
 
-struct GenerateCommand: ClusterCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "generate",
-        abstract: "Synthesise a cohort with known biases into one HDF5 file (all ranks in parallel).",
-        discussion: """
-            Example:
-              mpirun -q -np 4 simba generate cohort.yaml -o dataset.h5 --twin
-            """)
-    @OptionGroup var runtime: RuntimeOptions
-    @Argument(help: "Cohort configuration (YAML).") var config: String?
-    @Option(help: "Use a named preset instead of a configuration file.") var preset: String?
-    @Option(name: .shortAndLong, help: "Output dataset file.") var output: String = "dataset.h5"
-    @Flag(help: "Also write the counterfactual no-bias twin.") var twin = false
-    @Flag(help: "Replace an existing output file.") var overwrite = false
-
-    func run(world: Communicator) throws {
-        try world.unanimously { throw StageNotAvailable(stage: "generate", waitsFor: "the Synthesis module") }
-    }
-}
-
 struct TrainCommand: ClusterCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",

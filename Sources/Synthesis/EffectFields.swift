@@ -1,0 +1,141 @@
+import Foundation
+import Randomness
+import Volumes
+
+/// The per-cohort fields every sample is assembled from: computed once per
+/// rank, then combined with each sample's coefficients.
+///
+/// Velocity fields live on a control grid of about 2 mm (the image grid when
+/// it is coarser): they are smooth, so exponentiating them there and
+/// upsampling the displacement loses little and saves most of the work.
+public struct EffectFields: Sendable {
+    public let imageGrid: Grid
+    public let controlGrid: Grid
+    /// K subject modes, each with peak displacement 1 mm.
+    public let subjectModes: [VectorField]
+    /// Per region effect (disease, then each morphological bias): the
+    /// inward-pointing unit field; `strength × coefficient` times it moves
+    /// the region's boundary inward by that many mm on average (expansion).
+    public let diseaseDirection: VectorField
+    public let biasDirections: [Int: VectorField]
+    /// Regional intensity biases: the region's smooth weight (0…1), image grid.
+    public let intensityWeights: [Int: Volume<Float>]
+    /// Each site's smooth bias-field pattern (peak 1), control grid; nil when neutral.
+    public let siteFieldPatterns: [Volume<Float>?]
+
+    public init(config: CohortConfig, anatomy: Anatomy) throws {
+        imageGrid = anatomy.grid
+        let factor = max(1, Int((2.0 / anatomy.grid.spacing.min()).rounded()))
+        controlGrid = anatomy.grid.coarsened(by: factor)
+        subjectModes = Self.subjectModes(config, controlGrid: controlGrid)
+        let diseaseRegion = try anatomy.region(config.disease.region)
+        diseaseDirection = try Self.inwardDirection(anatomy, diseaseRegion, edgeMM: config.disease.edgeMM,
+                                                    controlGrid: controlGrid)
+        var directions: [Int: VectorField] = [:]
+        var weights: [Int: Volume<Float>] = [:]
+        for (index, bias) in config.biases.enumerated() {
+            switch bias.effect {
+            case .morphological(let regionName, _, _, _, let edge):
+                let region = try anatomy.region(regionName)
+                guard region != diseaseRegion else {
+                    throw AnatomyError("bias \(bias.name) and the disease are both in \(region.name)")
+                }
+                directions[index] = try Self.inwardDirection(anatomy, region, edgeMM: edge, controlGrid: controlGrid)
+            case .regionalIntensity(let regionName, _, let edge):
+                let region = try anatomy.region(regionName)
+                guard region != diseaseRegion else {
+                    throw AnatomyError("bias \(bias.name) and the disease are both in \(region.name)")
+                }
+                weights[index] = try Self.smoothWeight(anatomy, region, edgeMM: edge)
+            case .globalContrast:
+                break
+            }
+        }
+        biasDirections = directions
+        intensityWeights = weights
+        let control = controlGrid
+        siteFieldPatterns = config.sites.enumerated().map { index, site in
+            site.scanner.biasField == 0 ? nil : Self.sitePattern(seed: config.seed, site: index, grid: control)
+        }
+    }
+
+    /// Smooth random deformation modes with peak 1 mm. Each is white noise
+    /// smoothed at the configured scale (on a grid coarse enough for that
+    /// scale, then interpolated), a fixed function of the seed and mode.
+    static func subjectModes(_ config: CohortConfig, controlGrid: Grid) -> [VectorField] {
+        let smoothness = config.subject.smoothnessMM
+        let factor = max(1, Int((smoothness / 4 / controlGrid.spacing.min()).rounded(.down)))
+        let modeGrid = controlGrid.coarsened(by: factor)
+        return (0..<config.subject.modes).map { mode in
+            var generator = SeededGenerator(seed: config.seed, stream: UInt64(mode), "subject-mode")
+            let components = (0..<3).map { _ in (0..<modeGrid.count).map { _ in Float(generator.normal()) } }
+            let noise = VectorField(grid: modeGrid, x: components[0], y: components[1], z: components[2])
+            let smooth = noise.smoothed(sigmaMillimetres: smoothness).resampled(to: controlGrid)
+            let peak = smooth.maxNorm
+            return peak > 0 ? smooth.scaled(by: 1 / peak) : smooth
+        }
+    }
+
+    /// The inward unit field of a region: the gradient of its mask smoothed
+    /// over `edgeMM`, scaled so its mean magnitude on the region's boundary
+    /// voxels is 1. Moving the boundary inward by s mm along it grows the
+    /// region by about s × its surface area (pull-back warps: out(x) = in(x + d)).
+    static func inwardDirection(_ anatomy: Anatomy, _ region: Region, edgeMM: Double,
+                                controlGrid: Grid) throws -> VectorField {
+        let mask = try anatomy.mask(region)
+        let gradient = mask.smoothed(sigmaMillimetres: edgeMM).gradient()
+        let boundary = boundaryVoxels(anatomy.labels, label: region.label)
+        var sum = 0.0
+        for n in boundary {
+            sum += Double((gradient.x[n] * gradient.x[n] + gradient.y[n] * gradient.y[n] + gradient.z[n] * gradient.z[n]).squareRoot())
+        }
+        let mean = sum / Double(max(1, boundary.count))
+        guard mean > 0 else { throw AnatomyError("region \(region.name) has no boundary at this resolution") }
+        let field = gradient.scaled(by: Float(1 / mean))
+        return controlGrid == anatomy.grid ? field : field.resampled(to: controlGrid)
+    }
+
+    /// Indices of voxels of `label` with a 6-neighbour outside it.
+    static func boundaryVoxels(_ labels: Volume<Int32>, label: Int32) -> [Int] {
+        let dims = labels.dims
+        let strides = [1, dims.x, dims.x * dims.y]
+        var result: [Int] = []
+        var index = 0
+        for k in 0..<dims.z {
+            for j in 0..<dims.y {
+                for i in 0..<dims.x {
+                    defer { index += 1 }
+                    guard labels.voxels[index] == label else { continue }
+                    let position = [i, j, k]
+                    for axis in 0..<3 {
+                        let low = position[axis] == 0 || labels.voxels[index - strides[axis]] != label
+                        let high = position[axis] == dims[axis] - 1 || labels.voxels[index + strides[axis]] != label
+                        if low || high {
+                            result.append(index)
+                            break
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The region's mask smoothed over `edgeMM`, rescaled to peak 1.
+    static func smoothWeight(_ anatomy: Anatomy, _ region: Region, edgeMM: Double) throws -> Volume<Float> {
+        let mask = try anatomy.mask(region)
+        let smooth = edgeMM > 0 ? mask.smoothed(sigmaMillimetres: edgeMM) : mask
+        let peak = smooth.voxels.max() ?? 1
+        return smooth.map { $0 / peak }
+    }
+
+    /// A smooth random pattern in [-1, 1] for a site's multiplicative bias field.
+    static func sitePattern(seed: UInt64, site: Int, grid: Grid) -> Volume<Float> {
+        var generator = SeededGenerator(seed: seed, stream: UInt64(site), "site-bias-field")
+        let coarse = grid.coarsened(by: max(1, Int((16 / grid.spacing.min()).rounded(.down))))
+        let noise = Volume(grid: coarse, voxels: (0..<coarse.count).map { _ in Float(generator.normal()) })
+        let smooth = noise.smoothed(sigmaMillimetres: 40).resampled(to: grid, outside: .nearestEdge)
+        let peak = smooth.voxels.map(abs).max() ?? 1
+        return smooth.map { $0 / max(peak, 1e-12) }
+    }
+}

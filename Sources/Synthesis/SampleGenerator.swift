@@ -1,0 +1,148 @@
+import Foundation
+import Randomness
+import Volumes
+
+/// Makes one sample's image from its record: a pure function of
+/// (configuration, seed, record), so any rank can make any sample and the
+/// cohort is the same whatever the number of ranks.
+public struct SampleGenerator: Sendable {
+    public let config: CohortConfig
+    public let anatomy: Anatomy
+    public let fields: EffectFields
+    /// The template scaled to [0, 1]: every output is in these units.
+    let template: Volume<Float>
+
+    public enum Variant: Sendable {
+        /// Every effect the record calls for.
+        case biased
+        /// The counterfactual: the twin's switched-off biases left out.
+        case twin
+    }
+
+    public struct Output: Sendable {
+        public let image: Volume<Float>
+        /// Smallest Jacobian determinant of the sample's deformation (> 0: no folding).
+        public let minimumJacobian: Float
+    }
+
+    public init(config: CohortConfig, anatomy: Anatomy) throws {
+        self.config = config
+        self.anatomy = anatomy
+        fields = try EffectFields(config: config, anatomy: anatomy)
+        let peak = anatomy.image.voxels.max() ?? 1
+        template = anatomy.image.map { $0 / max(peak, 1e-12) }
+    }
+
+    /// Whether bias `index` acts in this variant of a sample that carries it.
+    func isActive(_ index: Int, _ variant: Variant) -> Bool {
+        guard variant == .twin else { return true }
+        let off = config.twinSwitchesOff.isEmpty ? Set(config.biases.map(\.name)) : Set(config.twinSwitchesOff)
+        return !off.contains(config.biases[index].name)
+    }
+
+    public func generate(_ record: SampleRecord, variant: Variant = .biased) throws -> Output {
+        let active = config.biases.indices.filter { record.biasFlags[$0] && isActive($0, variant) }
+        let displacement = deformation(record, activeBiases: active)
+        let minimumJacobian = Float(displacement.minimumJacobianDeterminant())
+        guard minimumJacobian > 0 else {
+            throw AnatomyError("sample \(record.index) would fold space (minimum Jacobian determinant "
+                + "\(minimumJacobian)): lower the effect strengths or the subject's peak_mm")
+        }
+        let fine = displacement.grid == template.grid ? displacement : displacement.resampled(to: template.grid)
+
+        var source = template
+        for index in active {
+            if case .regionalIntensity(_, let change, _) = config.biases[index].effect,
+               let weight = fields.intensityWeights[index] {
+                // Applied in template space, so the change follows the anatomy through the warp.
+                for n in source.voxels.indices { source.voxels[n] *= 1 + Float(change) * weight.voxels[n] }
+            }
+        }
+        var image = source.warped(by: fine)
+        for index in active {
+            if case .globalContrast(let factor) = config.biases[index].effect {
+                applyContrast(&image, factor: Float(factor))
+            }
+        }
+        applyScanner(&image, record: record)
+        return Output(image: image, minimumJacobian: minimumJacobian)
+    }
+
+    /// The sample's displacement on the control grid: the effects
+    /// (disease and morphological biases, one velocity field) applied in
+    /// template space, composed with the subject's deformation.
+    func deformation(_ record: SampleRecord, activeBiases: [Int]) -> VectorField {
+        let grid = fields.controlGrid
+        var subject = VectorField(zerosOn: grid)
+        let peak = Float(config.subject.peakMM)
+        for (mode, field) in fields.subjectModes.enumerated() {
+            let weight = peak * Float(record.subjectCoefficients[mode]) * Float(pow(Double(mode + 1), -config.subject.decay / 2))
+            subject.add(field, scaledBy: weight)
+        }
+        var effect = VectorField(zerosOn: grid)
+        let disease = config.disease
+        effect.add(fields.diseaseDirection,
+                   scaledBy: Float(disease.strengthMM * record.diseaseCoefficient * sign(disease.kind)))
+        for index in activeBiases {
+            if case .morphological(_, let kind, let strength, _, _) = config.biases[index].effect,
+               let direction = fields.biasDirections[index] {
+                effect.add(direction, scaledBy: Float(strength * record.biasCoefficients[index] * sign(kind)))
+            }
+        }
+        let subjectMap = subject.exponentiated()
+        let effectMap = effect.exponentiated()
+        return effectMap.composed(after: subjectMap)
+    }
+
+    private func sign(_ kind: DeformationKind) -> Double { kind == .expansion ? 1 : -1 }
+
+    /// SimBA's contrast bias: stretch by `factor` about half the intensity
+    /// range (h = (max − min)/2, as SimBA computes it), clip to the original
+    /// range, rescale to [0, 1].
+    func applyContrast(_ image: inout Volume<Float>, factor: Float) {
+        guard let low = image.voxels.min(), let high = image.voxels.max(), high > low else { return }
+        let half = (high - low) / 2
+        for n in image.voxels.indices {
+            let stretched = min(max(factor * (image.voxels[n] - half) + half, low), high)
+            image.voxels[n] = (stretched - low) / (high - low)
+        }
+    }
+
+    /// The site's scanner: contrast (gamma), a smooth multiplicative bias
+    /// field, blur, then Rician noise from the sample's own noise stream.
+    func applyScanner(_ image: inout Volume<Float>, record: SampleRecord) {
+        let scanner = config.sites[record.site].scanner
+        guard !scanner.isNeutral else { return }
+        if scanner.gamma != 1 {
+            let gamma = Float(scanner.gamma)
+            for n in image.voxels.indices where image.voxels[n] > 0 { image.voxels[n] = pow(image.voxels[n], gamma) }
+        }
+        if scanner.biasField > 0, let pattern = fields.siteFieldPatterns[record.site] {
+            let field = pattern.grid == image.grid ? pattern : pattern.resampled(to: image.grid, outside: .nearestEdge)
+            let strength = Float(scanner.biasField)
+            for n in image.voxels.indices { image.voxels[n] *= exp(strength * field.voxels[n]) }
+        }
+        if scanner.blurMM > 0 { image = image.smoothed(sigmaMillimetres: scanner.blurMM) }
+        if scanner.noise > 0 {
+            var generator = SeededGenerator(seed: config.seed, stream: UInt64(record.index), "scanner-noise")
+            let sigma = Float(scanner.noise)
+            for n in image.voxels.indices {
+                let real = image.voxels[n] + sigma * Float(generator.normal())
+                let imaginary = sigma * Float(generator.normal())
+                image.voxels[n] = (real * real + imaginary * imaginary).squareRoot()
+            }
+        }
+    }
+}
+
+extension VectorField {
+    /// self += weight × other (same grid).
+    mutating func add(_ other: VectorField, scaledBy weight: Float) {
+        guard weight != 0 else { return }
+        for n in x.indices {
+            x[n] += weight * other.x[n]
+            y[n] += weight * other.y[n]
+            z[n] += weight * other.z[n]
+        }
+    }
+}

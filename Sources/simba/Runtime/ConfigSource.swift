@@ -1,0 +1,48 @@
+import ArgumentParser
+import Synthesis
+import YAMLConfig
+
+/// Where an experiment's settings come from: a YAML file or a named preset.
+struct ConfigSource: ParsableArguments {
+    @Argument(help: "Configuration file (YAML; 'simba config --preset NAME' prints a starting point).")
+    var config: String?
+
+    @Option(help: "Use a named preset instead of a configuration file ('simba config --list').")
+    var preset: String?
+
+    @Option(help: "Override the configuration's seed.")
+    var seed: Int?
+
+    func validate() throws {
+        if config != nil && preset != nil { throw ValidationError("give a configuration file or --preset, not both") }
+        if config == nil && preset == nil { throw ValidationError("give a configuration file or --preset NAME") }
+        if let preset, CohortPreset(rawValue: preset) == nil {
+            throw ValidationError(PresetError(name: preset).description)
+        }
+        if let seed, seed < 0 { throw ValidationError("--seed must be 0 or more") }
+    }
+
+    /// Top-level sections read by later stages; accepted here so one file
+    /// can describe a whole experiment.
+    static let otherStages = ["training", "analysis"]
+
+    /// Reads the cohort part of the configuration (validated).
+    func cohortConfig() throws -> CohortConfig {
+        var cohort: CohortConfig
+        if let config {
+            let root = try ConfigNode.load(file: config)
+            cohort = try CohortConfig.read(root)
+            for key in Self.otherStages { _ = root.contains(key) }
+            try root.finish()
+        } else {
+            cohort = try CohortPreset.named(preset ?? "").config
+        }
+        if let seed { cohort.seed = UInt64(seed) }
+        return cohort
+    }
+
+    /// The text stored in output files so they say how they were made.
+    func describedYAML(_ cohort: CohortConfig) -> String {
+        cohort.yaml(title: config.map { "from \($0)" } ?? "preset \(preset ?? "")")
+    }
+}
