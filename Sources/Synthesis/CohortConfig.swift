@@ -95,6 +95,11 @@ public struct ClassCoefficients: Equatable, Sendable {
     public var disease: Coefficient
     public var healthy: Coefficient
 
+    public init(disease: Coefficient, healthy: Coefficient) {
+        self.disease = disease
+        self.healthy = healthy
+    }
+
     public func forClass(_ label: Int) -> Coefficient { label == 1 ? disease : healthy }
 }
 

@@ -81,17 +81,31 @@ public struct SampleGenerator: Sendable {
         }
         var effect = VectorField(zerosOn: grid)
         let disease = config.disease
-        effect.add(fields.diseaseDirection,
-                   scaledBy: Float(disease.strengthMM * record.diseaseCoefficient * sign(disease.kind)))
-        for index in activeBiases {
-            if case .morphological(_, let kind, let strength, _, _) = config.biases[index].effect,
-               let direction = fields.biasDirections[index] {
-                effect.add(direction, scaledBy: Float(strength * record.biasCoefficients[index] * sign(kind)))
-            }
+        let diseaseWeight = disease.strengthMM * record.diseaseCoefficient * sign(disease.kind)
+        effect.add(fields.diseaseDirection, scaledBy: Float(diseaseWeight))
+        // The squaring steps follow a bound that counts every bias the sample
+        // carries, active or not, so a sample and its twin are exponentiated
+        // alike and differ only where the bias acts.
+        var normBound = abs(diseaseWeight) * Double(fields.diseaseDirection.maxNorm)
+        for index in config.biases.indices where record.biasFlags[index] {
+            guard case .morphological(_, let kind, let strength, _, _) = config.biases[index].effect,
+                  let direction = fields.biasDirections[index] else { continue }
+            let weight = strength * record.biasCoefficients[index] * sign(kind)
+            normBound += abs(weight) * Double(direction.maxNorm)
+            if activeBiases.contains(index) { effect.add(direction, scaledBy: Float(weight)) }
         }
         let subjectMap = subject.exponentiated()
-        let effectMap = effect.exponentiated()
+        let effectMap = effect.exponentiated(steps: squaringSteps(forNormUpTo: normBound, on: grid))
         return effectMap.composed(after: subjectMap)
+    }
+
+    /// Scaling-and-squaring steps N so that a field of norm ≤ `bound` (mm)
+    /// starts below half a voxel: bound / 2^N < spacing / 2.
+    func squaringSteps(forNormUpTo bound: Double, on grid: Grid) -> Int {
+        let limit = 0.5 * grid.spacing.min()
+        var steps = 0
+        while bound / Double(1 << steps) >= limit && steps < 30 { steps += 1 }
+        return steps
     }
 
     private func sign(_ kind: DeformationKind) -> Double { kind == .expansion ? 1 : -1 }
