@@ -130,7 +130,7 @@ final class CLITests: XCTestCase {
     func testEveryCommandHasHelpWithAnExample() throws {
         let top = try SimbaProcess.run(["--help"])
         XCTAssertEqual(top.status, 0)
-        for command in ["run", "generate", "train", "evaluate", "probe", "report", "config", "info", "selftest", "bench"] {
+        for command in ["run", "generate", "train", "evaluate", "probe", "report", "inspect", "export", "regions", "config", "info", "selftest", "bench"] {
             XCTAssertTrue(top.stdout.contains(command), "top-level help lacks \(command)")
             let help = try SimbaProcess.run([command, "--help"])
             XCTAssertEqual(help.status, 0, command)

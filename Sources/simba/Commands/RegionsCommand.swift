@@ -1,0 +1,66 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Synthesis
+
+struct RegionsCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regions",
+        abstract: "List the atlas regions (volume, centroid) or the distance between two of them.",
+        discussion: """
+            Measured on the experiment grid (--voxel-mm), the one effects are \
+            placed on. Distances help choose bias regions near or far from the \
+            disease region (proximity studies).
+
+            Example:
+              simba regions
+              simba regions --distance Insula_R Putamen_R
+              simba regions my.yaml            # the template and voxel size of a configuration
+            """)
+
+    @OptionGroup var runtime: RuntimeOptions
+    @Argument(help: "A configuration whose template to use (default: Colin27 + AAL).") var config: String?
+    @Option(help: "Voxel size in mm (default: the configuration's, else 2).") var voxelMm: Double?
+    @Option(parsing: .upToNextOption, help: "Two regions (names or numbers) to measure the distance between.")
+    var distance: [String] = []
+
+    func validate() throws {
+        guard distance.isEmpty || distance.count == 2 else {
+            throw ValidationError("--distance takes exactly two regions, got \(distance.count)")
+        }
+        if let voxelMm, !(0.5...4).contains(voxelMm) { throw ValidationError("--voxel-mm must be 0.5 to 4") }
+    }
+
+    func run(world: Communicator) throws {
+        let text = try world.unanimously { world.rank == 0 ? try report() : "" }
+        if world.rank == 0 { print(text, terminator: "") }
+    }
+
+    func report() throws -> String {
+        var settings = TemplateSettings()
+        if let config {
+            settings = try ConfigSource(config: config).cohortConfig().template
+        }
+        if let voxelMm { settings.voxelMM = voxelMm }
+        let anatomy = try Anatomy.load(settings)
+        if distance.count == 2 {
+            let a = try anatomy.region(distance[0]), b = try anatomy.region(distance[1])
+            let measured = try anatomy.distance(a, b)
+            return String(format: "%@ ↔ %@: centroids %.1f mm apart, closest voxels %.1f mm apart (%.1f mm grid)\n",
+                          a.name, b.name, measured.centroidMM, measured.closestMM, settings.voxelMM)
+        }
+        let rows = anatomy.regionStatistics().map { entry in
+            [String(entry.region.label), entry.region.name, String(format: "%.2f", entry.volumeML),
+             String(format: "(%.1f, %.1f, %.1f)", entry.centroidMM.x, entry.centroidMM.y, entry.centroidMM.z)]
+        }
+        return "\(anatomy.description), \(settings.voxelMM) mm grid\n"
+            + table(["label", "name", "volume mL", "centroid mm (x, y, z)"], rows).joined(separator: "\n") + "\n"
+    }
+}
+
+extension ConfigSource {
+    init(config: String) {
+        self.init()
+        self.config = config
+    }
+}
