@@ -10,7 +10,7 @@ RANKS ?= 2
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/simba
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/simba
 
-.PHONY: deps test-deps build build-debug run test bench clean
+.PHONY: deps test-deps build build-debug run test bench bench-peers clean
 
 deps:
 	@scripts/deps.sh
@@ -38,7 +38,15 @@ test: test-deps
 
 # Benchmarks print one JSON line each (see README, "Benchmarks").
 bench: build
+	$(RELEASE_BIN) bench generate --voxel-mm 3 --samples 16 --threads 1
+	$(RELEASE_BIN) bench generate --voxel-mm 1 --samples 4 --threads 1
+	scripts/mpirun.sh 2 $(RELEASE_BIN) bench generate --voxel-mm 1 --samples 8
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench allreduce --mib 1,19,64
 
+# The same benchmarks next to the peer pipelines (SimpleITK, PyTorch) in a
+# venv with packages from PyPI; prints the ratios.
+bench-peers: build
+	scripts/bench-peers.sh $(RELEASE_BIN)
+
 clean:
-	rm -rf .build
+	rm -rf .build .venv-peers

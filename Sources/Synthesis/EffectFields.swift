@@ -11,7 +11,10 @@ import Volumes
 public struct EffectFields: Sendable {
     public let imageGrid: Grid
     public let controlGrid: Grid
-    /// K subject modes, each with peak displacement 1 mm.
+    /// Grid of the subject's deformation: coarser still (its modes are
+    /// smoother than any regional effect); upsampled to the control grid.
+    public let subjectGrid: Grid
+    /// K subject modes, each with peak displacement 1 mm, on `subjectGrid`.
     public let subjectModes: [VectorField]
     /// Per region effect (disease, then each morphological bias): the
     /// inward-pointing unit field; `strength × coefficient` times it moves
@@ -27,7 +30,9 @@ public struct EffectFields: Sendable {
         imageGrid = anatomy.grid
         let factor = max(1, Int((2.0 / anatomy.grid.spacing.min()).rounded()))
         controlGrid = anatomy.grid.coarsened(by: factor)
-        subjectModes = Self.subjectModes(config, controlGrid: controlGrid)
+        let subjectFactor = max(1, Int((config.subject.smoothnessMM / 4 / controlGrid.spacing.min()).rounded()))
+        subjectGrid = controlGrid.coarsened(by: subjectFactor)
+        subjectModes = Self.subjectModes(config, grid: subjectGrid)
         let diseaseRegion = try anatomy.region(config.disease.region)
         diseaseDirection = try Self.inwardDirection(anatomy, diseaseRegion, edgeMM: config.disease.edgeMM,
                                                     controlGrid: controlGrid)
@@ -62,15 +67,15 @@ public struct EffectFields: Sendable {
     /// Smooth random deformation modes with peak 1 mm. Each is white noise
     /// smoothed at the configured scale (on a grid coarse enough for that
     /// scale, then interpolated), a fixed function of the seed and mode.
-    static func subjectModes(_ config: CohortConfig, controlGrid: Grid) -> [VectorField] {
+    static func subjectModes(_ config: CohortConfig, grid: Grid) -> [VectorField] {
         let smoothness = config.subject.smoothnessMM
-        let factor = max(1, Int((smoothness / 4 / controlGrid.spacing.min()).rounded(.down)))
-        let modeGrid = controlGrid.coarsened(by: factor)
+        let factor = max(1, Int((smoothness / 4 / grid.spacing.min()).rounded(.down)))
+        let modeGrid = grid.coarsened(by: factor)
         return (0..<config.subject.modes).map { mode in
             var generator = SeededGenerator(seed: config.seed, stream: UInt64(mode), "subject-mode")
             let components = (0..<3).map { _ in (0..<modeGrid.count).map { _ in Float(generator.normal()) } }
             let noise = VectorField(grid: modeGrid, x: components[0], y: components[1], z: components[2])
-            let smooth = noise.smoothed(sigmaMillimetres: smoothness).resampled(to: controlGrid)
+            let smooth = noise.smoothed(sigmaMillimetres: smoothness).resampled(to: grid)
             let peak = smooth.maxNorm
             return peak > 0 ? smooth.scaled(by: 1 / peak) : smooth
         }

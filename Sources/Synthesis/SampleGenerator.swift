@@ -40,40 +40,58 @@ public struct SampleGenerator: Sendable {
         return !off.contains(config.biases[index].name)
     }
 
-    public func generate(_ record: SampleRecord, variant: Variant = .biased) throws -> Output {
+    public func generate(_ record: SampleRecord, variant: Variant = .biased, clock: StageClock? = nil) throws -> Output {
         let active = config.biases.indices.filter { record.biasFlags[$0] && isActive($0, variant) }
-        let displacement = deformation(record, activeBiases: active)
-        let minimumJacobian = Float(displacement.minimumJacobianDeterminant())
+        let displacement = deformation(record, activeBiases: active, clock: clock)
+        let minimumJacobian = clock.measure("jacobian") { Float(displacement.minimumJacobianDeterminant()) }
         guard minimumJacobian > 0 else {
             throw AnatomyError("sample \(record.index) would fold space (minimum Jacobian determinant "
                 + "\(minimumJacobian)): lower the effect strengths or the subject's peak_mm")
         }
-        let fine = displacement.grid == template.grid ? displacement : displacement.resampled(to: template.grid)
+        let fine = clock.measure("upsample") {
+            displacement.grid == template.grid ? displacement : displacement.resampled(to: template.grid)
+        }
 
-        var source = template
-        for index in active {
-            if case .regionalIntensity(_, let change, _) = config.biases[index].effect,
-               let weight = fields.intensityWeights[index] {
-                // Applied in template space, so the change follows the anatomy through the warp.
-                for n in source.voxels.indices { source.voxels[n] *= 1 + Float(change) * weight.voxels[n] }
+        var image = clock.measure("warp") { () -> Volume<Float> in
+            var source = template
+            for index in active {
+                if case .regionalIntensity(_, let change, _) = config.biases[index].effect,
+                   let weight = fields.intensityWeights[index] {
+                    // Applied in template space, so the change follows the anatomy through the warp.
+                    for n in source.voxels.indices { source.voxels[n] *= 1 + Float(change) * weight.voxels[n] }
+                }
             }
+            return source.warped(by: fine)
         }
-        var image = source.warped(by: fine)
-        for index in active {
-            if case .globalContrast(let factor) = config.biases[index].effect {
-                applyContrast(&image, factor: Float(factor))
+        clock.measure("intensity") {
+            for index in active {
+                if case .globalContrast(let factor) = config.biases[index].effect {
+                    applyContrast(&image, factor: Float(factor))
+                }
             }
+            applyScanner(&image, record: record)
         }
-        applyScanner(&image, record: record)
         return Output(image: image, minimumJacobian: minimumJacobian)
     }
 
     /// The sample's displacement on the control grid: the effects
     /// (disease and morphological biases, one velocity field) applied in
     /// template space, composed with the subject's deformation.
-    func deformation(_ record: SampleRecord, activeBiases: [Int]) -> VectorField {
+    func deformation(_ record: SampleRecord, activeBiases: [Int], clock: StageClock? = nil) -> VectorField {
+        let (subject, effect, steps) = clock.measure("velocity") { velocities(record, activeBiases: activeBiases) }
+        let subjectMap = clock.measure("exponentiate") { () -> VectorField in
+            let map = subject.exponentiated()
+            return map.grid == effect.grid ? map : map.resampled(to: effect.grid)
+        }
+        let effectMap = clock.measure("exponentiate") { effect.exponentiated(steps: steps) }
+        return clock.measure("compose") { effectMap.composed(after: subjectMap) }
+    }
+
+    /// The subject's and the effects' velocity fields, and the squaring
+    /// steps for the effects.
+    func velocities(_ record: SampleRecord, activeBiases: [Int]) -> (VectorField, VectorField, Int) {
         let grid = fields.controlGrid
-        var subject = VectorField(zerosOn: grid)
+        var subject = VectorField(zerosOn: fields.subjectGrid)
         let peak = Float(config.subject.peakMM)
         for (mode, field) in fields.subjectModes.enumerated() {
             let weight = peak * Float(record.subjectCoefficients[mode]) * Float(pow(Double(mode + 1), -config.subject.decay / 2))
@@ -94,9 +112,7 @@ public struct SampleGenerator: Sendable {
             normBound += abs(weight) * Double(direction.maxNorm)
             if activeBiases.contains(index) { effect.add(direction, scaledBy: Float(weight)) }
         }
-        let subjectMap = subject.exponentiated()
-        let effectMap = effect.exponentiated(steps: squaringSteps(forNormUpTo: normBound, on: grid))
-        return effectMap.composed(after: subjectMap)
+        return (subject, effect, squaringSteps(forNormUpTo: normBound, on: grid))
     }
 
     /// Scaling-and-squaring steps N so that a field of norm ≤ `bound` (mm)
