@@ -26,6 +26,9 @@ let package = Package(
                        providers: [.apt(["libhdf5-openmpi-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // LAPACK routines inside Debian's libopenblas (prototypes only: no lapacke.h).
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
         // zlib: gzip for .nii.gz, deflate and crc32 for PNG.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
@@ -50,6 +53,10 @@ let package = Package(
         .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig", "Storage", "Cluster", "Volumes"],
                 swiftSettings: optimizedEvenInDebug),
 
+        // Subgroup metrics with bootstrap CIs, counterfactual disparities,
+        // reweighing, encoding probes (PCA + logistic regression).
+        .target(name: "Analysis", dependencies: ["CBLAS", "CLAPACK", "Randomness"]),
+
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
 
@@ -66,5 +73,6 @@ let package = Package(
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness"]),
     ]
 )
