@@ -43,6 +43,10 @@ let package = Package(
         // 3-D grids, vector fields, warping, NIfTI and PNG.
         .target(name: "Volumes", dependencies: ["CZlib", "CNIfTI1"], swiftSettings: optimizedEvenInDebug),
 
+        // The SimBA CNN: layers with hand-written forward/backward, Adam,
+        // one flat parameter and one flat gradient buffer.
+        .target(name: "Network", dependencies: ["CBLAS"], swiftSettings: optimizedEvenInDebug),
+
         // Seeded random streams and distributions (deterministic across ranks).
         .target(name: "Randomness"),
 
@@ -74,5 +78,6 @@ let package = Package(
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network"]),
     ]
 )

@@ -97,7 +97,11 @@ final class GenerateCLITests: XCTestCase {
         let small = path("small.yaml")
         try "cohort: {size: 2, splits: {train: 1, validation: 0, test: 0}}\ntemplate: {voxel_mm: 4}\n"
             .write(toFile: small, atomically: true, encoding: .utf8)
+        let folding = path("folding.yaml")
+        try "template: {voxel_mm: 4}\ncohort: {size: 16}\ndisease: {strength_mm: 25, edge_mm: 2, coefficient: {disease: [3, 0], healthy: [-3, 0]}}\n"
+            .write(toFile: folding, atomically: true, encoding: .utf8)
         let cases: [(arguments: [String], ranks: Int, environment: [String: String], message: String)] = [
+            (["generate", folding, "-o", path("folding.h5")], 2, [:], "would fold space"),
             (["generate", "--preset", "tiny", "-o", existing], 2, [:], "already exists (use --overwrite"),
             (["generate", badRegion, "-o", path("region.h5")], 2, [:], "unknown region 'Insula_X'"),
             (["generate", small, "-o", path("small.h5")], 3, [:], "3 ranks for 2 samples"),

@@ -1,0 +1,300 @@
+// The SimBA CNN with its buffers. Every activation, gradient and scratch
+// buffer is allocated once, for `maxBatch` samples, when the model is
+// built; forward and backward only read and write them.
+//
+// Layout: channels-last, [N, X, Y, Z, C] with C fastest (Keras's default),
+// and the input is [N, X, Y, Z] (one channel).
+
+/// Train mode: batch statistics in batch norm (moving statistics updated),
+/// dropout active. Eval mode: moving statistics, no dropout.
+public enum Mode: Sendable { case train, eval }
+
+/// Buffers of one block.
+final class BlockBuffers {
+    /// Raw convolution output, without bias (the bias is folded into batch norm).
+    let convolution: Tensor
+    /// Output of the block after max-pool: the block's activations.
+    let pooled: Tensor
+    let pooledGradient: Tensor
+    let winner: ScratchBuffer<UInt8>
+    /// Per channel: mean (over the raw convolution output), variance,
+    /// 1/sqrt(var + ε), scale and shift of the last forward pass.
+    let mean: Tensor, variance: Tensor, inverseStd: Tensor, scale: Tensor, shift: Tensor
+
+    init(convolution: Conv3DShape, pooled: Grid3) {
+        let n = convolution.batch, c = convolution.outChannels
+        self.convolution = Tensor(shape: [n, convolution.grid.x, convolution.grid.y, convolution.grid.z, c])
+        self.pooled = Tensor(shape: [n, pooled.x, pooled.y, pooled.z, c])
+        pooledGradient = Tensor(shape: self.pooled.shape)
+        winner = ScratchBuffer<UInt8>(count: self.pooled.count)
+        mean = Tensor(shape: [c]); variance = Tensor(shape: [c]); inverseStd = Tensor(shape: [c])
+        scale = Tensor(shape: [c]); shift = Tensor(shape: [c])
+    }
+}
+
+public final class SimbaCNN {
+    public let configuration: SimbaCNNConfiguration
+    public let shapes: SimbaCNNShapes
+    public var layout: ParameterLayout { shapes.layout }
+    public let maxBatch: Int
+    /// All weights and batch-norm statistics, laid out by `layout`.
+    public let parameters: Tensor
+    /// Gradients in the same layout; backward overwrites it.
+    public let gradients: Tensor
+    /// Draws dropout masks (and drew the initial weights).
+    public var generator: Xoshiro256
+
+    /// Samples in the last forward pass and the mode it ran in.
+    public private(set) var batch = 0
+    public private(set) var mode = Mode.eval
+
+    private let input: Tensor
+    /// d(seed)/d(input) after a backward that asked for it: [maxBatch, X, Y, Z].
+    public let inputGradient: Tensor
+    private let blocks: [BlockBuffers]
+    private let convolutionGradient: Tensor
+    private let convolutionScratch: ConvolutionScratch
+    private let sums: ScratchBuffer<Double>
+    private let coefficients: Tensor
+    /// Flattened average-pool output [maxBatch, features] (before dropout).
+    public let features: Tensor
+    private let dropoutMask: Tensor, dropped: Tensor, droppedGradient: Tensor, featuresGradient: Tensor
+    /// [maxBatch, classes] of the last forward pass.
+    public let logits: Tensor, probabilities: Tensor
+    private let logitsGradient: Tensor
+
+    public init(configuration: SimbaCNNConfiguration, maxBatch: Int, seed: UInt64) throws {
+        try configuration.validate()
+        guard maxBatch > 0 else { throw NetworkError.invalidConfiguration("batch \(maxBatch) must be positive") }
+        self.configuration = configuration
+        self.maxBatch = maxBatch
+        let shapes = SimbaCNNShapes(configuration)
+        self.shapes = shapes
+        parameters = Tensor(shape: [shapes.layout.totalCount])
+        gradients = Tensor(shape: [shapes.layout.totalCount])
+        generator = Xoshiro256(seed: seed)
+
+        let grid = configuration.input
+        input = Tensor(shape: [maxBatch, grid.x, grid.y, grid.z])
+        inputGradient = Tensor(shape: input.shape)
+        let convolutions = (0..<shapes.depth).map { shapes.convolution(block: $0, batch: maxBatch) }
+        blocks = zip(convolutions, shapes.pooledGrids).map { BlockBuffers(convolution: $0, pooled: $1) }
+        convolutionGradient = Tensor(shape: [convolutions.map { $0.rows * $0.outChannels }.max()!])
+        let widest = configuration.widths.max()!
+        sums = ScratchBuffer<Double>(count: 2 * widest)
+        coefficients = Tensor(shape: [3 * widest])
+        convolutionScratch = ConvolutionScratch(for: convolutions)
+        let f = shapes.features, k = configuration.classes
+        features = Tensor(shape: [maxBatch, f])
+        dropoutMask = Tensor(shape: [maxBatch, f]); dropped = Tensor(shape: [maxBatch, f])
+        droppedGradient = Tensor(shape: [maxBatch, f]); featuresGradient = Tensor(shape: [maxBatch, f])
+        logits = Tensor(shape: [maxBatch, k]); probabilities = Tensor(shape: [maxBatch, k])
+        logitsGradient = Tensor(shape: [maxBatch, k])
+        initializeParameters()
+    }
+
+    /// Keras defaults: Glorot-uniform kernels, zero biases, γ = 1, β = 0,
+    /// moving mean 0 and moving variance 1.
+    public func initializeParameters() {
+        parameters.fill(0)
+        for slice in layout.slices {
+            let p = parameters.data + slice.offset
+            if slice.name.hasSuffix(".kernel") {
+                // fan_in = receptive field × inputs, fan_out = receptive field × outputs
+                let receptive = slice.shape.dropLast(2).reduce(1, *)
+                let fanIn = receptive * slice.shape[slice.shape.count - 2]
+                let fanOut = receptive * slice.shape[slice.shape.count - 1]
+                let limit = (6 / Float(fanIn + fanOut)).squareRoot()
+                for i in 0..<slice.count { p[i] = generator.nextSymmetric(limit: limit) }
+            } else if slice.name.hasSuffix(".gamma") || slice.name.hasSuffix(".moving_variance") {
+                p.update(repeating: 1, count: slice.count)
+            }
+        }
+    }
+
+    /// Replaces all parameters (e.g. from a checkpoint); the size must match.
+    public func load(parameters values: [Float]) throws {
+        try parameters.load(values, what: "SimbaCNN parameters")
+    }
+
+    private func parameter(_ name: String) -> UnsafeMutablePointer<Float> {
+        parameters.data + layout[name].offset
+    }
+
+    private func gradient(_ name: String) -> UnsafeMutablePointer<Float> {
+        gradients.data + layout[name].offset
+    }
+
+    /// Activations of block `index` (0-based) after its max-pool, valid for
+    /// the first `batch` samples: [maxBatch, X, Y, Z, C].
+    public func blockOutput(_ index: Int) -> Tensor { blocks[index].pooled }
+
+    // MARK: Forward
+
+    /// Runs the network on `batch` samples of [X, Y, Z] each and returns the
+    /// logits [batch, classes]. Train mode updates the batch-norm moving
+    /// statistics and draws a dropout mask.
+    @discardableResult
+    public func forward(_ samples: [Float], batch: Int, mode: Mode) -> [Float] {
+        precondition(samples.count == batch * configuration.input.voxels,
+                     "\(samples.count) values for \(batch) samples of \(configuration.input)")
+        samples.withUnsafeBufferPointer { forward($0.baseAddress!, batch: batch, mode: mode) }
+        return Array(UnsafeBufferPointer(start: logits.data, count: batch * configuration.classes))
+    }
+
+    public func forward(_ samples: UnsafePointer<Float>, batch: Int, mode: Mode) {
+        precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        self.batch = batch
+        self.mode = mode
+        input.data.update(from: samples, count: batch * configuration.input.voxels)
+        var blockInput = UnsafePointer(input.data)
+        for (index, block) in blocks.enumerated() {
+            forwardBlock(index, block, input: blockInput)
+            blockInput = UnsafePointer(block.pooled.data)
+        }
+        forwardHead()
+    }
+
+    private func forwardBlock(_ index: Int, _ block: BlockBuffers, input blockInput: UnsafePointer<Float>) {
+        let shape = shapes.convolution(block: index, batch: batch)
+        let channels = shape.outChannels
+        let name = "block\(index + 1)"
+        let bias = parameter("\(name).conv.bias")
+        let conv = block.convolution.data
+        let training = mode == .train
+        if training { sums.data.update(repeating: 0, count: 2 * channels) }
+        conv3dForward(out: conv, input: blockInput, kernel: parameter("\(name).conv.kernel"), bias: nil,
+                      shape: shape, scratch: convolutionScratch) { first, count in
+            if training {
+                batchNormAccumulateStatistics(sums: sums.data, x: conv + first * channels, rows: count,
+                                              channels: channels, reference: conv)
+            }
+        }
+        let movingMean = parameter("\(name).bn.moving_mean")
+        let movingVariance = parameter("\(name).bn.moving_variance")
+        switch mode {
+        case .train:
+            batchNormFinishStatistics(mean: block.mean.data, variance: block.variance.data,
+                                      inverseStd: block.inverseStd.data, sums: sums.data, rows: shape.rows,
+                                      channels: channels, reference: conv, epsilon: BatchNormSettings.epsilon)
+            // The statistics above are of the bias-free output; Keras's moving
+            // mean is of the output with bias.
+            for c in 0..<channels { coefficients[c] = block.mean[c] + bias[c] }
+            batchNormUpdateMovingStatistics(
+                movingMean: movingMean, movingVariance: movingVariance,
+                batchMean: coefficients.data, batchVariance: block.variance.data,
+                channels: channels, momentum: BatchNormSettings.momentum)
+        case .eval:
+            for c in 0..<channels { block.mean[c] = movingMean[c] - bias[c] }
+            block.variance.data.update(from: movingVariance, count: channels)
+            batchNormInverseStd(inverseStd: block.inverseStd.data, variance: movingVariance,
+                                channels: channels, epsilon: BatchNormSettings.epsilon)
+        }
+        batchNormScaleShift(scale: block.scale.data, shift: block.shift.data,
+                            gamma: parameter("\(name).bn.gamma"), beta: parameter("\(name).bn.beta"),
+                            mean: block.mean.data, inverseStd: block.inverseStd.data, channels: channels)
+        normalizeActivatePoolForward(
+            pooled: block.pooled.data, winner: block.winner.data, conv: block.convolution.data,
+            scale: block.scale.data, shift: block.shift.data, activation: configuration.activation,
+            geometry: PoolGeometry(batch: batch, input: shape.grid), channels: channels)
+    }
+
+    private func forwardHead() {
+        let last = shapes.depth - 1
+        let f = shapes.features, count = batch * f
+        averagePoolForward(out: features.data, x: blocks[last].pooled.data,
+                           geometry: PoolGeometry(batch: batch, input: shapes.pooledGrids[last]),
+                           channels: configuration.widths[last])
+        if mode == .train {
+            dropoutDrawMask(mask: dropoutMask.data, count: count, rate: configuration.dropoutRate,
+                            generator: &generator)
+        } else {
+            dropoutMask.data.update(repeating: 1, count: count)
+        }
+        dropoutForward(out: dropped.data, x: features.data, mask: dropoutMask.data, count: count)
+        denseForward(out: logits.data, x: dropped.data, kernel: parameter("dense.kernel"),
+                     bias: parameter("dense.bias"), batch: batch, inputs: f, outputs: configuration.classes)
+        softmaxForward(probabilities: probabilities.data, logits: logits.data,
+                       batch: batch, classes: configuration.classes)
+    }
+
+    // MARK: Backward
+
+    /// Gradient of the weighted cross-entropy of the last forward pass.
+    /// Overwrites `gradients` (and `inputGradient` when asked); returns the
+    /// loss. `weights` nil means all ones.
+    @discardableResult
+    public func backward(labels: [Int], weights: [Float]? = nil, inputGradient wantInput: Bool = false) -> Float {
+        precondition(labels.count == batch, "\(labels.count) labels for a batch of \(batch)")
+        let sampleWeights = weights ?? Array(repeating: 1, count: batch)
+        precondition(sampleWeights.count == batch, "\(sampleWeights.count) weights for a batch of \(batch)")
+        let loss = labels.withUnsafeBufferPointer { l in
+            sampleWeights.withUnsafeBufferPointer { w in
+                softmaxCrossEntropy(dLogits: logitsGradient.data, probabilities: probabilities.data,
+                                    logits: logits.data, labels: l.baseAddress!, weights: w.baseAddress!,
+                                    batch: batch, classes: configuration.classes)
+            }
+        }
+        backpropagate(wantInput: wantInput)
+        return loss
+    }
+
+    /// Gradient of the summed pre-softmax score of class `classIndex` over
+    /// the batch — per sample, the saliency of that class in `inputGradient`.
+    public func backward(classScore classIndex: Int, inputGradient wantInput: Bool = true) {
+        precondition(classIndex >= 0 && classIndex < configuration.classes, "class \(classIndex) out of range")
+        let k = configuration.classes
+        logitsGradient.fill(0)
+        for n in 0..<batch { logitsGradient[n * k + classIndex] = 1 }
+        backpropagate(wantInput: wantInput)
+    }
+
+    private func backpropagate(wantInput: Bool) {
+        gradients.fill(0)
+        let last = shapes.depth - 1
+        let f = shapes.features, count = batch * f
+        denseBackward(dx: droppedGradient.data, dKernel: gradient("dense.kernel"), dBias: gradient("dense.bias"),
+                      dOut: logitsGradient.data, x: dropped.data, kernel: parameter("dense.kernel"),
+                      batch: batch, inputs: f, outputs: configuration.classes)
+        dropoutBackward(dx: featuresGradient.data, dOut: droppedGradient.data, mask: dropoutMask.data, count: count)
+        averagePoolBackward(dx: blocks[last].pooledGradient.data, dOut: featuresGradient.data,
+                            geometry: PoolGeometry(batch: batch, input: shapes.pooledGrids[last]),
+                            channels: configuration.widths[last])
+        for index in stride(from: last, through: 0, by: -1) {
+            let inputGradientTarget: UnsafeMutablePointer<Float>? =
+                index > 0 ? blocks[index - 1].pooledGradient.data : (wantInput ? inputGradient.data : nil)
+            backwardBlock(index, dInput: inputGradientTarget)
+        }
+    }
+
+    private func backwardBlock(_ index: Int, dInput: UnsafeMutablePointer<Float>?) {
+        let block = blocks[index]
+        let shape = shapes.convolution(block: index, batch: batch)
+        let name = "block\(index + 1)"
+        normalizeActivatePoolBackward(
+            dConv: convolutionGradient.data, dGamma: gradient("\(name).bn.gamma"), dBeta: gradient("\(name).bn.beta"),
+            dConvBias: gradient("\(name).conv.bias"),
+            dPooled: block.pooledGradient.data, pooled: block.pooled.data, winner: block.winner.data,
+            conv: block.convolution.data, mean: block.mean.data, inverseStd: block.inverseStd.data,
+            gamma: parameter("\(name).bn.gamma"), activation: configuration.activation,
+            geometry: PoolGeometry(batch: batch, input: shape.grid), channels: shape.outChannels,
+            training: mode == .train, sums: sums.data, coefficients: coefficients.data)
+        conv3dBackward(dInput: dInput, dKernel: gradient("\(name).conv.kernel"), dBias: nil,
+                       dOut: convolutionGradient.data,
+                       input: index == 0 ? input.data : blocks[index - 1].pooled.data,
+                       kernel: parameter("\(name).conv.kernel"), shape: shape, scratch: convolutionScratch)
+    }
+
+    // MARK: Training
+
+    /// forward(train) → backward → Adam update; returns the loss.
+    /// A data-parallel caller instead calls forward, backward, allreduces
+    /// `gradients`, then `optimizer.update(parameters:gradients:)`.
+    @discardableResult
+    public func trainStep(_ samples: [Float], labels: [Int], weights: [Float]? = nil, optimizer: Adam) -> Float {
+        forward(samples, batch: labels.count, mode: .train)
+        let loss = backward(labels: labels, weights: weights)
+        optimizer.update(parameters: parameters, gradients: gradients)
+        return loss
+    }
+}

@@ -1,0 +1,150 @@
+import XCTest
+@testable import Network
+
+final class PoolingTests: XCTestCase {
+    // Odd in every axis so each axis has a one-cell last window.
+    let geometry = PoolGeometry(batch: 2, input: Grid3(5, 3, 7))
+    let channels = 3
+    lazy var x = randomValues(geometry.inputRows * channels, seed: 31)
+
+    func maxPool(_ x: [Float]) -> (out: [Float], winner: [UInt8]) {
+        var out = [Float](repeating: 0, count: geometry.outputRows * channels)
+        var winner = [UInt8](repeating: 0, count: out.count)
+        withPointers(&out) { o in winner.withUnsafeMutableBufferPointer { w in
+            maxPoolForward(out: o, winner: w.baseAddress!, x: x, geometry: geometry, channels: channels)
+        }}
+        return (out, winner)
+    }
+
+    func averagePool(_ x: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: geometry.outputRows * channels)
+        withPointers(&out) { averagePoolForward(out: $0, x: x, geometry: geometry, channels: channels) }
+        return out
+    }
+
+    func testOutputSizeIsCeilingOfHalf() {
+        XCTAssertEqual(geometry.output, Grid3(3, 2, 4))
+        XCTAssertEqual(Grid3(173, 211, 155).halvedSame, Grid3(87, 106, 78))
+    }
+
+    func testMaxPoolMatchesNaiveIgnoringPadding() {
+        // All-negative values: a pooling that counted padding as 0 would fail.
+        let negative = x.map { -abs($0) - 0.1 }
+        XCTAssertEqual(maxPool(negative).out,
+                       referencePool(negative, batch: 2, grid: geometry.input, channels: channels, maximum: true))
+    }
+
+    func testAveragePoolCountsOnlyRealCells() {
+        assertClose(averagePool(x), referencePool(x, batch: 2, grid: geometry.input, channels: channels, maximum: false),
+                    tolerance: 1e-6, "average pool")
+    }
+
+    func testMaxPoolBackwardMatchesFiniteDifferences() {
+        let projection = randomValues(geometry.outputRows * channels, seed: 32)
+        let (_, winner) = maxPool(x)
+        var dx = [Float](repeating: 0, count: x.count)
+        withPointers(&dx) { maxPoolBackward(dx: $0, dOut: projection, winner: winner, geometry: geometry, channels: channels) }
+        checkGradient(values: x, analytic: dx, step: 1e-4, "max pool backward") { project(self.maxPool($0).out, projection) }
+    }
+
+    func testAveragePoolBackwardMatchesFiniteDifferences() {
+        let projection = randomValues(geometry.outputRows * channels, seed: 33)
+        var dx = [Float](repeating: 0, count: x.count)
+        withPointers(&dx) { averagePoolBackward(dx: $0, dOut: projection, geometry: geometry, channels: channels) }
+        checkGradient(values: x, analytic: dx, "average pool backward") { project(self.averagePool($0), projection) }
+    }
+}
+
+/// The fused block kernel must equal batch norm → activation → max-pool
+/// composed from the plain layers, forward and backward, in both modes.
+final class BlockFusionTests: XCTestCase {
+    let geometry = PoolGeometry(batch: 2, input: Grid3(3, 4, 5))
+
+    /// 3 channels: one partial lane group; 19: a full group and a partial one.
+    func testFusedBlockEqualsComposedLayers() {
+        for channels in [3, 19] { checkFusedBlock(channels: channels) }
+    }
+
+    func checkFusedBlock(channels: Int) {
+        let rows = geometry.inputRows
+        let conv = randomValues(rows * channels, seed: 41, scale: 2)
+        let gamma = randomValues(channels, seed: 43, scale: 1.5), beta = randomValues(channels, seed: 44)
+        let dPooled = randomValues(geometry.outputRows * channels, seed: 42)
+        for activation in Activation.allCases {
+            for training in [true, false] {
+                var mean = [Float](repeating: 0, count: channels), variance = mean, inverseStd = mean
+                var sums = [Double](repeating: 0, count: 2 * channels)
+                if training {
+                    withPointers(&mean) { m in withPointers(&variance) { v in withPointers(&inverseStd) { i in
+                        sums.withUnsafeMutableBufferPointer {
+                            batchNormStatistics(mean: m, variance: v, inverseStd: i, x: conv, rows: rows,
+                                                channels: channels, epsilon: 1e-3, sums: $0.baseAddress!)
+                        }
+                    }}}
+                } else {
+                    mean = randomValues(channels, seed: 45)
+                    inverseStd = randomValues(channels, seed: 46).map { 1 + $0 * 0.5 }
+                }
+                var scale = [Float](repeating: 0, count: channels), shift = scale
+                withPointers(&scale) { sc in withPointers(&shift) { sh in
+                    batchNormScaleShift(scale: sc, shift: sh, gamma: gamma, beta: beta, mean: mean,
+                                        inverseStd: inverseStd, channels: channels)
+                }}
+                // Composed: normalised, activated, pooled; then the three backwards.
+                var normalized = [Float](repeating: 0, count: conv.count), activated = normalized
+                withPointers(&normalized) { batchNormForward(out: $0, x: conv, scale: scale, shift: shift, rows: rows, channels: channels) }
+                withPointers(&activated) { activationForward(out: $0, x: normalized, count: conv.count, activation: activation) }
+                var pooled = [Float](repeating: 0, count: geometry.outputRows * channels)
+                var winner = [UInt8](repeating: 0, count: pooled.count)
+                withPointers(&pooled) { p in winner.withUnsafeMutableBufferPointer {
+                    maxPoolForward(out: p, winner: $0.baseAddress!, x: activated, geometry: geometry, channels: channels)
+                }}
+                var dActivated = [Float](repeating: 0, count: conv.count), dNormalized = dActivated, dConv = dActivated
+                withPointers(&dActivated) { maxPoolBackward(dx: $0, dOut: dPooled, winner: winner, geometry: geometry, channels: channels) }
+                withPointers(&dNormalized) { activationBackward(dx: $0, dOut: dActivated, out: activated, count: conv.count, activation: activation) }
+                var dGamma = [Float](repeating: 0, count: channels), dBeta = dGamma
+                var coefficients = [Float](repeating: 0, count: 3 * channels)
+                withPointers(&dConv) { d in withPointers(&dGamma) { dg in withPointers(&dBeta) { db in
+                    withPointers(&coefficients) { co in sums.withUnsafeMutableBufferPointer { su in
+                        batchNormBackward(dx: d, dGamma: dg, dBeta: db, dy: dNormalized, x: conv, mean: mean,
+                                          inverseStd: inverseStd, gamma: gamma, rows: rows, channels: channels,
+                                          training: training, sums: su.baseAddress!, coefficients: co)
+                    }}
+                }}}
+                // Fused.
+                var fusedPooled = [Float](repeating: 0, count: pooled.count)
+                var fusedWinner = [UInt8](repeating: 0, count: pooled.count)
+                withPointers(&fusedPooled) { p in fusedWinner.withUnsafeMutableBufferPointer {
+                    normalizeActivatePoolForward(pooled: p, winner: $0.baseAddress!, conv: conv, scale: scale,
+                                                 shift: shift, activation: activation, geometry: geometry, channels: channels)
+                }}
+                var fusedDConv = [Float](repeating: 0, count: conv.count)
+                var fusedDGamma = [Float](repeating: 0, count: channels), fusedDBeta = fusedDGamma
+                var fusedDConvBias = fusedDGamma
+                withPointers(&fusedDConv) { d in withPointers(&fusedDGamma) { dg in withPointers(&fusedDBeta) { db in
+                    withPointers(&coefficients) { co in sums.withUnsafeMutableBufferPointer { su in withPointers(&fusedDConvBias) { dcb in
+                        normalizeActivatePoolBackward(
+                            dConv: d, dGamma: dg, dBeta: db, dConvBias: dcb, dPooled: dPooled, pooled: fusedPooled,
+                            winner: fusedWinner, conv: conv, mean: mean, inverseStd: inverseStd, gamma: gamma,
+                            activation: activation, geometry: geometry, channels: channels, training: training,
+                            sums: su.baseAddress!, coefficients: co)
+                    }}}
+                }}}
+                let label = "\(activation) training=\(training) channels=\(channels)"
+                XCTAssertEqual(fusedPooled, pooled, label)
+                // Where relu outputs 0 for the whole window every cell ties; the
+                // winner is then arbitrary and its gradient zero either way.
+                let decisive = pooled.indices.filter { activation == .sigmoid || pooled[$0] > 0 }
+                XCTAssertEqual(decisive.map { fusedWinner[$0] }, decisive.map { winner[$0] }, label)
+                assertClose(fusedDConv, dConv, tolerance: 1e-5, "dConv " + label)
+                assertClose(fusedDGamma, dGamma, tolerance: 1e-5, "dGamma " + label)
+                assertClose(fusedDBeta, dBeta, tolerance: 1e-5, "dBeta " + label)
+                let dConvSums = (0..<channels).map { c in stride(from: c, to: dConv.count, by: channels).reduce(0.0) { $0 + Double(dConv[$1]) } }
+                let gradientScale = dBeta.map(abs).max()!
+                for c in 0..<channels {
+                    XCTAssertEqual(Double(fusedDConvBias[c]), dConvSums[c], accuracy: 1e-5 * Double(gradientScale), "dConvBias " + label)
+                }
+            }
+        }
+    }
+}
