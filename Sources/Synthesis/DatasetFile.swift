@@ -172,6 +172,13 @@ public final class DatasetWriter {
         }
     }
 
+    /// Gives up on the file after a failure every rank knows of: closes it
+    /// (collectively) and deletes the partial file, so no litter remains.
+    public func abandon() {
+        try? file.close()
+        if communicator.rank == 0 { try? FileManager.default.removeItem(atPath: partialPath) }
+    }
+
     private func writeSites(_ group: H5Group) throws {
         let sites = design.config.sites
         try group.writeStrings("names", sites.map(\.name))

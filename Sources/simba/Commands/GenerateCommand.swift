@@ -60,30 +60,37 @@ struct GenerateCommand: ClusterCommand {
                                                   communicator: world, design: design, template: snapshot,
                                                   variant: .twin, configYAML: yaml, generator: generatorName,
                                                   compression: compression) : nil
-        let share = DatasetWriter.share(of: design.samples.count, rank: world.rank, size: world.size)
-        let progress = Progress("generate", total: design.samples.count, unit: "samples", enabled: world.rank == 0)
-        var jacobians: [Int: Float] = [:]
-        var twinJacobians: [Int: Float] = [:]
-        for round in 0..<biased.rounds {
-            try world.stopIfRequested()
-            let index = share.lowerBound + round < share.upperBound ? share.lowerBound + round : nil
-            let made = try world.unanimously { () -> (SampleGenerator.Output, SampleGenerator.Output?)? in
-                guard let index else { return nil }
-                let record = design.samples[index]
-                let output = try generator.generate(record)
-                let differs = twin && record.biasFlags.contains(true)
-                return (output, differs ? try generator.generate(record, variant: .twin) : nil)
+        do {
+            let share = DatasetWriter.share(of: design.samples.count, rank: world.rank, size: world.size)
+            let progress = Progress("generate", total: design.samples.count, unit: "samples", enabled: world.rank == 0)
+            var jacobians: [Int: Float] = [:]
+            var twinJacobians: [Int: Float] = [:]
+            for round in 0..<biased.rounds {
+                try world.stopIfRequested()
+                let index = share.lowerBound + round < share.upperBound ? share.lowerBound + round : nil
+                let made = try world.unanimously { () -> (SampleGenerator.Output, SampleGenerator.Output?)? in
+                    guard let index else { return nil }
+                    let record = design.samples[index]
+                    let output = try generator.generate(record)
+                    let differs = twin && record.biasFlags.contains(true)
+                    return (output, differs ? try generator.generate(record, variant: .twin) : nil)
+                }
+                if let index, let made {
+                    jacobians[index] = made.0.minimumJacobian
+                    twinJacobians[index] = (made.1 ?? made.0).minimumJacobian
+                }
+                try biased.write(index: index, volume: made?.0.image.cOrderVoxels())
+                try twinWriter?.write(index: index, volume: made.map { ($0.1 ?? $0.0).image.cOrderVoxels() })
+                progress.update(done: min(design.samples.count, (round + 1) * world.size))
             }
-            if let index, let made {
-                jacobians[index] = made.0.minimumJacobian
-                twinJacobians[index] = (made.1 ?? made.0).minimumJacobian
-            }
-            try biased.write(index: index, volume: made?.0.image.cOrderVoxels())
-            try twinWriter?.write(index: index, volume: made.map { ($0.1 ?? $0.0).image.cOrderVoxels() })
-            progress.update(done: min(design.samples.count, (round + 1) * world.size))
+            try biased.finish(minimumJacobians: jacobians)
+            try twinWriter?.finish(minimumJacobians: twinJacobians)
+        } catch where error is CollectiveFailure || error is StopRequested {
+            // Every rank knows: remove the partial files before reporting.
+            biased.abandon()
+            twinWriter?.abandon()
+            throw error
         }
-        try biased.finish(minimumJacobians: jacobians)
-        try twinWriter?.finish(minimumJacobians: twinJacobians)
         if world.rank == 0 {
             print("wrote \(output)" + (twin ? " and \(Self.twinPath(for: output))" : "")
                   + ": \(design.samples.count) images of \(snapshot.shape.map(String.init).joined(separator: "×")) voxels at \(config.template.voxelMM) mm")
