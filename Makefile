@@ -41,6 +41,7 @@ bench: build
 	$(RELEASE_BIN) bench generate --voxel-mm 3 --samples 16 --threads 1
 	$(RELEASE_BIN) bench generate --voxel-mm 1 --samples 4 --threads 1
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench generate --voxel-mm 1 --samples 8
+	$(RELEASE_BIN) bench train --input 64x64x64 --batch 2 --threads 1
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench allreduce --mib 1,19,64
 
 # The same benchmarks next to the peer pipelines (SimpleITK, PyTorch) in a

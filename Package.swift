@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "simba",
             dependencies: [
-                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig",
+                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig", "Network",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -79,5 +79,6 @@ let package = Package(
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network"]),
+        .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
     ]
 )

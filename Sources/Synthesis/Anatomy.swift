@@ -73,7 +73,8 @@ public struct Anatomy: Sendable {
         if let match = names.names.first(where: { $0.value.lowercased() == key.lowercased() }) {
             return Region(label: match.key, name: match.value)
         }
-        let suggestions = names.names.values.sorted { editDistance($0.lowercased(), key.lowercased()) < editDistance($1.lowercased(), key.lowercased()) }.prefix(3)
+        let suggestions = names.names.values.map { (editDistance($0.lowercased(), key.lowercased()), $0) }
+            .sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1).prefix(3)
         throw AnatomyError("unknown region '\(key)' (closest: \(suggestions.joined(separator: ", ")); "
             + "'simba regions' lists them)")
     }

@@ -164,15 +164,3 @@ public struct SampleGenerator: Sendable {
         }
     }
 }
-
-extension VectorField {
-    /// self += weight × other (same grid).
-    mutating func add(_ other: VectorField, scaledBy weight: Float) {
-        guard weight != 0 else { return }
-        for n in x.indices {
-            x[n] += weight * other.x[n]
-            y[n] += weight * other.y[n]
-            z[n] += weight * other.z[n]
-        }
-    }
-}

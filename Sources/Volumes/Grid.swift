@@ -1,8 +1,9 @@
 /// A regular 3-D sampling grid: `dims` voxels, x fastest in storage, with an
 /// affine from voxel index (i, j, k) to world coordinates (RAS, mm) of the voxel centre.
 public struct Grid: Equatable, Sendable, CustomStringConvertible {
-    public var dims: SIMD3<Int>
-    public var affine: Affine
+    // Immutable so the invariants checked by init (positive dims, invertible affine) hold.
+    public let dims: SIMD3<Int>
+    public let affine: Affine
 
     public init(dims: SIMD3<Int>, affine: Affine) {
         precondition(dims.x > 0 && dims.y > 0 && dims.z > 0, "grid dims must be positive, got \(dims)")
@@ -56,17 +57,21 @@ public struct Grid: Equatable, Sendable, CustomStringConvertible {
 
     public func withSpacing(_ mm: Double) -> Grid { withSpacing(SIMD3(repeating: mm)) }
 
-    /// Coarser grid for computing smooth fields cheaply: every `factor`-th voxel centre of this
-    /// grid is a node of the coarse one, starting at voxel 0 and reaching at least the last
-    /// voxel, so upsampling back is pure interpolation, never extrapolation.
+    /// Coarser grid for computing smooth fields cheaply: about `factor` times fewer nodes per
+    /// axis, with the first and last nodes on the first and last voxel centres of this grid
+    /// (node spacing (n−1)/(m−1) voxels, at most `factor`). Moving a field to it and back is
+    /// then pure interpolation, never extrapolation, so fields linear in space survive exactly.
     public func coarsened(by factor: Int) -> Grid {
         precondition(factor >= 1, "factor must be >= 1")
-        let coarseDims = (dims &- 1 &+ (factor - 1)) / factor &+ 1
+        var coarseDims = SIMD3<Int>(repeating: 1)
         var a = affine
-        for axis in 0..<3 {
-            a.row0[axis] *= Double(factor)
-            a.row1[axis] *= Double(factor)
-            a.row2[axis] *= Double(factor)
+        for axis in 0..<3 where dims[axis] > 1 {
+            let intervals = (dims[axis] - 1 + factor - 1) / factor
+            coarseDims[axis] = intervals + 1
+            let step = Double(dims[axis] - 1) / Double(intervals)
+            a.row0[axis] *= step
+            a.row1[axis] *= step
+            a.row2[axis] *= step
         }
         return Grid(dims: coarseDims, affine: a)
     }

@@ -13,10 +13,11 @@ public enum Gzip {
         bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
     }
 
-    /// Throws `GzipError`.
     /// Inflates a whole gzip (or zlib) stream. Concatenated gzip members are joined,
-    /// as gunzip does. Throws on corrupt or truncated input.
+    /// as gunzip does. Throws `GzipError` on corrupt or truncated input.
     public static func decompress(_ input: [UInt8]) throws -> [UInt8] {
+        // zlib counts input in UInt32; NIfTI volumes here are far below 4 GiB.
+        guard input.count <= Int(UInt32.max) else { throw GzipError(message: "gzip input larger than 4 GiB") }
         var output: [UInt8] = []
         output.reserveCapacity(Swift.max(input.count * 4, 1 << 16))
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
@@ -53,8 +54,9 @@ public enum Gzip {
         return output
     }
 
-    /// Deflates into a single gzip member.
+    /// Deflates into a single gzip member. Throws `GzipError`.
     public static func compress(_ input: [UInt8], level: Int32 = 6) throws -> [UInt8] {
+        guard input.count <= Int(UInt32.max) else { throw GzipError(message: "gzip input larger than 4 GiB") }
         var stream = z_stream()
         guard simba_deflate_init_gzip(&stream, level) == Z_OK else { throw GzipError(message: "gzip: cannot initialise zlib") }
         defer { deflateEnd(&stream) }

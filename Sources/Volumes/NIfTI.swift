@@ -211,7 +211,7 @@ public enum NIfTI {
         header.bitpix = Int16(8 * datatype.bytesPerVoxel)
         header.pixdim = [1, 0, 0, 0, 1, 1, 1, 1]
         header.voxOffset = Float(NIfTIHeader.singleFileDataOffset)
-        header.description = "simba Volumes"
+        header.descrip = "simba Volumes"
         header.setAffine(grid.affine, code: xformCode)
         var bytes = header.encoded()
         bytes.append(contentsOf: payload)

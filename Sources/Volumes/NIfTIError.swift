@@ -24,7 +24,7 @@ public struct NIfTIError: Error, Equatable, CustomStringConvertible, LocalizedEr
             case .invalidHeader(let why): return "invalid header (\(why))"
             case .unsupportedDatatype(let code): return "unsupported datatype code \(code) (supported: uint8, int8, int16, uint16, int32, float32, float64)"
             case .truncatedData(let expected, let available):
-                return "truncated data: needs \(expected) bytes after decompression, file has \(available)"
+                return "truncated data: header + voxels need \(expected) bytes (uncompressed), file has \(available)"
             case .badGzip(let why): return "bad gzip data (\(why))"
             case .notLabels(let why): return "not a label map (\(why))"
             case .unwritable(let why): return "cannot write file (\(why))"

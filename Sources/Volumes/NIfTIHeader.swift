@@ -35,7 +35,7 @@ public struct NIfTIHeader: Equatable, Sendable {
     public var qoffset: SIMD3<Float> = .zero
     public var srow: [SIMD4<Float>] = [.zero, .zero, .zero]
     public var magic: [UInt8] = Array("n+1\0".utf8)
-    public var description: String = ""
+    public var descrip: String = ""  // the 80-byte free-text field
     /// True when the file was big-endian (opposite of this machine).
     public var byteSwapped = false
 
@@ -124,7 +124,7 @@ public struct NIfTIHeader: Equatable, Sendable {
             SIMD4(r.float(base), r.float(base + 4), r.float(base + 8), r.float(base + 12))
         }
         let text = bytes[Field.descrip..<(Field.descrip + 80)].prefix { $0 != 0 }
-        h.description = String(decoding: text, as: UTF8.self)
+        h.descrip = String(decoding: text, as: UTF8.self)
         return h
     }
 
@@ -142,7 +142,7 @@ public struct NIfTIHeader: Equatable, Sendable {
             put(sclSlope, Field.sclSlope)
             put(sclInter, Field.sclInter)
             put(xyztUnits, Field.xyztUnits)
-            for (i, byte) in description.utf8.prefix(79).enumerated() { put(byte, Field.descrip + i) }
+            for (i, byte) in descrip.utf8.prefix(79).enumerated() { put(byte, Field.descrip + i) }
             put(qformCode, Field.qformCode)
             put(sformCode, Field.sformCode)
             for i in 0..<3 {

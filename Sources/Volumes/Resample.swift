@@ -70,17 +70,22 @@ extension Volume where Element == Int32 {
         }
         return Volume(grid: target, voxels: out)
     }
-
-    public func resampled(toSpacing spacing: Double) -> Volume<Int32> {
-        resampled(to: grid.withSpacing(spacing))
-    }
 }
 
 extension VectorField {
     /// Trilinear resampling of each component onto another grid (nearest edge value outside).
     /// Components stay world-axis vectors in mm, so no reorientation is needed. Used to move
     /// velocity/displacement fields between the fine and the coarse exponentiation grids.
+    /// Axis-aligned grid pairs take the separable path (same values, less work).
     public func resampled(to target: Grid) -> VectorField {
+        if let separable = SeparableResampler(from: grid, to: target) {
+            return VectorField(grid: target, x: separable.resample(x), y: separable.resample(y), z: separable.resample(z))
+        }
+        return stencilResampled(to: target)
+    }
+
+    /// The general path: a 3-D trilinear stencil per target voxel (any relative orientation).
+    func stencilResampled(to target: Grid) -> VectorField {
         let stencil = TrilinearStencil(grid.dims)
         var out = VectorField(zerosOn: target)
         x.withUnsafeBufferPointer { sx in

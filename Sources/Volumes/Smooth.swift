@@ -1,3 +1,5 @@
+import Foundation  // exp
+
 /// Sampled, normalised Gaussian truncated at 4 sigma (as scipy.ndimage.gaussian_filter).
 struct GaussianKernel {
     let radius: Int
@@ -38,11 +40,13 @@ func gaussianPass(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float
                     for row in rows {
                         let line = src + row * nx
                         for i in 0..<(nx + 2 * r) { pad[i] = line[reflectIndex(i - r, nx)] }
+                        // Tap-major accumulation: each tap is a unit-stride multiply-add over
+                        // the row, which vectorises (a per-output dot product does not).
                         let out = dst + row * nx
-                        for i in 0..<nx {
-                            var sum: Float = 0
-                            for m in 0...(2 * r) { sum += w[m] * pad[i + m] }
-                            out[i] = sum
+                        out.update(repeating: 0, count: nx)
+                        for m in 0...(2 * r) {
+                            let weight = w[m], shifted = pad.baseAddress! + m
+                            for i in 0..<nx { out[i] += weight * shifted[i] }
                         }
                     }
                 }
@@ -114,11 +118,3 @@ extension VectorField {
         return mapComponents { gaussianSmoothed($0, dims: grid.dims, sigmaVoxels: sigmaVoxels) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -19,7 +19,7 @@ extension VectorField {
     /// the planar `composed(after:into:)` kernel is reused.)
     public func exponentiated(steps: Int? = nil) -> VectorField {
         let n = steps ?? scalingAndSquaringSteps()
-        precondition(n >= 0, "steps must be non-negative")
+        precondition((0...30).contains(n), "steps must be in 0...30")
         var current = scaled(by: 1 / Float(1 << n))
         var next = VectorField(zerosOn: grid)
         for _ in 0..<n {
@@ -29,8 +29,8 @@ extension VectorField {
         return current
     }
 
-    /// exp(v) computed on a grid `coarsening` times coarser per axis (`Grid.coarsened(by:)`,
-    /// whose nodes coincide with fine voxel centres), then trilinearly upsampled. Velocity fields are smooth, so this trades a small error (measured in the
+    /// exp(v) computed on a grid about `coarsening` times coarser per axis (`Grid.coarsened(by:)`,
+    /// spanning exactly the fine voxel centres), then trilinearly upsampled. Velocity fields are smooth, so this trades a small error (measured in the
     /// tests and NOTES.md) for ~coarsening³ less work. Steps are chosen on the coarse grid
     /// unless given. No anti-alias smoothing: it would shrink the smooth field it protects.
     public func exponentiated(coarsening: Int, steps: Int? = nil) -> VectorField {

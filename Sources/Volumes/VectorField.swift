@@ -2,10 +2,12 @@
 /// planar arrays (x fastest, like `Volume`). Components are world (RAS) axes in mm.
 /// Planar storage lets smoothing and resampling reuse the scalar kernels.
 public struct VectorField: Sendable, Equatable {
-    public var grid: Grid
-    public var x: [Float]
-    public var y: [Float]
-    public var z: [Float]
+    public let grid: Grid
+    // Kernels read these through unsafe pointers sized by `grid`, so only this module may
+    // replace them; callers write through the subscript or build a new field.
+    public internal(set) var x: [Float]
+    public internal(set) var y: [Float]
+    public internal(set) var z: [Float]
 
     public init(grid: Grid, x: [Float], y: [Float], z: [Float]) {
         precondition(x.count == grid.count && y.count == grid.count && z.count == grid.count,
@@ -46,8 +48,16 @@ public struct VectorField: Sendable, Equatable {
     }
 
     public subscript(i: Int, j: Int, k: Int) -> SIMD3<Float> {
-        let n = grid.index(i, j, k)
-        return SIMD3(x[n], y[n], z[n])
+        get {
+            let n = grid.index(i, j, k)
+            return SIMD3(x[n], y[n], z[n])
+        }
+        set {
+            let n = grid.index(i, j, k)
+            x[n] = newValue.x
+            y[n] = newValue.y
+            z[n] = newValue.z
+        }
     }
 
     public var componentVolumes: [Volume<Float>] {
@@ -64,6 +74,29 @@ public struct VectorField: Sendable, Equatable {
     }
 
     public static prefix func - (field: VectorField) -> VectorField { field.scaled(by: -1) }
+
+    /// self += factor · other, in place: builds a field from model components (v = Σ cᵢ φᵢ)
+    /// without a temporary per term.
+    public mutating func add(_ other: VectorField, scaledBy factor: Float = 1) {
+        precondition(other.grid == grid, "fields on different grids")
+        for n in 0..<grid.count {
+            x[n] += factor * other.x[n]
+            y[n] += factor * other.y[n]
+            z[n] += factor * other.z[n]
+        }
+    }
+
+    /// Each vector multiplied by a scalar weight at its voxel (e.g. a smooth region weight).
+    public func weighted(by weight: Volume<Float>) -> VectorField {
+        precondition(weight.grid == grid, "weight must be on the field's grid")
+        var out = self
+        for n in 0..<grid.count {
+            out.x[n] *= weight.voxels[n]
+            out.y[n] *= weight.voxels[n]
+            out.z[n] *= weight.voxels[n]
+        }
+        return out
+    }
 
     public static func + (a: VectorField, b: VectorField) -> VectorField {
         precondition(a.grid == b.grid, "fields on different grids")

@@ -1,8 +1,12 @@
 /// Voxel values on a `Grid`, flat storage with x fastest: index = x + nx*(y + ny*z).
 /// Intensities use `Volume<Float>`, label maps `Volume<Int32>`.
 public struct Volume<Element> {
-    public var grid: Grid
-    public var voxels: [Element]
+    public let grid: Grid
+    /// Kernels read this through unsafe pointers sized by `grid`, so its count is pinned.
+    /// (A didSet that ignores oldValue still lets element writes happen in place.)
+    public var voxels: [Element] {
+        didSet { precondition(voxels.count == grid.count, "voxel count must stay \(grid.count)") }
+    }
 
     public init(grid: Grid, voxels: [Element]) {
         precondition(voxels.count == grid.count, "voxel count \(voxels.count) does not match grid \(grid.dims)")

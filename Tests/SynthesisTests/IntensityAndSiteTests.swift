@@ -122,7 +122,7 @@ final class IntensityAndSiteTests: XCTestCase {
         XCTAssertEqual(insula.volumeML, 14, accuracy: 3)
         XCTAssertGreaterThan(insula.centroidMM.x, 20, "right hemisphere is +x in RAS")
         XCTAssertThrowsError(try colin.region("Insula_X")) { error in
-            XCTAssertTrue("\(error)".contains("closest: Insula_R"), "\(error)")
+            XCTAssertTrue("\(error)".contains("closest: Insula_L, Insula_R"), "\(error)")
         }
     }
 }
