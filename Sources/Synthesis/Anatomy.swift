@@ -73,8 +73,12 @@ public struct Anatomy: Sendable {
         if let match = names.names.first(where: { $0.value.lowercased() == key.lowercased() }) {
             return Region(label: match.key, name: match.value)
         }
-        let suggestions = names.names.values.map { (editDistance($0.lowercased(), key.lowercased()), $0) }
-            .sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1).prefix(3)
+        let wanted = key.lowercased()
+        let ranked: [(distance: Int, name: String)] = names.names.values.map { name in
+            (editDistance(name.lowercased(), wanted), name)
+        }
+        let suggestions = ranked.sorted { $0.distance != $1.distance ? $0.distance < $1.distance : $0.name < $1.name }
+            .prefix(3).map(\.name)
         throw AnatomyError("unknown region '\(key)' (closest: \(suggestions.joined(separator: ", ")); "
             + "'simba regions' lists them)")
     }
