@@ -29,20 +29,30 @@ struct SimbaProcess {
     /// after `timeout` seconds.
     static func run(_ arguments: [String], ranks: Int? = nil, timeout: Double = 120,
                     environment extra: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        if let ranks {
-            process.executableURL = repositoryRoot.appendingPathComponent("scripts/mpirun.sh")
-            process.arguments = [String(ranks), binary] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = arguments
-        }
         // This test process started MPI as a singleton; its launcher variables
         // would make the child mpirun exit at once.
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }
         }
         environment.merge(extra) { $1 }
+        if let ranks {
+            return try launch(repositoryRoot.appendingPathComponent("scripts/mpirun.sh"),
+                              [String(ranks), binary] + arguments, environment: environment, timeout: timeout)
+        }
+        return try launch(URL(fileURLWithPath: binary), arguments, environment: environment, timeout: timeout)
+    }
+
+    /// Runs any program (h5dump, python3) and returns its output.
+    static func tool(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> Result {
+        try launch(URL(fileURLWithPath: "/usr/bin/env"), [executable] + arguments,
+                   environment: ProcessInfo.processInfo.environment, timeout: timeout)
+    }
+
+    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String],
+                               timeout: Double) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
         process.environment = environment
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
@@ -54,25 +64,8 @@ struct SimbaProcess {
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning {
             process.terminate()
-            process.waitUntilExit()
-            XCTFail("simba \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+            XCTFail("\(executable.lastPathComponent) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
         }
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: reader.text(), stderr: errorReader.text(),
-                      seconds: Date().timeIntervalSince(started))
-    }
-
-    /// Runs any program (h5dump, python3) and returns its output.
-    static func tool(_ executable: String, _ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let started = Date()
-        try process.run()
-        let reader = PipeReader(output), errorReader = PipeReader(errors)
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: reader.text(), stderr: errorReader.text(),
                       seconds: Date().timeIntervalSince(started))
