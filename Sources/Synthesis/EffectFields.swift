@@ -19,8 +19,13 @@ public struct EffectFields: Sendable {
     /// Per region effect (disease, then each morphological bias): the
     /// inward-pointing unit field; `strength × coefficient` times it moves
     /// the region's boundary inward by that many mm on average (expansion).
+    /// On the `effectBox` part of the control grid.
     public let diseaseDirection: VectorField
     public let biasDirections: [Int: VectorField]
+    /// The control-grid box holding every regional effect and anything its
+    /// displacement can reach: effects are exponentiated there only.
+    public let effectBox: VoxelRegion
+
     /// Regional intensity biases: the region's smooth weight (0…1), image grid.
     public let intensityWeights: [Int: Volume<Float>]
     /// Each site's smooth bias-field pattern (peak 1), control grid; nil when neutral.
@@ -34,8 +39,8 @@ public struct EffectFields: Sendable {
         subjectGrid = controlGrid.coarsened(by: subjectFactor)
         subjectModes = Self.subjectModes(config, grid: subjectGrid)
         let diseaseRegion = try anatomy.region(config.disease.region)
-        diseaseDirection = try Self.inwardDirection(anatomy, diseaseRegion, edgeMM: config.disease.edgeMM,
-                                                    controlGrid: controlGrid)
+        let disease = try Self.inwardDirection(anatomy, diseaseRegion, edgeMM: config.disease.edgeMM,
+                                               controlGrid: controlGrid)
         var directions: [Int: VectorField] = [:]
         var weights: [Int: Volume<Float>] = [:]
         for (index, bias) in config.biases.enumerated() {
@@ -56,11 +61,40 @@ public struct EffectFields: Sendable {
                 break
             }
         }
-        biasDirections = directions
         intensityWeights = weights
+        let box = Self.effectBox(config, disease: disease, biases: directions, grid: controlGrid)
+        effectBox = box
+        diseaseDirection = disease.cropped(to: box)
+        biasDirections = directions.mapValues { $0.cropped(to: box) }
         let control = controlGrid
         siteFieldPatterns = config.sites.enumerated().map { index, site in
             site.scanner.biasField == 0 ? nil : Self.sitePattern(seed: config.seed, site: index, grid: control)
+        }
+    }
+
+    /// The box around the effects' support, grown by the largest
+    /// displacement a sample could get (coefficients up to 6 standard
+    /// deviations out), so the exponential is the same as on the whole grid.
+    static func effectBox(_ config: CohortConfig, disease: VectorField, biases: [Int: VectorField],
+                          grid: Grid) -> VoxelRegion {
+        func reach(_ strength: Double, _ coefficient: Coefficient, _ field: VectorField) -> Double {
+            strength * (abs(coefficient.mean) + 6 * coefficient.deviation) * Double(field.maxNorm)
+        }
+        var displacement = max(reach(config.disease.strengthMM, config.disease.coefficient.disease, disease),
+                               reach(config.disease.strengthMM, config.disease.coefficient.healthy, disease))
+        var fields = [disease]
+        for (index, field) in biases {
+            if case .morphological(_, _, let strength, let coefficient, _) = config.biases[index].effect {
+                displacement += reach(strength, coefficient, field)
+                fields.append(field)
+            }
+        }
+        let margin = Int((displacement / grid.spacing.min()).rounded(.up)) + 2
+        let whole = VoxelRegion(lower: .zero, upper: grid.dims &- 1)
+        let boxes = fields.compactMap { $0.support(above: 0, margin: margin) }
+        guard let first = boxes.first else { return whole }
+        return boxes.dropFirst().reduce(first) { box, next in
+            VoxelRegion(lower: pointwiseMin(box.lower, next.lower), upper: pointwiseMax(box.upper, next.upper))
         }
     }
 

@@ -81,9 +81,11 @@ public struct SampleGenerator: Sendable {
         let (subject, effect, steps) = clock.measure("velocity") { velocities(record, activeBiases: activeBiases) }
         let subjectMap = clock.measure("exponentiate") { () -> VectorField in
             let map = subject.exponentiated()
-            return map.grid == effect.grid ? map : map.resampled(to: effect.grid)
+            return map.grid == fields.controlGrid ? map : map.resampled(to: fields.controlGrid)
         }
-        let effectMap = clock.measure("exponentiate") { effect.exponentiated(steps: steps) }
+        let effectMap = clock.measure("exponentiate") {
+            effect.exponentiated(steps: steps).embedded(in: fields.controlGrid, at: fields.effectBox)
+        }
         return clock.measure("compose") { effectMap.composed(after: subjectMap) }
     }
 
@@ -97,7 +99,8 @@ public struct SampleGenerator: Sendable {
             let weight = peak * Float(record.subjectCoefficients[mode]) * Float(pow(Double(mode + 1), -config.subject.decay / 2))
             subject.add(field, scaledBy: weight)
         }
-        var effect = VectorField(zerosOn: grid)
+        let box = fields.effectBox
+        var effect = VectorField(zerosOn: grid.cropped(to: box))
         let disease = config.disease
         let diseaseWeight = disease.strengthMM * record.diseaseCoefficient * sign(disease.kind)
         effect.add(fields.diseaseDirection, scaledBy: Float(diseaseWeight))
