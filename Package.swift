@@ -45,7 +45,7 @@ let package = Package(
 
         // The SimBA CNN: layers with hand-written forward/backward, Adam,
         // one flat parameter and one flat gradient buffer.
-        .target(name: "Network", dependencies: ["CBLAS"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Network", dependencies: ["CBLAS", "Randomness"], swiftSettings: optimizedEvenInDebug),
 
         // Seeded random streams and distributions (deterministic across ranks).
         .target(name: "Randomness"),
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
     ]
 )

@@ -39,19 +39,25 @@ public func batchNormAccumulateStatistics(
     sums: UnsafeMutablePointer<Double>, x: UnsafePointer<Float>, rows: Int, channels: Int,
     reference: UnsafePointer<Float>
 ) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * channels) { buffer in
-        let partial = buffer.baseAddress!
-        partial.initialize(repeating: 0, count: 2 * channels)
-        for row in 0..<rows {
-            forEachLaneGroup(channels) { c, count in
-                let v = loadLanes(x + row * channels + c, count) - loadLanes(reference + c, count)
-                addLanes(v, into: partial + c, count)
-                addLanes(v * v, into: partial + channels + c, count)
+    // Blocks of `partialSumLength` rows, one lane group at a time, so the two
+    // float accumulators stay in registers.
+    var firstRow = 0
+    while firstRow < rows {
+        let blockRows = Swift.min(partialSumLength, rows - firstRow)
+        forEachLaneGroup(channels) { c, count in
+            let ref = loadLanes(reference + c, count)
+            var sum = Lanes(), sumOfSquares = Lanes()
+            for row in firstRow..<(firstRow + blockRows) {
+                let v = loadLanes(x + row * channels + c, count) - ref
+                sum += v
+                sumOfSquares += v * v
             }
-            if row % partialSumLength == partialSumLength - 1 || row == rows - 1 {
-                flushPartialSums(partial, into: sums, count: 2 * channels)
+            for i in 0..<count {
+                sums[c + i] += Double(sum[i])
+                sums[channels + c + i] += Double(sumOfSquares[i])
             }
         }
+        firstRow += blockRows
     }
 }
 

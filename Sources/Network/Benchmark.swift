@@ -1,3 +1,4 @@
+import Randomness
 import CBLAS
 #if canImport(Glibc)
 import Glibc
@@ -44,8 +45,8 @@ public enum TrainBenchmark {
         let configuration = SimbaCNNConfiguration(input: grid, widths: widths)
         let model = try! SimbaCNN(configuration: configuration, maxBatch: batch, seed: seed)
         let optimizer = Adam(layout: model.layout)
-        var generator = Xoshiro256(seed: seed &+ 1)
-        let samples = (0..<(batch * grid.voxels)).map { _ in generator.nextSymmetric(limit: 1) }
+        var generator = SeededGenerator(seed: seed &+ 1)
+        let samples = (0..<(batch * grid.voxels)).map { _ in generator.symmetric(limit: 1) }
         let labels = (0..<batch).map { $0 % configuration.classes }
 
         var stepSeconds: [Double] = []

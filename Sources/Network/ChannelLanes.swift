@@ -4,7 +4,6 @@
 // so there is one code path (and the small-width tests exercise it).
 
 typealias Lanes = SIMD16<Float>
-typealias IndexLanes = SIMD16<Int32>
 let laneCount = Lanes.scalarCount
 
 /// body(firstChannel, channelsInGroup) for consecutive groups of ≤ 16 channels.
@@ -31,29 +30,14 @@ func storeLanes(_ lanes: Lanes, _ pointer: UnsafeMutablePointer<Float>, _ count:
     for i in 0..<count { pointer[i] = lanes[i] }
 }
 
-@inline(__always)
-func storeIndexLanes(_ lanes: IndexLanes, _ pointer: UnsafeMutablePointer<UInt8>, _ count: Int) {
-    let bytes = SIMD16<UInt8>(truncatingIfNeeded: lanes)
-    if count == laneCount { UnsafeMutableRawPointer(pointer).storeBytes(of: bytes, as: SIMD16<UInt8>.self); return }
-    for i in 0..<count { pointer[i] = bytes[i] }
-}
-
 /// Long per-channel sums (batch-norm statistics over millions of voxels)
-/// accumulate in float lanes for `partialSumLength` steps at a time and are
-/// then flushed into doubles: vector speed, double-precision totals.
+/// accumulate in float lanes for `partialSumLength` rows at a time and are
+/// then added into doubles: vector speed, double-precision totals.
 let partialSumLength = 64
 
 @inline(__always)
 func addLanes(_ lanes: Lanes, into pointer: UnsafeMutablePointer<Float>, _ count: Int) {
     storeLanes(loadLanes(pointer, count) + lanes, pointer, count)
-}
-
-@inline(__always)
-func flushPartialSums(_ partial: UnsafeMutablePointer<Float>, into total: UnsafeMutablePointer<Double>, count: Int) {
-    for i in 0..<count {
-        total[i] += Double(partial[i])
-        partial[i] = 0
-    }
 }
 
 /// Lane-wise clamp written as compare-and-select: the standard library's

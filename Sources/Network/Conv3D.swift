@@ -42,7 +42,8 @@ public struct Conv3DShape: Equatable, Sendable {
 /// sgemm still sees a tall matrix.
 public final class ConvolutionScratch {
     public let columns: Tensor
-    public let columnGradients: Tensor
+    /// All zero between calls: see walkPatches.
+    let columnGradients: Tensor
     public let capacity: Int
 
     public static let preferredTileFloats = 1 << 18
@@ -72,7 +73,9 @@ public final class ConvolutionScratch {
 
 /// Moves data between an activation and its im2col rows. Gathering writes
 /// patches (zero outside the volume); scattering adds patch gradients back
-/// into the activation gradient. One walk serves both so the patch order is
+/// into the activation gradient and leaves the rows it consumed zero, so the
+/// next tile's sgemm can accumulate into them (β = 1) instead of OpenBLAS
+/// clearing the tile in a pass of its own. One walk serves both so the patch order is
 /// defined in exactly one place. Rows are visited in order with (x, y, z)
 /// carried along; interior voxels, almost all of them, take a path without
 /// bounds checks through a table of the 27 tap offsets.
@@ -102,13 +105,17 @@ private func walkPatches(
             if interior && channels == 1 {
                 // The first layer: one float per tap, no inner loop to set up.
                 for tap in 0..<27 {
-                    if scatter { center[tapOffsets[tap]] += column[tap] } else { column[tap] = center[tapOffsets[tap]] }
+                    if scatter {
+                        center[tapOffsets[tap]] += column[tap]; column[tap] = 0
+                    } else {
+                        column[tap] = center[tapOffsets[tap]]
+                    }
                 }
             } else if interior {
                 for tap in 0..<27 {
                     let source = center + tapOffsets[tap], destination = column + tap * channels
                     if scatter {
-                        for c in 0..<channels { source[c] += destination[c] }
+                        for c in 0..<channels { source[c] += destination[c]; destination[c] = 0 }
                     } else {
                         for c in 0..<channels { destination[c] = source[c] }
                     }
@@ -125,7 +132,9 @@ private func walkPatches(
                                 for c in 0..<channels { source[c] += destination[c] }
                             } else if inside {
                                 for c in 0..<channels { destination[c] = source[c] }
-                            } else if !scatter {
+                            }
+                            // Gathering pads with zeros; scattering consumes the row.
+                            if !inside || scatter {
                                 for c in 0..<channels { destination[c] = 0 }
                             }
                             tap += 1
@@ -209,11 +218,12 @@ public func conv3dBackward(
                     1, scratch.columns.data, Int32(k), dOutTile, Int32(cout),
                     1, dKernel, Int32(cout))
         if let dInput {
-            // dColumns[T, K] = dOut[T, Cout] · kernelᵀ[Cout, K]
+            // dColumns[T, K] = dOut[T, Cout] · kernelᵀ[Cout, K], into rows the
+            // previous scatter left zero (the buffer starts zero too).
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                         Int32(count), Int32(k), Int32(cout),
                         1, dOutTile, Int32(cout), kernel, Int32(cout),
-                        0, scratch.columnGradients.data, Int32(k))
+                        1, scratch.columnGradients.data, Int32(k))
             walkPatches(shape, firstRow: first, rowCount: count,
                         activation: dInput, columns: scratch.columnGradients.data, scatter: true)
         }

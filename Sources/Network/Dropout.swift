@@ -1,3 +1,4 @@
+import Randomness
 // Keras Dropout (inverted): in train mode each value is kept with
 // probability 1 − rate and scaled by 1 / (1 − rate); in eval mode it passes
 // through unchanged. The mask is drawn from the model's seeded generator, so
@@ -5,10 +6,10 @@
 
 /// mask [count]: 0 for dropped, 1 / (1 − rate) for kept (kept when u ≥ rate).
 public func dropoutDrawMask(
-    mask: UnsafeMutablePointer<Float>, count: Int, rate: Float, generator: inout Xoshiro256
+    mask: UnsafeMutablePointer<Float>, count: Int, rate: Float, generator: inout SeededGenerator
 ) {
     let keepScale = rate < 1 ? 1 / (1 - rate) : 0
-    for i in 0..<count { mask[i] = generator.nextUnitFloat() >= rate ? keepScale : 0 }
+    for i in 0..<count { mask[i] = generator.unitFloat() >= rate ? keepScale : 0 }
 }
 
 /// out = x · mask; out, x, mask [count]

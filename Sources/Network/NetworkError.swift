@@ -1,13 +1,10 @@
 /// Errors a caller can cause by handing the network inconsistent data.
 public enum NetworkError: Error, Equatable, CustomStringConvertible {
-    case invalidRandomState(count: Int)
     case sizeMismatch(what: String, expected: Int, actual: Int)
     case invalidConfiguration(String)
 
     public var description: String {
         switch self {
-        case .invalidRandomState(let count):
-            return "random state must be 4 words, not all zero (got \(count) words)"
         case .sizeMismatch(let what, let expected, let actual):
             return "\(what): expected \(expected) values, got \(actual)"
         case .invalidConfiguration(let why):

@@ -1,3 +1,4 @@
+import Randomness
 // The SimBA CNN with its buffers. Every activation, gradient and scratch
 // buffer is allocated once, for `maxBatch` samples, when the model is
 // built; forward and backward only read and write them.
@@ -16,7 +17,9 @@ final class BlockBuffers {
     /// Output of the block after max-pool: the block's activations.
     let pooled: Tensor
     let pooledGradient: Tensor
-    let winner: ScratchBuffer<UInt8>
+    /// Per pooled voxel: the winning cell's index in its window and its raw
+    /// convolution value (see BlockFusion.swift).
+    let winner: Tensor, winnerInput: Tensor
     /// Per channel: mean (over the raw convolution output), variance,
     /// 1/sqrt(var + ε), scale and shift of the last forward pass.
     let mean: Tensor, variance: Tensor, inverseStd: Tensor, scale: Tensor, shift: Tensor
@@ -26,9 +29,25 @@ final class BlockBuffers {
         self.convolution = Tensor(shape: [n, convolution.grid.x, convolution.grid.y, convolution.grid.z, c])
         self.pooled = Tensor(shape: [n, pooled.x, pooled.y, pooled.z, c])
         pooledGradient = Tensor(shape: self.pooled.shape)
-        winner = ScratchBuffer<UInt8>(count: self.pooled.count)
+        winner = Tensor(shape: self.pooled.shape)
+        winnerInput = Tensor(shape: self.pooled.shape)
         mean = Tensor(shape: [c]); variance = Tensor(shape: [c]); inverseStd = Tensor(shape: [c])
         scale = Tensor(shape: [c]); shift = Tensor(shape: [c])
+    }
+}
+
+/// Where one block's slices start in the flat buffers, looked up once.
+struct BlockSlices {
+    let kernel, bias, gamma, beta, movingMean, movingVariance: Int
+
+    init(layout: ParameterLayout, block: Int) {
+        let name = SimbaCNNShapes.blockName(block)
+        kernel = layout["\(name).conv.kernel"].offset
+        bias = layout["\(name).conv.bias"].offset
+        gamma = layout["\(name).bn.gamma"].offset
+        beta = layout["\(name).bn.beta"].offset
+        movingMean = layout["\(name).bn.moving_mean"].offset
+        movingVariance = layout["\(name).bn.moving_variance"].offset
     }
 }
 
@@ -42,7 +61,7 @@ public final class SimbaCNN {
     /// Gradients in the same layout; backward overwrites it.
     public let gradients: Tensor
     /// Draws dropout masks (and drew the initial weights).
-    public var generator: Xoshiro256
+    public var generator: SeededGenerator
 
     /// Samples in the last forward pass and the mode it ran in.
     public private(set) var batch = 0
@@ -52,6 +71,8 @@ public final class SimbaCNN {
     /// d(seed)/d(input) after a backward that asked for it: [maxBatch, X, Y, Z].
     public let inputGradient: Tensor
     private let blocks: [BlockBuffers]
+    private let blockSlices: [BlockSlices]
+    private let denseKernel: Int, denseBias: Int
     private let convolutionGradient: Tensor
     private let convolutionScratch: ConvolutionScratch
     private let sums: ScratchBuffer<Double>
@@ -72,13 +93,16 @@ public final class SimbaCNN {
         self.shapes = shapes
         parameters = Tensor(shape: [shapes.layout.totalCount])
         gradients = Tensor(shape: [shapes.layout.totalCount])
-        generator = Xoshiro256(seed: seed)
+        generator = SeededGenerator(seed: seed)
 
         let grid = configuration.input
         input = Tensor(shape: [maxBatch, grid.x, grid.y, grid.z])
         inputGradient = Tensor(shape: input.shape)
         let convolutions = (0..<shapes.depth).map { shapes.convolution(block: $0, batch: maxBatch) }
         blocks = zip(convolutions, shapes.pooledGrids).map { BlockBuffers(convolution: $0, pooled: $1) }
+        blockSlices = (0..<shapes.depth).map { BlockSlices(layout: shapes.layout, block: $0) }
+        denseKernel = shapes.layout["dense.kernel"].offset
+        denseBias = shapes.layout["dense.bias"].offset
         convolutionGradient = Tensor(shape: [convolutions.map { $0.rows * $0.outChannels }.max()!])
         let widest = configuration.widths.max()!
         sums = ScratchBuffer<Double>(count: 2 * widest)
@@ -105,7 +129,7 @@ public final class SimbaCNN {
                 let fanIn = receptive * slice.shape[slice.shape.count - 2]
                 let fanOut = receptive * slice.shape[slice.shape.count - 1]
                 let limit = (6 / Float(fanIn + fanOut)).squareRoot()
-                for i in 0..<slice.count { p[i] = generator.nextSymmetric(limit: limit) }
+                for i in 0..<slice.count { p[i] = generator.symmetric(limit: limit) }
             } else if slice.name.hasSuffix(".gamma") || slice.name.hasSuffix(".moving_variance") {
                 p.update(repeating: 1, count: slice.count)
             }
@@ -117,13 +141,8 @@ public final class SimbaCNN {
         try parameters.load(values, what: "SimbaCNN parameters")
     }
 
-    private func parameter(_ name: String) -> UnsafeMutablePointer<Float> {
-        parameters.data + layout[name].offset
-    }
-
-    private func gradient(_ name: String) -> UnsafeMutablePointer<Float> {
-        gradients.data + layout[name].offset
-    }
+    private func parameter(_ offset: Int) -> UnsafeMutablePointer<Float> { parameters.data + offset }
+    private func gradient(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients.data + offset }
 
     /// Activations of block `index` (0-based) after its max-pool, valid for
     /// the first `batch` samples: [maxBatch, X, Y, Z, C].
@@ -158,20 +177,20 @@ public final class SimbaCNN {
     private func forwardBlock(_ index: Int, _ block: BlockBuffers, input blockInput: UnsafePointer<Float>) {
         let shape = shapes.convolution(block: index, batch: batch)
         let channels = shape.outChannels
-        let name = "block\(index + 1)"
-        let bias = parameter("\(name).conv.bias")
+        let slices = blockSlices[index]
+        let bias = parameter(slices.bias)
         let conv = block.convolution.data
         let training = mode == .train
         if training { sums.data.update(repeating: 0, count: 2 * channels) }
-        conv3dForward(out: conv, input: blockInput, kernel: parameter("\(name).conv.kernel"), bias: nil,
+        conv3dForward(out: conv, input: blockInput, kernel: parameter(slices.kernel), bias: nil,
                       shape: shape, scratch: convolutionScratch) { first, count in
             if training {
                 batchNormAccumulateStatistics(sums: sums.data, x: conv + first * channels, rows: count,
                                               channels: channels, reference: conv)
             }
         }
-        let movingMean = parameter("\(name).bn.moving_mean")
-        let movingVariance = parameter("\(name).bn.moving_variance")
+        let movingMean = parameter(slices.movingMean)
+        let movingVariance = parameter(slices.movingVariance)
         switch mode {
         case .train:
             batchNormFinishStatistics(mean: block.mean.data, variance: block.variance.data,
@@ -191,10 +210,11 @@ public final class SimbaCNN {
                                 channels: channels, epsilon: BatchNormSettings.epsilon)
         }
         batchNormScaleShift(scale: block.scale.data, shift: block.shift.data,
-                            gamma: parameter("\(name).bn.gamma"), beta: parameter("\(name).bn.beta"),
+                            gamma: parameter(slices.gamma), beta: parameter(slices.beta),
                             mean: block.mean.data, inverseStd: block.inverseStd.data, channels: channels)
         normalizeActivatePoolForward(
-            pooled: block.pooled.data, winner: block.winner.data, conv: block.convolution.data,
+            pooled: block.pooled.data, winner: block.winner.data, winnerInput: block.winnerInput.data,
+            conv: block.convolution.data,
             scale: block.scale.data, shift: block.shift.data, activation: configuration.activation,
             geometry: PoolGeometry(batch: batch, input: shape.grid), channels: channels)
     }
@@ -212,8 +232,8 @@ public final class SimbaCNN {
             dropoutMask.data.update(repeating: 1, count: count)
         }
         dropoutForward(out: dropped.data, x: features.data, mask: dropoutMask.data, count: count)
-        denseForward(out: logits.data, x: dropped.data, kernel: parameter("dense.kernel"),
-                     bias: parameter("dense.bias"), batch: batch, inputs: f, outputs: configuration.classes)
+        denseForward(out: logits.data, x: dropped.data, kernel: parameter(denseKernel),
+                     bias: parameter(denseBias), batch: batch, inputs: f, outputs: configuration.classes)
         softmaxForward(probabilities: probabilities.data, logits: logits.data,
                        batch: batch, classes: configuration.classes)
     }
@@ -253,8 +273,8 @@ public final class SimbaCNN {
         gradients.fill(0)
         let last = shapes.depth - 1
         let f = shapes.features, count = batch * f
-        denseBackward(dx: droppedGradient.data, dKernel: gradient("dense.kernel"), dBias: gradient("dense.bias"),
-                      dOut: logitsGradient.data, x: dropped.data, kernel: parameter("dense.kernel"),
+        denseBackward(dx: droppedGradient.data, dKernel: gradient(denseKernel), dBias: gradient(denseBias),
+                      dOut: logitsGradient.data, x: dropped.data, kernel: parameter(denseKernel),
                       batch: batch, inputs: f, outputs: configuration.classes)
         dropoutBackward(dx: featuresGradient.data, dOut: droppedGradient.data, mask: dropoutMask.data, count: count)
         averagePoolBackward(dx: blocks[last].pooledGradient.data, dOut: featuresGradient.data,
@@ -270,19 +290,20 @@ public final class SimbaCNN {
     private func backwardBlock(_ index: Int, dInput: UnsafeMutablePointer<Float>?) {
         let block = blocks[index]
         let shape = shapes.convolution(block: index, batch: batch)
-        let name = "block\(index + 1)"
+        let slices = blockSlices[index]
         normalizeActivatePoolBackward(
-            dConv: convolutionGradient.data, dGamma: gradient("\(name).bn.gamma"), dBeta: gradient("\(name).bn.beta"),
-            dConvBias: gradient("\(name).conv.bias"),
+            dConv: convolutionGradient.data, dGamma: gradient(slices.gamma), dBeta: gradient(slices.beta),
+            dConvBias: gradient(slices.bias),
             dPooled: block.pooledGradient.data, pooled: block.pooled.data, winner: block.winner.data,
+            winnerInput: block.winnerInput.data,
             conv: block.convolution.data, mean: block.mean.data, inverseStd: block.inverseStd.data,
-            gamma: parameter("\(name).bn.gamma"), activation: configuration.activation,
+            gamma: parameter(slices.gamma), activation: configuration.activation,
             geometry: PoolGeometry(batch: batch, input: shape.grid), channels: shape.outChannels,
             training: mode == .train, sums: sums.data, coefficients: coefficients.data)
-        conv3dBackward(dInput: dInput, dKernel: gradient("\(name).conv.kernel"), dBias: nil,
+        conv3dBackward(dInput: dInput, dKernel: gradient(slices.kernel), dBias: nil,
                        dOut: convolutionGradient.data,
                        input: index == 0 ? input.data : blocks[index - 1].pooled.data,
-                       kernel: parameter("\(name).conv.kernel"), shape: shape, scratch: convolutionScratch)
+                       kernel: parameter(slices.kernel), shape: shape, scratch: convolutionScratch)
     }
 
     // MARK: Training

@@ -62,7 +62,7 @@ public struct SimbaCNNShapes: Equatable, Sendable {
             grids.append(grid)
             grid = grid.halvedSame
             pooled.append(grid)
-            let block = "block\(index + 1)"
+            let block = Self.blockName(index)
             layout.append("\(block).conv.kernel", shape: [3, 3, 3, inChannels, width])
             layout.append("\(block).conv.bias", shape: [width])
             layout.append("\(block).bn.gamma", shape: [width])
@@ -81,6 +81,9 @@ public struct SimbaCNNShapes: Equatable, Sendable {
     }
 
     public var depth: Int { configuration.widths.count }
+
+    /// "block1" … : the prefix of block `index`'s slices in the layout.
+    public static func blockName(_ index: Int) -> String { "block\(index + 1)" }
 
     public func convolution(block: Int, batch: Int) -> Conv3DShape {
         Conv3DShape(batch: batch, grid: convolutionGrids[block],

@@ -3,11 +3,11 @@
 /// can be saved and restored (checkpoints). The same seed gives the same
 /// stream on every machine and rank count.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
-    public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var mixer = SplitMix64(seed)
-        state = (mixer.next(), mixer.next(), mixer.next(), mixer.next())
+        words = (mixer.next(), mixer.next(), mixer.next(), mixer.next())
     }
 
     /// A generator for one purpose derived from a seed: independent streams
@@ -21,24 +21,37 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
         self.init(seed: key)
     }
 
-    /// Restores a saved state (see `stateWords`).
-    public init(stateWords words: [UInt64]) {
-        precondition(words.count == 4, "a xoshiro256** state is 4 words")
-        state = (words[0], words[1], words[2], words[3])
+    /// Restores a state saved from `state`: four words, not all zero.
+    public init(state: [UInt64]) throws {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else {
+            throw RandomStateError(count: state.count)
+        }
+        words = (state[0], state[1], state[2], state[3])
     }
 
-    public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
+    /// The whole generator state; save it (checkpoints) to resume the stream.
+    public var state: [UInt64] { [words.0, words.1, words.2, words.3] }
 
     public mutating func next() -> UInt64 {
-        let result = rotate(state.1 &* 5, 7) &* 9
-        let shifted = state.1 << 17
-        state.2 ^= state.0
-        state.3 ^= state.1
-        state.1 ^= state.2
-        state.0 ^= state.3
-        state.2 ^= shifted
-        state.3 = rotate(state.3, 45)
+        let result = rotate(words.1 &* 5, 7) &* 9
+        let shifted = words.1 << 17
+        words.2 ^= words.0
+        words.3 ^= words.1
+        words.1 ^= words.2
+        words.0 ^= words.3
+        words.2 ^= shifted
+        words.3 = rotate(words.3, 45)
         return result
+    }
+
+    /// Uniform in [0, 1) with 24 random bits, the full precision of Float.
+    public mutating func unitFloat() -> Float {
+        Float(next() >> 40) * (1.0 / 16_777_216.0)
+    }
+
+    /// Uniform in [-limit, limit).
+    public mutating func symmetric(limit: Float) -> Float {
+        (2 * unitFloat() - 1) * limit
     }
 
     /// A uniform Double in [0, 1) with 53 random bits.
@@ -68,9 +81,17 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
         return Int(next(upperBound: UInt64(bound)))
     }
 
-    public static func == (a: SeededGenerator, b: SeededGenerator) -> Bool { a.stateWords == b.stateWords }
+    public static func == (a: SeededGenerator, b: SeededGenerator) -> Bool { a.state == b.state }
 
     private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+
+/// A saved generator state that cannot be restored.
+public struct RandomStateError: Error, CustomStringConvertible, Sendable {
+    public let count: Int
+    public var description: String {
+        "a random-generator state must be 4 words, not all zero (got \(count) words)"
+    }
 }
 
 /// SplitMix64: turns any 64-bit seed into well-mixed seed material.

@@ -204,7 +204,7 @@ extension Bias {
         case .morphological:
             effect = .morphological(region: try node.string("region") ?? "Putamen_R",
                                     kind: try node.choice("kind", default: DeformationKind.expansion),
-                                    strengthMM: try node.double("strength_mm", default: 2),
+                                    strengthMM: try node.double("strength_mm", default: 1),
                                     coefficient: try Coefficient.read(node, "coefficient",
                                                                       default: Coefficient(mean: 2, deviation: 1)),
                                     edgeMM: try node.double("edge_mm", default: 4))

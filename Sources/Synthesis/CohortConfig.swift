@@ -8,7 +8,7 @@ public struct CohortConfig: Equatable, Sendable {
     public var template = TemplateSettings()
     public var cohort = CohortSettings()
     public var subject = SubjectEffect()
-    public var disease = MorphologicalEffect(region: "Insula_R", kind: .atrophy, strengthMM: 2,
+    public var disease = MorphologicalEffect(region: "Insula_R", kind: .atrophy, strengthMM: 1.5,
                                              coefficient: .init(disease: .init(mean: 1, deviation: 1),
                                                                 healthy: .init(mean: -1, deviation: 1)))
     public var biases: [Bias] = []

@@ -28,11 +28,11 @@ public enum CohortPreset: String, CaseIterable, Sendable {
     public var config: CohortConfig {
         var config = CohortConfig()
         let putamenBias = Bias(name: "morph",
-                               effect: .morphological(region: "Putamen_R", kind: .expansion, strengthMM: 2,
+                               effect: .morphological(region: "Putamen_R", kind: .expansion, strengthMM: 1,
                                                       coefficient: Coefficient(mean: 2, deviation: 1), edgeMM: 4),
                                prevalence: ClassPrevalence(disease: 0.7, healthy: 0.3))
         config.disease = MorphologicalEffect(
-            region: "Insula_R", kind: .atrophy, strengthMM: 2,
+            region: "Insula_R", kind: .atrophy, strengthMM: 1.5,
             coefficient: ClassCoefficients(disease: Coefficient(mean: 1, deviation: 1),
                                            healthy: Coefficient(mean: -1, deviation: 1)))
         config.biases = [putamenBias]
@@ -44,8 +44,9 @@ public enum CohortPreset: String, CaseIterable, Sendable {
         case .quickstart:
             config.template.voxelMM = 4
             config.cohort.size = 480
-            config.disease.strengthMM = 3
-            config.biases[0].effect = .morphological(region: "Putamen_R", kind: .expansion, strengthMM: 3,
+            // Coarse voxels need stronger effects to be seen; to be tuned with training.
+            config.disease.strengthMM = 2
+            config.biases[0].effect = .morphological(region: "Putamen_R", kind: .expansion, strengthMM: 1.5,
                                                      coefficient: Coefficient(mean: 2, deviation: 1), edgeMM: 4)
         case .simbaJAMIA:
             config.template.voxelMM = 1

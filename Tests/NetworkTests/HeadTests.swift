@@ -1,3 +1,4 @@
+import Randomness
 import XCTest
 @testable import Network
 
@@ -87,7 +88,7 @@ final class DropoutTests: XCTestCase {
 
     func testMaskIsSeededAndKeepsAboutOneMinusRate() {
         func draw(seed: UInt64) -> [Float] {
-            var generator = Xoshiro256(seed: seed)
+            var generator = SeededGenerator(seed: seed)
             var mask = [Float](repeating: 0, count: 10_000)
             withPointers(&mask) { dropoutDrawMask(mask: $0, count: 10_000, rate: 0.2, generator: &generator) }
             return mask
@@ -103,16 +104,16 @@ final class DropoutTests: XCTestCase {
 
 final class RandomGeneratorTests: XCTestCase {
     func testSavedStateReplaysTheStream() throws {
-        var generator = Xoshiro256(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         for _ in 0..<5 { _ = generator.next() }
-        var restored = try Xoshiro256(state: generator.state)
+        var restored = try SeededGenerator(state: generator.state)
         XCTAssertEqual((0..<10).map { _ in generator.next() }, (0..<10).map { _ in restored.next() })
-        XCTAssertThrowsError(try Xoshiro256(state: [0, 0, 0, 0]))
+        XCTAssertThrowsError(try SeededGenerator(state: [0, 0, 0, 0]))
     }
 
     func testUnitFloatsStayInRange() {
-        var generator = Xoshiro256(seed: 1)
-        let values = (0..<10_000).map { _ in generator.nextUnitFloat() }
+        var generator = SeededGenerator(seed: 1)
+        let values = (0..<10_000).map { _ in generator.unitFloat() }
         XCTAssertTrue(values.allSatisfy { $0 >= 0 && $0 < 1 })
         XCTAssertEqual(Double(values.reduce(0, +)) / 10_000, 0.5, accuracy: 0.02)
     }

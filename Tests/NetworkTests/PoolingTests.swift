@@ -113,11 +113,11 @@ final class BlockFusionTests: XCTestCase {
                 }}}
                 // Fused.
                 var fusedPooled = [Float](repeating: 0, count: pooled.count)
-                var fusedWinner = [UInt8](repeating: 0, count: pooled.count)
-                withPointers(&fusedPooled) { p in fusedWinner.withUnsafeMutableBufferPointer {
-                    normalizeActivatePoolForward(pooled: p, winner: $0.baseAddress!, conv: conv, scale: scale,
+                var fusedWinner = [Float](repeating: 0, count: pooled.count), fusedWinnerInput = fusedWinner
+                withPointers(&fusedPooled) { p in withPointers(&fusedWinner) { w in withPointers(&fusedWinnerInput) { wi in
+                    normalizeActivatePoolForward(pooled: p, winner: w, winnerInput: wi, conv: conv, scale: scale,
                                                  shift: shift, activation: activation, geometry: geometry, channels: channels)
-                }}
+                }}}
                 var fusedDConv = [Float](repeating: 0, count: conv.count)
                 var fusedDGamma = [Float](repeating: 0, count: channels), fusedDBeta = fusedDGamma
                 var fusedDConvBias = fusedDGamma
@@ -125,7 +125,7 @@ final class BlockFusionTests: XCTestCase {
                     withPointers(&coefficients) { co in sums.withUnsafeMutableBufferPointer { su in withPointers(&fusedDConvBias) { dcb in
                         normalizeActivatePoolBackward(
                             dConv: d, dGamma: dg, dBeta: db, dConvBias: dcb, dPooled: dPooled, pooled: fusedPooled,
-                            winner: fusedWinner, conv: conv, mean: mean, inverseStd: inverseStd, gamma: gamma,
+                            winner: fusedWinner, winnerInput: fusedWinnerInput, conv: conv, mean: mean, inverseStd: inverseStd, gamma: gamma,
                             activation: activation, geometry: geometry, channels: channels, training: training,
                             sums: su.baseAddress!, coefficients: co)
                     }}}
@@ -135,7 +135,7 @@ final class BlockFusionTests: XCTestCase {
                 // Where relu outputs 0 for the whole window every cell ties; the
                 // winner is then arbitrary and its gradient zero either way.
                 let decisive = pooled.indices.filter { activation == .sigmoid || pooled[$0] > 0 }
-                XCTAssertEqual(decisive.map { fusedWinner[$0] }, decisive.map { winner[$0] }, label)
+                XCTAssertEqual(decisive.map { fusedWinner[$0] }, decisive.map { Float(winner[$0]) }, label)
                 assertClose(fusedDConv, dConv, tolerance: 1e-5, "dConv " + label)
                 assertClose(fusedDGamma, dGamma, tolerance: 1e-5, "dGamma " + label)
                 assertClose(fusedDBeta, dBeta, tolerance: 1e-5, "dBeta " + label)

@@ -1,3 +1,4 @@
+import Randomness
 import XCTest
 @testable import Network
 
@@ -161,11 +162,11 @@ final class SimbaCNNTests: XCTestCase {
     func testSmallModelLearnsSeparableProblem() throws {
         let config = SimbaCNNConfiguration(input: Grid3(8, 8, 8), widths: [4, 8], activation: .relu, dropoutRate: 0.1)
         let grid = config.input
-        var generator = Xoshiro256(seed: 5)
+        var generator = SeededGenerator(seed: 5)
         var volumes: [[Float]] = [], classes: [Int] = []
         for i in 0..<16 {
             let label = i % 2
-            var volume = (0..<grid.voxels).map { _ in generator.nextSymmetric(limit: 0.3) }
+            var volume = (0..<grid.voxels).map { _ in generator.symmetric(limit: 0.3) }
             let x0 = label == 0 ? 1 : 5
             let y0 = Int(generator.next() % 5), z0 = Int(generator.next() % 5)
             for x in x0..<(x0 + 2) { for y in y0..<(y0 + 3) { for z in z0..<(z0 + 3) {

@@ -1,10 +1,11 @@
+import Randomness
 import XCTest
 @testable import Network
 
 /// Seeded values in [-1, 1) for test inputs.
 func randomValues(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var generator = Xoshiro256(seed: seed)
-    return (0..<count).map { _ in generator.nextSymmetric(limit: scale) }
+    var generator = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in generator.symmetric(limit: scale) }
 }
 
 /// Runs body with mutable pointers to copies of the arrays, returning the copies.

@@ -6,20 +6,22 @@ final class RandomnessTests: XCTestCase {
     func testXoshiroMatchesTheReferenceSequence() {
         // Reference: xoshiro256** with state {1, 2, 3, 4} (the authors' C code)
         // gives 11520, 0, 1509978240, 1215971899390074240 first.
-        var generator = SeededGenerator(stateWords: [1, 2, 3, 4])
+        var generator = try! SeededGenerator(state: [1, 2, 3, 4])
         XCTAssertEqual((0..<4).map { _ in generator.next() }, [11520, 0, 1_509_978_240, 1_215_971_899_390_074_240])
     }
 
     func testSameSeedSameStreamAndSavedStateResumes() {
         var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42)
         XCTAssertEqual((0..<10).map { _ in a.next() }, (0..<10).map { _ in b.next() })
-        let saved = a.stateWords
+        let saved = a.state
         let continued = (0..<5).map { _ in a.next() }
-        var restored = SeededGenerator(stateWords: saved)
+        var restored = try! SeededGenerator(state: saved)
         XCTAssertEqual((0..<5).map { _ in restored.next() }, continued)
         var other = SeededGenerator(seed: 42, stream: 1, "noise")
         var another = SeededGenerator(seed: 42, stream: 2, "noise")
         XCTAssertNotEqual(other.next(), another.next())
+        XCTAssertThrowsError(try SeededGenerator(state: [0, 0, 0, 0]))
+        XCTAssertThrowsError(try SeededGenerator(state: [1, 2]))
     }
 
     func testNormalQuantileAgainstKnownValues() {

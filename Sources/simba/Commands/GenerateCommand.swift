@@ -33,11 +33,12 @@ struct GenerateCommand: ClusterCommand {
         }
     }
 
+    /// dataset.h5 → dataset-nobias.h5, in the same folder.
     static func twinPath(for output: String) -> String {
-        let url = URL(fileURLWithPath: output)
-        let stem = url.deletingPathExtension().lastPathComponent
-        let ext = url.pathExtension.isEmpty ? "h5" : url.pathExtension
-        return url.deletingLastPathComponent().appendingPathComponent("\(stem)-nobias.\(ext)").path
+        let path = output as NSString
+        let ext = path.pathExtension.isEmpty ? "h5" : path.pathExtension
+        let stem = (path.lastPathComponent as NSString).deletingPathExtension
+        return (path.deletingLastPathComponent as NSString).appendingPathComponent("\(stem)-nobias.\(ext)")
     }
 
     func run(world: Communicator) throws {
