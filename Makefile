@@ -10,7 +10,7 @@ RANKS ?= 2
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/simba
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/simba
 
-.PHONY: deps test-deps build build-debug run test bench bench-peers clean
+.PHONY: deps test-deps build build-debug run test test-slurm bench bench-peers clean
 
 deps:
 	@scripts/deps.sh
@@ -41,6 +41,11 @@ run: build
 test: test-deps
 	$(SWIFT) build --build-tests
 	SIMBA_BIN=$(DEBUG_BIN) $(SWIFT) test --skip-build --disable-swift-testing
+
+# A real one-node Slurm on this machine (installs slurm-wlm and munge as
+# root): batch jobs launched with srun and with mpirun.
+test-slurm: build-debug
+	scripts/test-slurm.sh $(DEBUG_BIN)
 
 # Benchmarks print one JSON line each (see README, "Benchmarks").
 bench: build
