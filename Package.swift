@@ -59,7 +59,7 @@ let package = Package(
 
         // Subgroup metrics with bootstrap CIs, counterfactual disparities,
         // reweighing, encoding probes (PCA + logistic regression).
-        .target(name: "Analysis", dependencies: ["CBLAS", "CLAPACK", "Randomness"]),
+        .target(name: "Analysis", dependencies: ["CBLAS", "CLAPACK", "Randomness", "Network"]),
 
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness", "Network"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
     ]
