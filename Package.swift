@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["SelfTest"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig", "Storage", "Cluster", "Volumes"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness", "Network"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
