@@ -61,6 +61,9 @@ let package = Package(
         // reweighing, encoding probes (PCA + logistic regression).
         .target(name: "Analysis", dependencies: ["CBLAS", "CLAPACK", "Randomness", "Network"]),
 
+        // Self-contained HTML reports with inline SVG charts.
+        .target(name: "Reporting"),
+
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
 
@@ -80,5 +83,6 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness", "Network"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
     ]
 )
