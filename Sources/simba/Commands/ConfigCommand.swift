@@ -34,6 +34,7 @@ struct ConfigCommand: ParsableCommand {
         if let file {
             let root = try ConfigNode.load(file: file)
             let config = try CohortConfig.read(root)
+            for key in ConfigSource.otherStages { _ = root.contains(key) }
             try root.finish()
             _ = try CohortDesign(config)  // the strata must be fillable too
             print(config.yaml(title: "\(file), checked: defaults filled in"), terminator: "")
