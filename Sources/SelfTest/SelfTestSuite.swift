@@ -18,14 +18,21 @@ public struct SelfTestSuite {
         public var failRank: Int?
         /// How the injected failure happens.
         public var failMode: FailMode
+        /// Freeze this rank (SIGSTOP) mid-run to drill the stall watchdog.
+        public var stallRank: Int?
+        /// Seconds without progress before the watchdog stops the job.
+        public var stallTimeout: Double = 30
 
         public init(scratchDirectory: String = NSTemporaryDirectory(), keepFile: String? = nil,
-                    largeBufferMiB: Int = 0, failRank: Int? = nil, failMode: FailMode = .agreed) {
+                    largeBufferMiB: Int = 0, failRank: Int? = nil, failMode: FailMode = .agreed,
+                    stallRank: Int? = nil, stallTimeout: Double = 30) {
             self.scratchDirectory = scratchDirectory
             self.keepFile = keepFile
             self.largeBufferMiB = largeBufferMiB
             self.failRank = failRank
             self.failMode = failMode
+            self.stallRank = stallRank
+            self.stallTimeout = stallTimeout
         }
     }
 
@@ -56,6 +63,9 @@ public struct SelfTestSuite {
     public func run(report: (Outcome) -> Void = { _ in }) throws -> [Outcome] {
         if let failRank = options.failRank {
             try injectFailure(on: failRank)
+        }
+        if let stallRank = options.stallRank {
+            try stallDrill(freezing: stallRank)
         }
         var outcomes: [Outcome] = []
         for check in checks() {
@@ -113,6 +123,24 @@ public struct SelfTestSuite {
             // The other ranks wait here for a rank that will never come.
             _ = try world.allreduce(1, op: .sum)
         }
+    }
+}
+
+extension SelfTestSuite {
+    /// Steps of allreduces under a stall watchdog; at step 3 `rank` freezes
+    /// itself (SIGSTOP), the others wait in the next allreduce, and the
+    /// watchdog must name the frozen rank and stop the job.
+    func stallDrill(freezing rank: Int) throws {
+        let folder = (options.scratchDirectory as NSString)
+            .appendingPathComponent("simba-heartbeats-\(try world.broadcast(Int(getpid()), root: 0))")
+        let watchdog = try StallWatchdog(communicator: world, directory: folder, timeout: options.stallTimeout)
+        for step in 1...10 {
+            watchdog.beat(step: step)
+            if step == 3 && world.rank == rank { raise(SIGSTOP) }
+            _ = try world.allreduce(step, op: .sum)
+            usleep(100_000)
+        }
+        try watchdog.stop()
     }
 }
 

@@ -127,6 +127,17 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// A rank frozen with SIGSTOP: the watchdog names it within its timeout
+    /// and the whole job stops instead of hanging.
+    func testFrozenRankIsNamedAndTheJobStops() throws {
+        let result = try SimbaProcess.run(["selftest", "--stall-rank", "1", "--stall-timeout", "3"], ranks: 3, timeout: 60)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertLessThan(result.seconds, 20)
+        XCTAssertEqual(result.stderrLines.count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("stalled: rank 1 frozen or gone"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("step 3"), result.stderr)
+    }
+
     func testEveryCommandHasHelpWithAnExample() throws {
         let top = try SimbaProcess.run(["--help"])
         XCTAssertEqual(top.status, 0)

@@ -1,4 +1,4 @@
-import Cluster
+@testable import Cluster
 import Foundation
 import XCTest
 
@@ -103,5 +103,35 @@ final class ClusterTests: XCTestCase {
             XCTAssertEqual((error as? StopRequested)?.signal, SIGUSR1)
             XCTAssertEqual("\(error)", "stopped by SIGUSR1 at a safe point")
         }
+    }
+}
+
+final class StallWatchdogTests: XCTestCase {
+    typealias Beat = StallWatchdog.Heartbeat
+
+    func beat(_ rank: Int, step: Int, beatAge: Double, writeAge: Double) -> Beat {
+        Beat(rank: rank, step: step, beatTime: 100 - beatAge, writeTime: 100 - writeAge, host: "node")
+    }
+
+    func testFrozenRankIsNamedByTheLowestHealthyRank() {
+        let beats = [beat(0, step: 12, beatAge: 40, writeAge: 0.5), beat(1, step: 11, beatAge: 41, writeAge: 40),
+                     beat(2, step: 12, beatAge: 40, writeAge: 0.3)]
+        let message = StallWatchdog.diagnose(beats, size: 3, now: 100, timeout: 30, staleAfter: 5, observer: 0)
+        XCTAssertEqual(message?.hasPrefix("stalled: rank 1 frozen or gone: no sign of life for 40 s (on node, step 11)"), true,
+                       message ?? "nil")
+        XCTAssertNil(StallWatchdog.diagnose(beats, size: 3, now: 100, timeout: 30, staleAfter: 5, observer: 2))
+    }
+
+    func testHungRankBehindTheOthersAndMissingHeartbeats() {
+        // Rank 0 computes forever at step 7 (alive, but behind); rank 2 never wrote.
+        let beats = [beat(0, step: 7, beatAge: 35, writeAge: 0.2), beat(1, step: 8, beatAge: 34, writeAge: 0.2)]
+        let message = StallWatchdog.diagnose(beats, size: 3, now: 100, timeout: 30, staleAfter: 5, observer: 1)
+        XCTAssertEqual(message, "stalled: rank 0 hung at step 7 for 35 s (on node) while others reached step 8; "
+            + "rank 2 no heartbeat; stopping the job after 30 s without progress (checkpoints written before are intact)")
+    }
+
+    func testWaitingRanksAtTheSameStepAreNotStalled() {
+        let beats = [beat(0, step: 5, beatAge: 31, writeAge: 0.1), beat(1, step: 5, beatAge: 31, writeAge: 0.4)]
+        XCTAssertNil(StallWatchdog.diagnose(beats, size: 2, now: 100, timeout: 30, staleAfter: 5, observer: 0))
     }
 }

@@ -34,7 +34,14 @@ struct SelfTestCommand: ClusterCommand {
                                visibility: .hidden))
     var failMode: String = SelfTestSuite.FailMode.agreed.rawValue
 
+    @Option(help: ArgumentHelp("Freeze this rank (SIGSTOP) to drill the stall watchdog.", visibility: .hidden))
+    var stallRank: Int?
+
+    @Option(help: ArgumentHelp("Seconds without progress before the stall watchdog stops the job.", visibility: .hidden))
+    var stallTimeout: Double = 30
+
     func validate() throws {
+        guard stallTimeout > 0 else { throw ValidationError("--stall-timeout must be positive") }
         guard largeMib >= 0 else { throw ValidationError("--large-mib must be 0 or more, got \(largeMib)") }
         guard SelfTestSuite.FailMode(rawValue: failMode) != nil else {
             throw ValidationError("--fail-mode must be one of \(SelfTestSuite.FailMode.allCases.map(\.rawValue))")
@@ -49,7 +56,8 @@ struct SelfTestCommand: ClusterCommand {
         }
         let options = SelfTestSuite.Options(scratchDirectory: scratch, keepFile: keep, largeBufferMiB: largeMib,
                                             failRank: failRank,
-                                            failMode: SelfTestSuite.FailMode(rawValue: failMode) ?? .agreed)
+                                            failMode: SelfTestSuite.FailMode(rawValue: failMode) ?? .agreed,
+                                            stallRank: stallRank, stallTimeout: stallTimeout)
         let suite = SelfTestSuite(world: world, options: options)
         let outcomes = try suite.run { outcome in
             guard world.rank == 0 else { return }
