@@ -39,9 +39,10 @@ public struct Anatomy: Sendable {
         let image = try NIfTI.readVolume(path: paths.image)
         let labels = try NIfTI.readLabels(path: paths.labels)
         let names = try LabelNames(contentsOf: paths.names)
-        return try prepare(image: image, labels: labels, names: names, voxelMM: settings.voxelMM,
-                           marginMM: settings.marginMM, description: description,
-                           labelPath: paths.labels)
+        let whole = try prepare(image: image, labels: labels, names: names, voxelMM: settings.voxelMM,
+                                marginMM: settings.marginMM, description: description,
+                                labelPath: paths.labels)
+        return settings.cropTo.isEmpty ? whole : try whole.cropped(around: settings.cropTo, marginMM: settings.marginMM)
     }
 
     /// Resamples and crops a template + label map already in memory.
@@ -62,6 +63,20 @@ public struct Anatomy: Sendable {
         }
         return Anatomy(image: resampledImage.cropped(to: box), labels: resampledLabels.cropped(to: box),
                        names: names, description: description)
+    }
+
+    /// The part of the anatomy around some regions: their joint bounding
+    /// box grown by `marginMM`.
+    public func cropped(around regionNames: [String], marginMM: Double) throws -> Anatomy {
+        let wanted = Set(try regionNames.map { try region($0).label })
+        guard let box = labels.boundingBox(where: { wanted.contains($0) }) else {
+            throw AnatomyError("regions \(regionNames.joined(separator: ", ")) have no voxels at this resolution")
+        }
+        let margin = SIMD3<Int>((SIMD3(repeating: marginMM) / grid.spacing).rounded(.up))
+        let window = VoxelRegion(lower: pointwiseMax(box.lower &- margin, .zero),
+                                 upper: pointwiseMin(box.upper &+ margin, grid.dims &- 1))
+        return Anatomy(image: image.cropped(to: window), labels: labels.cropped(to: window), names: names,
+                       description: description + ", cropped around " + regionNames.joined(separator: " + "))
     }
 
     /// An atlas region named by its name (`Insula_R`) or number (`30`).

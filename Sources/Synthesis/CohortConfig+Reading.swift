@@ -119,6 +119,7 @@ extension TemplateSettings {
         names = try node.string("names").flatMap { $0 == "default" ? nil : $0 } ?? names
         voxelMM = try node.double("voxel_mm", default: voxelMM)
         marginMM = try node.double("margin_mm", default: marginMM)
+        cropTo = try node.strings("crop_to") ?? cropTo
         try node.finish()
         if (image == nil) != (labels == nil) || (labels == nil) != (names == nil) {
             throw ConfigError(node.path, "give image, labels and names together (or none, for Colin27 + AAL)")

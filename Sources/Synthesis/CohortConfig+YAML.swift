@@ -14,6 +14,7 @@ extension CohortConfig {
         add("  names: \(template.names ?? "default")", "'number name' lines; default: aal.nii.txt")
         add("  voxel_mm: \(number(template.voxelMM))", "experiment voxel size, 1 to 4")
         add("  margin_mm: \(number(template.marginMM))", "kept around the brain's bounding box")
+        add("  crop_to: [\(template.cropTo.joined(separator: ", "))]", "crop to these regions + margin; empty: whole brain")
         add("cohort:")
         add("  size: \(cohort.size)", "number of images")
         add("  disease_prevalence: \(number(cohort.diseasePrevalence))", "fraction in the disease class")

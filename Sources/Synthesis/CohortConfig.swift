@@ -28,6 +28,10 @@ public struct TemplateSettings: Equatable, Sendable {
     public var voxelMM: Double = 2
     /// Margin kept around the brain's bounding box.
     public var marginMM: Double = 4
+    /// Crop to these regions' bounding box (plus `marginMM`) instead of the
+    /// whole brain: smaller inputs in which the effects are a larger share,
+    /// for quick experiments on a workstation. Empty: the whole brain.
+    public var cropTo: [String] = []
 
     public init() {}
 }

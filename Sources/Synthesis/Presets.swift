@@ -18,7 +18,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
     public var summary: String {
         switch self {
         case .tiny: return "64 images at 4 mm, one morphological bias (tests)"
-        case .quickstart: return "the make-run experiment: a small cohort at 4 mm with one strong bias"
+        case .quickstart: return "the make-run experiment: 480 images at 3 mm, cropped around the disease and bias regions"
         case .simbaJAMIA: return "SimBA's JAMIA 2024 setting: 2000 images at 1 mm, bias in 70%/30% of disease/healthy"
         case .multibias: return "SimBA's eBioMedicine 2025 design: morphological + intensity bias"
         case .multisite: return "6 sites with scanner effects and different populations, one held out"
@@ -42,7 +42,12 @@ public enum CohortPreset: String, CaseIterable, Sendable {
             config.cohort.size = 64
             config.subject.modes = 4
         case .quickstart:
-            config.template.voxelMM = 4
+            // A box around the two regions keeps inputs small (21×29×23 voxels),
+            // so a 2-core machine trains in minutes and the effects are a
+            // large share of what the network sees.
+            config.template.voxelMM = 3
+            config.template.marginMM = 12
+            config.template.cropTo = ["Insula_R", "Putamen_R"]
             config.cohort.size = 480
             // Coarse voxels need stronger effects to be seen; to be tuned with training.
             config.disease.strengthMM = 2

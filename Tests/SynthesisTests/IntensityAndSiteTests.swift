@@ -126,3 +126,18 @@ final class IntensityAndSiteTests: XCTestCase {
         }
     }
 }
+
+final class CropTests: XCTestCase {
+    func testCroppingAroundRegionsKeepsThemWithTheMargin() throws {
+        let anatomy = SyntheticAnatomy.make()
+        let cropped = try anatomy.cropped(around: ["Nucleus_R"], marginMM: 4)
+        let box = anatomy.labels.boundingBox { $0 == SyntheticAnatomy.bias }!
+        XCTAssertEqual(cropped.grid.dims, box.size &+ 4)  // 2 voxels (4 mm) on each side
+        XCTAssertEqual(cropped.labels.voxels.filter { $0 == SyntheticAnatomy.bias }.count,
+                       anatomy.labels.voxels.filter { $0 == SyntheticAnatomy.bias }.count)
+        // World positions are kept: the cropped grid's first voxel is the box corner less the margin.
+        let corner = anatomy.grid.world(voxel: SIMD3<Double>(box.lower &- 2))
+        XCTAssertEqual(cropped.grid.world(voxel: .zero), corner)
+        XCTAssertThrowsError(try anatomy.cropped(around: ["Nowhere"], marginMM: 4))
+    }
+}
