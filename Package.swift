@@ -61,13 +61,18 @@ let package = Package(
         // reweighing, encoding probes (PCA + logistic regression).
         .target(name: "Analysis", dependencies: ["CBLAS", "CLAPACK", "Randomness"]),
 
+        // The training loop and its strategies, sync batch norm, run files
+        // with metrics and checkpoints.
+        .target(name: "Training", dependencies: ["Network", "Storage", "Cluster", "Synthesis", "Analysis",
+                                                 "Randomness", "YAMLConfig"]),
+
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
 
         .executableTarget(
             name: "simba",
             dependencies: [
-                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig", "Network",
+                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig", "Network", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -80,5 +85,6 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness"]),
         .testTarget(name: "NetworkTests", dependencies: ["Network"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Synthesis", "YAMLConfig", "Cluster"]),
     ]
 )

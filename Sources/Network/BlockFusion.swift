@@ -49,7 +49,8 @@ public func normalizeActivatePoolBackward(
     dPooled: UnsafePointer<Float>, pooled: UnsafePointer<Float>, winner: UnsafePointer<UInt8>,
     conv: UnsafePointer<Float>, mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
     gamma: UnsafePointer<Float>, activation: Activation, geometry: PoolGeometry, channels: Int,
-    training: Bool, sums: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>
+    training: Bool, sums: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>,
+    reduceSums: ((UnsafeMutablePointer<Double>, Int) -> Int)? = nil
 ) {
     /// dL/dy at the window's winner (zero elsewhere).
     @inline(__always) func winnerGradient(_ outputRow: Int, _ c: Int, _ n: Int) -> Lanes {
@@ -77,15 +78,17 @@ public func normalizeActivatePoolBackward(
             }
         }
     }
+    // Sync BN: sums and rows of the whole batch, so dγ, dβ and the bias gradient are the batch's on every rank.
+    let batchRows = reduceSums?(sums, geometry.inputRows) ?? geometry.inputRows
     let fromInput = coefficients, constant = coefficients + channels, fromDy = coefficients + 2 * channels
     batchNormBackwardCoefficients(
         dxFromInput: fromInput, dxConstant: constant, dxFromDy: fromDy,
         dGamma: dGamma, dBeta: dBeta, sums: sums, gamma: gamma, mean: mean,
-        inverseStd: inverseStd, rows: geometry.inputRows, channels: channels, training: training)
+        inverseStd: inverseStd, rows: batchRows, channels: channels, training: training)
     // Σ dConv = fromInput·Σx + M·constant + fromDy·Σdy, and Σx = M·mean in
     // train mode (fromInput = constant = 0 in eval mode). In train mode this
     // is zero up to rounding: batch norm removes any constant shift.
-    let rows = Double(geometry.inputRows)
+    let rows = Double(batchRows)
     for c in 0..<channels {
         let affine = rows * (Double(fromInput[c]) * Double(mean[c]) + Double(constant[c]))
         dConvBias[c] += Float(affine + Double(fromDy[c]) * sums[c])

@@ -1,0 +1,142 @@
+import Foundation
+import XCTest
+
+/// `simba train` under mpirun as a user runs it, with run files checked from
+/// outside by h5py.
+final class TrainCLITests: XCTestCase {
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-train-\(UUID().uuidString)")
+    static var dataset: String { folder.appendingPathComponent("tiny.h5").path }
+
+    override class func setUp() {
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let result = try? SimbaProcess.run(["generate", "--preset", "tiny", "-o", dataset], ranks: 2, timeout: 300)
+        XCTAssertEqual(result?.status, 0, result?.stderr ?? "generate did not run")
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func path(_ name: String) -> String { Self.folder.appendingPathComponent(name).path }
+
+    @discardableResult
+    func train(_ output: String, ranks: Int, _ extra: [String] = [], expectSuccess: Bool = true) throws -> SimbaProcess.Result {
+        let result = try SimbaProcess.run(["train", "--preset", "tiny", "--data", Self.dataset, "-o", output] + extra,
+                                          ranks: ranks, timeout: 300)
+        if expectSuccess { XCTAssertEqual(result.status, 0, result.stderr) }
+        return result
+    }
+
+    /// Runs a Python/h5py script on run files; returns its stdout.
+    func python(_ script: String, _ arguments: [String]) throws -> String {
+        let result = try SimbaProcess.tool("/usr/bin/python3", ["-c", script] + arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
+    }
+
+    /// Largest difference between the final parameters of two runs relative
+    /// to the largest parameter, leaving out the convolution biases: under
+    /// train-mode batch norm their gradient is exactly zero in exact
+    /// arithmetic (the normalisation removes any constant), so what they
+    /// receive is rounding noise, which Adam scales up to steps of size lr.
+    /// They have no effect on the output (eval mode subtracts them again).
+    static let relativeDifference = """
+        import h5py, numpy as np, sys
+        def load(p):
+            f = h5py.File(p, 'r')
+            names = [n.decode() for n in f['model/parameter_names'][()]]
+            keep = np.ones(len(f['checkpoints/latest/parameters']), bool)
+            for n, o, c in zip(names, f['model/parameter_offsets'][()], f['model/parameter_counts'][()]):
+                if n.endswith('.conv.bias'): keep[o:o + c] = False
+            return f['checkpoints/latest/parameters'][()][keep]
+        a = load(sys.argv[1])
+        for other in sys.argv[2:]:
+            print('%.3g' % (np.abs(a - load(other)).max() / np.abs(a).max()))
+        """
+
+    /// The same global batch on 1, 2 and 3 ranks (3 ranks: uneven shares of
+    /// the batch of 4 would be 2, 1, 1; the tiny batch of 6 gives 2 each;
+    /// both run) ends at the same parameters up to float reassociation.
+    func testOneTwoAndThreeRanksAgreeWithinTolerance() throws {
+        for batch in [6, 4] {
+            let outputs = (1...3).map { path("equivalence-b\(batch)-\($0).h5") }
+            for (index, output) in outputs.enumerated() {
+                try train(output, ranks: index + 1, ["--epochs", "2", "--batch", String(batch)])
+            }
+            let differences = try python(Self.relativeDifference, outputs).split(separator: "\n").map { Double($0)! }
+            XCTAssertEqual(differences.count, 2)
+            for difference in differences { XCTAssertLessThan(difference, 1e-5, "batch \(batch)") }
+        }
+        // The comparison can fail: another seed lands far away.
+        try train(path("other-seed.h5"), ranks: 1, ["--epochs", "2", "--batch", "4", "--seed", "2"])
+        let far = try python(Self.relativeDifference, [path("equivalence-b4-1.h5"), path("other-seed.h5")])
+        XCTAssertGreaterThan(Double(far.trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-2)
+    }
+
+    /// Same seed and rank count: bitwise the same; a run stopped after one
+    /// epoch and resumed ends bitwise where the uninterrupted run ends, with
+    /// the same metrics rows.
+    func testRunsAreReproducibleAndResumeIsBitwise() throws {
+        let full = path("full.h5"), again = path("again.h5"), resumed = path("resumed.h5")
+        let finished = try train(full, ranks: 2, ["--epochs", "3"])
+        XCTAssertTrue(finished.stdout.contains("trained 3 epochs on 2 ranks"), finished.stdout)
+        try train(again, ranks: 2, ["--epochs", "3"])
+        try train(resumed, ranks: 2, ["--epochs", "1"])
+        try train(resumed, ranks: 2, ["--epochs", "3", "--resume"])
+        let script = """
+            import h5py, numpy as np, sys
+            files = [h5py.File(p, 'r') for p in sys.argv[1:]]
+            same = lambda name: all(np.array_equal(files[0][name][()], f[name][()]) for f in files[1:])
+            print(same('checkpoints/latest/parameters'), same('checkpoints/latest/adam_second_moment'),
+                  same('metrics/validation_loss'), same('metrics/train_loss'))
+            f = files[2]
+            print(f['checkpoints'].get('latest', getlink=True).path, int(f['checkpoints/latest'].attrs['complete']),
+                  int(f['checkpoints/latest'].attrs['epochs_done']), list(f['metrics/epoch'][()]),
+                  f['metrics/compute_seconds'].shape, int(f['checkpoints/best'].attrs['complete']))
+            """
+        let lines = try python(script, [full, again, resumed]).split(separator: "\n")
+        XCTAssertEqual(lines.first, "True True True True")
+        XCTAssertEqual(lines.last, "/checkpoints/epoch_000003 1 3 [1, 2, 3] (3, 2) 1")
+    }
+
+    func testBadInputIsRefusedOnEveryRankWithOneLine() throws {
+        func refused(_ arguments: [String], ranks: Int = 2, _ expected: String,
+                     file: StaticString = #filePath, line: UInt = #line) throws {
+            let result = try SimbaProcess.run(["train"] + arguments, ranks: ranks, timeout: 120)
+            XCTAssertEqual(result.status, 1, result.stderr, file: file, line: line)
+            let errors = result.stderrLines.filter { $0.hasPrefix("simba: error") }
+            XCTAssertFalse(errors.isEmpty, result.stderr, file: file, line: line)
+            for error in errors { XCTAssertTrue(error.contains(expected), "\(error) lacks '\(expected)'", file: file, line: line) }
+        }
+        let run = path("bad.h5")
+        try refused(["--preset", "tiny", "--data", path("missing.h5"), "-o", run], "does not exist")
+        let corrupt = path("corrupt.h5")
+        try Data(repeating: 7, count: 4096).write(to: URL(fileURLWithPath: corrupt))
+        try refused(["--preset", "tiny", "--data", corrupt, "-o", run], "not an HDF5 file")
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run, "--batch", "2"], ranks: 3,
+                    "leaves ranks without samples")
+        let config = path("typo.yaml")
+        try "training:\n  batchsize: 4\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try refused([config, "--data", Self.dataset, "-o", run], "training: unknown key 'batchsize'")
+
+        try train(run, ranks: 2, ["--epochs", "1"])
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run], "use --resume to continue it or --overwrite")
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run, "--resume"], ranks: 1,
+                    "resume it with 2 ranks")
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run, "--resume", "--lr", "0.5"],
+                    "another training configuration")
+
+        // A loss that blows up stops the run naming the step; no checkpoint claims to be good.
+        let exploding = path("exploding.yaml")
+        try "training:\n  widths: [4, 8]\n  activation: relu\n  batch: 6\n  learning_rate: 1.0e+30\n"
+            .write(toFile: exploding, atomically: true, encoding: .utf8)
+        let nan = path("nan.h5")
+        try refused([exploding, "--data", Self.dataset, "-o", nan], "became non-finite (NaN or infinite) at step ")
+        let state = try python("""
+            import h5py, sys
+            f = h5py.File(sys.argv[1], 'r')
+            print('latest' in f['checkpoints'], f.attrs['stop_reason'].startswith('training loss or gradients became non-finite'))
+            """, [nan])
+        XCTAssertEqual(state, "False True\n")
+    }
+}
