@@ -7,6 +7,20 @@ public enum TrainingStrategy: String, CaseIterable, Sendable {
     /// Pooled data, data-parallel: the global batch is split over the ranks
     /// and the gradients are summed with one allreduce per step.
     case central
+    /// Sites train from the global model for `local_epochs`, then the global
+    /// model becomes the average of theirs (FedAvg; FedProx with `proximal_mu`).
+    case federated
+    /// One model and its Adam state visit the sites in turn, `local_epochs`
+    /// at each, in an order reshuffled every cycle.
+    case travelling
+}
+
+/// How FedAvg weighs the sites' models.
+public enum Aggregation: String, CaseIterable, Sendable {
+    /// Every site counts the same (the lab's FedAvg), batch-norm statistics included.
+    case uniform
+    /// Each site by its number of training samples (McMahan et al.).
+    case samples
 }
 
 /// The `training:` section of an experiment: model, optimiser, stopping.
@@ -17,7 +31,8 @@ public struct TrainingConfig: Equatable, Sendable {
     public var widths = [32, 64, 128, 256, 512]
     public var activation = Activation.sigmoid
     public var dropout = 0.2
-    /// Most epochs to run (SimBA: 1000, stopped early).
+    /// Most epochs (central) or rounds / cycles (federated, travelling) to
+    /// run (SimBA: 1000 epochs, stopped early).
     public var epochs = 1000
     /// The global batch, summed over every rank (SimBA: 2).
     public var batch = 2
@@ -29,6 +44,14 @@ public struct TrainingConfig: Equatable, Sendable {
     public var reweighing = false
     /// Seeds weight initialisation, shuffling and dropout.
     public var seed: UInt64 = 1
+    /// Simulated hospitals: 0 uses the dataset's sites; N > 0 deals the
+    /// samples round-robin (by sample index) into N sites.
+    public var sites = 0
+    /// Epochs each site trains per round (federated) or visit (travelling).
+    public var localEpochs = 1
+    public var aggregation = Aggregation.uniform
+    /// FedProx's μ (0: plain FedAvg).
+    public var proximalMu = 0.0
 
     public init() {}
 
@@ -49,6 +72,11 @@ public struct TrainingConfig: Equatable, Sendable {
             throw ConfigError("training.learning_rate", "must be positive, got \(learningRate)")
         }
         guard patience >= 1 else { throw ConfigError("training.patience", "must be at least 1, got \(patience)") }
+        guard sites >= 0 else { throw ConfigError("training.sites", "must be 0 (the dataset's) or more, got \(sites)") }
+        guard localEpochs >= 1 else { throw ConfigError("training.local_epochs", "must be at least 1, got \(localEpochs)") }
+        guard proximalMu >= 0, proximalMu.isFinite else {
+            throw ConfigError("training.proximal_mu", "must be 0 or more, got \(proximalMu)")
+        }
     }
 }
 
@@ -75,6 +103,10 @@ extension TrainingConfig {
             guard seed >= 0 else { throw ConfigError(node.keyPath("seed"), "must be 0 or more, got \(seed)") }
             config.seed = UInt64(seed)
         }
+        config.sites = try node.int("sites", default: defaults.sites)
+        config.localEpochs = try node.int("local_epochs", default: defaults.localEpochs)
+        config.aggregation = try node.choice("aggregation", default: defaults.aggregation)
+        config.proximalMu = try node.double("proximal_mu", default: defaults.proximalMu)
         try node.finish()
         try config.validate()
         return config
@@ -94,6 +126,10 @@ extension TrainingConfig {
           patience: \(patience)
           reweighing: \(reweighing)
           seed: \(seed)
+          sites: \(sites)
+          local_epochs: \(localEpochs)
+          aggregation: \(aggregation.rawValue)
+          proximal_mu: \(proximalMu)
 
         """
     }

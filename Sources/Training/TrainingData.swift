@@ -22,8 +22,9 @@ public struct SplitTable: Sendable, Equatable {
 
     public var count: Int { indices.count }
 
-    public init(split: Split, samples: [SampleRecord], reweighing: Reweighing?) throws {
-        let chosen = samples.filter { $0.split == split }
+    /// The samples of `split` (of one site when `site` is given).
+    public init(split: Split, samples: [SampleRecord], reweighing: Reweighing?, site: Int? = nil) throws {
+        let chosen = samples.filter { $0.split == split && (site == nil || $0.site == site) }
         self.split = split
         indices = chosen.map(\.index)
         labels = chosen.map(\.label)
@@ -67,7 +68,12 @@ public struct EpochPlan: Sendable {
     public var steps: Int { order.count / batch }
 
     public init(splitCount: Int, batch: Int, seed: UInt64, epoch: Int) {
-        var generator = SeededGenerator(seed: seed, stream: UInt64(epoch), "epoch order")
+        self.init(splitCount: splitCount, batch: batch, seed: seed, stream: UInt64(epoch))
+    }
+
+    /// A plan for any pass: `stream` tells passes apart (epoch, or round × site × local epoch).
+    public init(splitCount: Int, batch: Int, seed: UInt64, stream: UInt64) {
+        var generator = SeededGenerator(seed: seed, stream: stream, "epoch order")
         var order = Array(0..<splitCount)
         order.deterministicShuffle(using: &generator)
         self.order = order

@@ -79,7 +79,7 @@ final class TrainCLITests: XCTestCase {
     func testRunsAreReproducibleAndResumeIsBitwise() throws {
         let full = path("full.h5"), again = path("again.h5"), resumed = path("resumed.h5")
         let finished = try train(full, ranks: 2, ["--epochs", "3"])
-        XCTAssertTrue(finished.stdout.contains("trained 3 epochs on 2 ranks"), finished.stdout)
+        XCTAssertTrue(finished.stdout.contains("trained 3 epochs (central) on 2 ranks"), finished.stdout)
         try train(again, ranks: 2, ["--epochs", "3"])
         try train(resumed, ranks: 2, ["--epochs", "1"])
         try train(resumed, ranks: 2, ["--epochs", "3", "--resume"])
@@ -97,6 +97,44 @@ final class TrainCLITests: XCTestCase {
         let lines = try python(script, [full, again, resumed]).split(separator: "\n")
         XCTAssertEqual(lines.first, "True True True True")
         XCTAssertEqual(lines.last, "/checkpoints/epoch_000003 1 3 [1, 2, 3] (3, 2) 1")
+    }
+
+    /// Federated (3 simulated sites: 1 rank hosts all three in turn, 2 ranks
+    /// host 2 + 1, 3 ranks one each) and travelling (2 sites: on 3 ranks the
+    /// first site spans two ranks) land at the same parameters whatever the
+    /// rank count; a federated run resumes bitwise; FedProx's μ and
+    /// sample-weighted averaging are applied.
+    func testFederatedAndTravellingAgreeAcrossRankCountsAndResume() throws {
+        for (strategy, sites) in [("federated", "3"), ("travelling", "2")] {
+            let outputs = (1...3).map { path("\(strategy)-\($0).h5") }
+            for (index, output) in outputs.enumerated() {
+                let result = try train(output, ranks: index + 1, ["--epochs", "2", "--strategy", strategy, "--sites", sites])
+                XCTAssertTrue(result.stdout.contains("trained 2 rounds (\(strategy))"), result.stdout)
+            }
+            for difference in try python(Self.relativeDifference, outputs).split(separator: "\n") {
+                XCTAssertLessThan(Double(difference)!, 1e-5, strategy)
+            }
+        }
+        let resumed = path("federated-resumed.h5")
+        try train(resumed, ranks: 2, ["--epochs", "1", "--strategy", "federated", "--sites", "3"])
+        try train(resumed, ranks: 2, ["--epochs", "2", "--strategy", "federated", "--sites", "3", "--resume"])
+        let bitwise = """
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
+            print(np.array_equal(a, b))
+            """
+        XCTAssertEqual(try python(bitwise, [path("federated-2.h5"), resumed]), "True\n")
+
+        for variant in ["proximal_mu: 0.5", "aggregation: samples"] {
+            let config = path("variant.yaml")
+            try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  strategy: federated\n  sites: 3\n  \(variant)\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let output = path("variant.h5")
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output, "--epochs", "2",
+                                               "--overwrite"], ranks: 2, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(try python(bitwise, [path("federated-2.h5"), output]), "False\n", variant)
+        }
     }
 
     func testBadInputIsRefusedOnEveryRankWithOneLine() throws {

@@ -30,6 +30,11 @@ final class TrainingConfigTests: XCTestCase {
               patience: 2
               reweighing: true
               seed: 9
+              strategy: federated
+              sites: 4
+              local_epochs: 2
+              aggregation: samples
+              proximal_mu: 0.01
             """)
         XCTAssertEqual(config.widths, [4, 8])
         XCTAssertEqual(config.activation, .relu)
@@ -40,6 +45,11 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(config.patience, 2)
         XCTAssertTrue(config.reweighing)
         XCTAssertEqual(config.seed, 9)
+        XCTAssertEqual(config.strategy, .federated)
+        XCTAssertEqual(config.sites, 4)
+        XCTAssertEqual(config.localEpochs, 2)
+        XCTAssertEqual(config.aggregation, .samples)
+        XCTAssertEqual(config.proximalMu, 0.01)
         XCTAssertEqual(try read(config.yaml), config)
     }
 
@@ -49,9 +59,12 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  widths: [4, 2.5]\n", "training.widths: must be whole positive filter counts"),
             ("training:\n  dropout: 1\n", "training.dropout: must be in [0, 1)"),
             ("training:\n  learning_rate: -1\n", "training.learning_rate: must be positive"),
-            ("training:\n  strategy: gossip\n", "training.strategy: must be one of central"),
+            ("training:\n  strategy: gossip\n", "training.strategy: must be one of central, federated, travelling"),
             ("training:\n  epoch: 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
             ("training:\n  activation: tanh\n", "training.activation: must be one of sigmoid, relu"),
+            ("training:\n  local_epochs: 0\n", "training.local_epochs: must be at least 1"),
+            ("training:\n  aggregation: median\n", "training.aggregation: must be one of uniform, samples"),
+            ("training:\n  proximal_mu: -0.1\n", "training.proximal_mu: must be 0 or more"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try read(yaml), yaml) { error in
