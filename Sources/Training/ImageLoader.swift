@@ -1,9 +1,17 @@
 import Synthesis
 
+/// Where a replica gets its (already scaled) input images.
+protocol ImageSource: AnyObject {
+    /// Images at dataset indices `indices`, concatenated.
+    func load(_ indices: [Int]) throws -> [Float]
+    /// Seconds spent loading so far.
+    var seconds: Double { get }
+}
+
 /// Reads this rank's images from the dataset file, opened serially and
 /// read-only by each rank (no collective reads, so no rank waits for
 /// another's I/O), and scales each image as SimBA does.
-final class ImageLoader {
+final class ImageLoader: ImageSource {
     let reader: DatasetReader
     let voxels: Int
     private(set) var seconds = 0.0

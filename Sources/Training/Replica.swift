@@ -29,7 +29,7 @@ final class Replica {
     let model: SimbaCNN
     private(set) var optimizer: Adam
     let sync: BatchStatisticsSync?
-    let loader: ImageLoader
+    let loader: ImageSource
     let batch: Int
     let learningRate: Float
     let seed: UInt64
@@ -38,7 +38,7 @@ final class Replica {
     /// parameter (the gradient of μ/2·‖θ − anchor‖²).
     var proximal: (anchor: [Float], mu: Float)?
 
-    init(model: SimbaCNN, communicator: Communicator, loader: ImageLoader, batch: Int, learningRate: Float, seed: UInt64) {
+    init(model: SimbaCNN, communicator: Communicator, loader: ImageSource, batch: Int, learningRate: Float, seed: UInt64) {
         self.model = model
         self.communicator = communicator
         self.loader = loader

@@ -65,6 +65,10 @@ public final class Trainer {
     let layout: SiteLayout
     /// Training samples of each site this rank hosts (site strategies).
     let siteTables: [Int: SplitTable]
+    /// Sites with at least one full batch of training samples, and their
+    /// sample counts; the others (e.g. held-out test sites) sit out.
+    let participants: [Int]
+    let participantSamples: [Int: Int]
     let model: SimbaCNN
     let replica: Replica
 
@@ -98,6 +102,10 @@ public final class Trainer {
         groups = (samples.map(\.group).max() ?? 0) + 1
         layout = SiteLayout(count: (samples.map(\.site).max() ?? 0) + 1, worldSize: world.size)
         let layout = self.layout
+        let trainingCounts = Dictionary(grouping: samples.filter { $0.split == .train }, by: \.site).mapValues(\.count)
+        participantSamples = trainingCounts.filter { $0.value >= config.batch }
+        participants = participantSamples.keys.sorted()
+        let participants = self.participants
         let hosted = config.strategy == .central ? [] : layout.sites(hostedBy: world.rank)
         (training, validation, siteTables, model) = try world.unanimously {
             let reweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: samples) : nil
@@ -115,11 +123,14 @@ public final class Trainer {
                     throw TrainingError("a global batch of \(config.batch) on \(world.size) ranks leaves ranks without samples: use --batch \(world.size) or more, or at most \(config.batch) ranks")
                 }
             } else {
+                guard !participants.isEmpty else {
+                    throw TrainingError("no site of \(run.datasetPath) has a full batch of \(config.batch) training samples")
+                }
                 let siteRanks = layout.hosts(of: hosted.first ?? 0).count
                 guard config.batch >= siteRanks else {
                     throw TrainingError("a batch of \(config.batch) on a site of \(siteRanks) ranks leaves ranks without samples: use --batch \(siteRanks) or more, or more sites")
                 }
-                for site in hosted {
+                for site in hosted where participants.contains(site) {
                     let siteSamples = samples.filter { $0.site == site }
                     // A site reweighs with its own counts: it sees no other site's data.
                     let siteReweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: siteSamples) : nil
@@ -204,6 +215,7 @@ public final class Trainer {
         }
         var lastValidation = ValidationResult.empty(groups: groups, sites: layout.count)
         while state.epochsDone < config.epochs && state.epochsWithoutImprovement < config.patience {
+            try world.stopIfRequested()
             let epoch = state.epochsDone + 1
             let started = Clock.now
             let (ioBefore, timeBefore) = (loader.seconds, replica.time)
@@ -300,8 +312,7 @@ public final class Trainer {
     /// flat parameter buffer averages them all.
     private func federatedRound(_ round: Int) throws -> EpochTotals {
         let global = model.parameters.array
-        let hostedSamples = replica.communicator.rank == 0 ? siteTables.values.reduce(0) { $0 + $1.count } : 0
-        let totalSamples = Double(try world.allreduce(hostedSamples, op: .sum))
+        let totalSamples = Double(participantSamples.values.reduce(0, +))
         var weighted = [Float](repeating: 0, count: global.count)
         let totals = try agreed { () -> EpochTotals in
             var totals = EpochTotals()
@@ -314,7 +325,7 @@ public final class Trainer {
                 totals.correct += visited.correct
                 totals.steps += visited.steps
                 guard replica.communicator.rank == 0 else { continue }
-                let share = config.aggregation == .uniform ? 1 / Double(layout.count)
+                let share = config.aggregation == .uniform ? 1 / Double(participants.count)
                     : Double(siteTables[site]!.count) / totalSamples
                 let p = model.parameters.data
                 for i in weighted.indices { weighted[i] += Float(share) * p[i] }
@@ -334,7 +345,7 @@ public final class Trainer {
     /// visit the site's first rank hands both to every rank (one broadcast
     /// of the parameters, one of each Adam moment).
     private func travellingCycle(_ cycle: Int) throws -> EpochTotals {
-        var order = Array(0..<layout.count)
+        var order = participants
         var generator = SeededGenerator(seed: config.seed, stream: UInt64(cycle), "site order")
         order.deterministicShuffle(using: &generator)
         var totals = EpochTotals()

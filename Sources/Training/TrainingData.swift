@@ -22,6 +22,18 @@ public struct SplitTable: Sendable, Equatable {
 
     public var count: Int { indices.count }
 
+    /// A table from its columns (all of the same length).
+    public init(split: Split, indices: [Int], labels: [Int], groups: [Int], sites: [Int], weights: [Float]) {
+        precondition([labels.count, groups.count, sites.count, weights.count].allSatisfy { $0 == indices.count },
+                     "split table columns of different lengths")
+        self.split = split
+        self.indices = indices
+        self.labels = labels
+        self.groups = groups
+        self.sites = sites
+        self.weights = weights
+    }
+
     /// The samples of `split` (of one site when `site` is given).
     public init(split: Split, samples: [SampleRecord], reweighing: Reweighing?, site: Int? = nil) throws {
         let chosen = samples.filter { $0.split == split && (site == nil || $0.site == site) }

@@ -137,6 +137,60 @@ final class TrainCLITests: XCTestCase {
         }
     }
 
+    /// SIGUSR1 (what Slurm sends before the time limit; mpirun forwards it)
+    /// stops every rank at the next step with exit 75; resuming ends bitwise
+    /// where an uninterrupted run ends.
+    func testStopSignalThenResumeMatchesAnUninterruptedRun() throws {
+        let uninterrupted = path("signal-full.h5"), stopped = path("signal-stopped.h5")
+        let arguments = ["--epochs", "6", "--batch", "4"]
+        try train(uninterrupted, ranks: 2, arguments)
+        let process = Process()
+        process.executableURL = SimbaProcess.repositoryRoot.appendingPathComponent("scripts/mpirun.sh")
+        process.arguments = ["2", SimbaProcess.binary, "train", "--preset", "tiny", "--data", Self.dataset,
+                             "-o", stopped] + arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }
+        }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the first complete checkpoint, then ask the job to stop.
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline {
+            usleep(200_000)
+            let latest = try? SimbaProcess.tool("/usr/bin/h5ls", [stopped + "/checkpoints/latest"])
+            if latest?.status == 0 { break }
+        }
+        kill(process.processIdentifier, SIGUSR1)
+        process.waitUntilExit()
+        if process.terminationStatus == 0 {
+            // The run finished before the signal arrived: nothing to resume.
+            throw XCTSkip("the run finished before the stop signal arrived")
+        }
+        XCTAssertEqual(process.terminationStatus, 75)
+        try train(stopped, ranks: 2, arguments + ["--resume"])
+        let script = """
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
+            print(np.array_equal(a['checkpoints/latest/parameters'][()], b['checkpoints/latest/parameters'][()]),
+                  np.array_equal(a['metrics/validation_loss'][()], b['metrics/validation_loss'][()]))
+            """
+        XCTAssertEqual(try python(script, [uninterrupted, stopped]), "True True\n")
+    }
+
+    /// The benchmark prints one JSON line with the numbers issue 5 asks for.
+    func testScalingBenchmarkPrintsItsJSONLine() throws {
+        let result = try SimbaProcess.run(["bench", "scaling", "--input", "16x16x16", "--widths", "4,8", "--steps", "2"],
+                                          ranks: 2, timeout: 120)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["ranks"] as? Int, 2)
+        for key in ["weak_scaling_efficiency", "samples_per_s_per_rank", "compute_seconds_per_step",
+                    "communication_seconds_per_step"] {
+            XCTAssertGreaterThan(object?[key] as? Double ?? 0, 0, key)
+        }
+    }
+
     func testBadInputIsRefusedOnEveryRankWithOneLine() throws {
         func refused(_ arguments: [String], ranks: Int = 2, _ expected: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {
