@@ -112,7 +112,7 @@ public final class RunFile {
     /// continue the same computation. Only the epoch budget may change, so a
     /// finished run can be continued for more epochs.
     public static func openForResume(path: String, communicator: Communicator, config: TrainingConfig,
-                                     dataset: String, groups: Int, sites: Int) throws -> RunFile {
+                                     dataset: String, input: Grid3, groups: Int, sites: Int) throws -> RunFile {
         let file = try H5File.open(path, writable: true, communicator: communicator)
         let root = try file.root
         guard root.hasAttribute("format"), try root.stringAttribute("format") == format else {
@@ -130,6 +130,10 @@ public final class RunFile {
         let storedDataset = try root.stringAttribute("dataset")
         guard storedDataset == dataset else {
             throw TrainingError("\(path) was trained on \(storedDataset), not \(dataset); resume with --data \(storedDataset)")
+        }
+        let storedInput = try root.group("model").attribute("input", as: [Int].self)
+        guard storedInput == input.array else {
+            throw TrainingError("\(path) holds a model for \(storedInput.map(String.init).joined(separator: "×")) images, but \(dataset) now has \(input) images (regenerated at another resolution?)")
         }
         try root.setAttribute("config", config.yaml)
         return RunFile(file: file, communicator: communicator, groups: groups, sites: sites)

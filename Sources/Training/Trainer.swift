@@ -172,6 +172,29 @@ public final class Trainer {
         } catch let stop as StopRequested {
             try? runFile.close()
             throw stop
+        } catch let full as InsufficientSpace {
+            // Nothing more is written: the file ends at its last complete checkpoint.
+            try? runFile.close()
+            throw full
+        }
+    }
+
+    /// Refuses, on every rank alike, to start writing an epoch's metrics and
+    /// checkpoint without room for them: a write that fails half-way inside
+    /// a collective HDF5 call could leave ranks waiting for each other.
+    private func ensureSpaceForCheckpoint(after epochsDone: Int) throws {
+        let directory = URL(fileURLWithPath: run.runPath).deletingLastPathComponent().path
+        var local = -1.0
+        if world.rank == 0 {
+            var status = statvfs()
+            if statvfs(directory, &status) == 0 { local = Double(status.f_bavail) * Double(status.f_frsize) }
+        }
+        let free = try world.broadcast(local, root: 0)
+        // Parameters and both Adam moments, plus room for metadata and the metrics rows.
+        let needed = Double(3 * model.parameters.count * MemoryLayout<Float>.stride) + 1_048_576
+        if free >= 0 && free < needed {
+            throw InsufficientSpace(directory: directory, free: free, needed: needed,
+                                    lastCheckpoint: epochsDone > 0 ? RunFile.checkpointName(epoch: epochsDone) : nil)
         }
     }
 
@@ -186,7 +209,8 @@ public final class Trainer {
         // The HDF5 calls below are collective and fail on every rank alike.
         if run.resume {
             return try RunFile.openForResume(path: run.runPath, communicator: world, config: config,
-                                             dataset: run.datasetPath, groups: groups, sites: layout.count)
+                                             dataset: run.datasetPath, input: model.configuration.input,
+                                             groups: groups, sites: layout.count)
         }
         return try RunFile.create(path: run.runPath, overwrite: run.overwrite, communicator: world, config: config,
                                   layout: model.layout, input: model.configuration.input, dataset: run.datasetPath,
@@ -237,6 +261,7 @@ public final class Trainer {
             } else {
                 state.epochsWithoutImprovement += 1
             }
+            try ensureSpaceForCheckpoint(after: state.epochsDone)
             state.epochsDone = epoch
             try runFile.append(EpochMetrics(
                 epoch: epoch, step: state.globalStep,
@@ -432,5 +457,17 @@ struct ValidationResult {
 
     static func empty(groups: Int, sites: Int) -> ValidationResult {
         ValidationResult(totals: [Double](repeating: 0, count: 3 * (1 + groups + sites)), groups: groups, sites: sites)
+    }
+}
+
+/// Not enough disk space for the next checkpoint; the run stops before writing it.
+public struct InsufficientSpace: Error, CustomStringConvertible, Sendable {
+    public let directory: String
+    public let free: Double, needed: Double
+    public let lastCheckpoint: String?
+    public var description: String {
+        "disk full: " + String(format: "%.1f", free / 1_048_576) + " MiB free in \(directory), the next checkpoint needs "
+            + String(format: "%.1f", needed / 1_048_576) + " MiB; stopped, "
+            + (lastCheckpoint.map { "the last complete checkpoint /checkpoints/\($0) stays valid" } ?? "no checkpoint was written yet")
     }
 }

@@ -191,6 +191,34 @@ final class TrainCLITests: XCTestCase {
         }
     }
 
+    /// A disk too full for the next checkpoint stops every rank with one
+    /// line; the previous checkpoint stays complete and linked. Needs root
+    /// for a small tmpfs (skipped otherwise).
+    func testFullDiskKeepsTheLastCheckpoint() throws {
+        let small = path("small-disk")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        let mount = try SimbaProcess.tool("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=1200k", "tmpfs", small])
+        guard mount.status == 0 else { throw XCTSkip("cannot mount a small tmpfs here: \(mount.stderr)") }
+        defer { _ = try? SimbaProcess.tool("/usr/bin/umount", [small]) }
+        let config = path("long.yaml")
+        try "training:\n  widths: [4, 8]\n  epochs: 8\n  batch: 6\n  patience: 20\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let run = small + "/run.h5"
+        let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", run], ranks: 2, timeout: 120)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let errors = result.stderrLines.filter { $0.hasPrefix("simba: error") }
+        XCTAssertEqual(errors.count, 2, result.stderr)
+        for error in errors { XCTAssertTrue(error.contains("disk full") && error.contains("stays valid"), error) }
+        let state = try python("""
+            import h5py, sys
+            c = h5py.File(sys.argv[1], 'r')['checkpoints']
+            latest = c.get('latest', getlink=True).path
+            print(latest, int(c['latest'].attrs['complete']), int(c['latest'].attrs['epochs_done']) >= 1)
+            """, [run])
+        XCTAssertTrue(state.hasPrefix("/checkpoints/epoch_"), state)
+        XCTAssertTrue(state.hasSuffix(" 1 True\n"), state)
+    }
+
     func testBadInputIsRefusedOnEveryRankWithOneLine() throws {
         func refused(_ arguments: [String], ranks: Int = 2, _ expected: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {
@@ -217,6 +245,23 @@ final class TrainCLITests: XCTestCase {
                     "resume it with 2 ranks")
         try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run, "--resume", "--lr", "0.5"],
                     "another training configuration")
+
+        // A dataset regenerated on another grid no longer fits the run's model.
+        let regenerated = path("regenerated.h5"), regeneratedRun = path("regenerated-run.h5")
+        for margin in [4, 12] {
+            let cohort = path("cohort-\(margin).yaml")
+            try "template:\n  voxel_mm: 4\n  margin_mm: \(margin)\ncohort:\n  size: 16\n"
+                .write(toFile: cohort, atomically: true, encoding: .utf8)
+            let generated = try SimbaProcess.run(["generate", cohort, "-o", regenerated, "--overwrite"], ranks: 2, timeout: 300)
+            XCTAssertEqual(generated.status, 0, generated.stderr)
+            if margin == 4 {
+                let trained = try SimbaProcess.run(["train", "--preset", "tiny", "--data", regenerated, "-o", regeneratedRun,
+                                                    "--epochs", "1"], ranks: 2, timeout: 300)
+                XCTAssertEqual(trained.status, 0, trained.stderr)
+            }
+        }
+        try refused(["--preset", "tiny", "--data", regenerated, "-o", regeneratedRun, "--resume", "--epochs", "2"],
+                    "holds a model for 43×51×42 images")
 
         // A loss that blows up stops the run naming the step; no checkpoint claims to be good.
         let exploding = path("exploding.yaml")
