@@ -27,6 +27,8 @@ public struct Checkpoint {
     public var firstMoment: [Float]
     public var secondMoment: [Float]
     public var adamStep: Int
+    /// FedBN: every site's batch-norm values [sites × values], if the run keeps them.
+    public var siteBatchNorm: [Float]?
     public var state: TrainingState
 }
 
@@ -188,7 +190,8 @@ public final class RunFile {
     /// 0's copy is stored), flushes it to disk on every rank, and only then
     /// marks it complete and points `latest` (and `best` when `isBest`) at
     /// it. Older checkpoints that neither link names are removed.
-    public func writeCheckpoint(model: SimbaCNN, optimizer: Adam, state: TrainingState, isBest: Bool) throws {
+    public func writeCheckpoint(model: SimbaCNN, optimizer: Adam, state: TrainingState, isBest: Bool,
+                                siteBatchNorm: (values: [Float], sites: Int)? = nil) throws {
         let checkpoints = try file.root.group("checkpoints")
         let name = Self.checkpointName(epoch: state.epochsDone)
         if checkpoints.contains(name) { try checkpoints.removeLink(name) }
@@ -196,6 +199,10 @@ public final class RunFile {
         try group.writeDataset("parameters", model.parameters.array)
         try group.writeDataset("adam_first_moment", optimizer.firstMoment.array)
         try group.writeDataset("adam_second_moment", optimizer.secondMoment.array)
+        if let siteBatchNorm {
+            try group.writeDataset("site_batch_norm", siteBatchNorm.values,
+                                   shape: [siteBatchNorm.sites, siteBatchNorm.values.count / max(siteBatchNorm.sites, 1)])
+        }
         try group.setAttribute("adam_step", optimizer.step)
         try group.setAttribute("epochs_done", state.epochsDone)
         try group.setAttribute("global_step", state.globalStep)
@@ -237,7 +244,9 @@ public final class RunFile {
         return Checkpoint(path: target, parameters: try group.dataset("parameters").read(),
                           firstMoment: try group.dataset("adam_first_moment").read(),
                           secondMoment: try group.dataset("adam_second_moment").read(),
-                          adamStep: try group.attribute("adam_step", as: Int.self), state: state)
+                          adamStep: try group.attribute("adam_step", as: Int.self),
+                          siteBatchNorm: group.contains("site_batch_norm") ? try group.dataset("site_batch_norm").read() : nil,
+                          state: state)
     }
 
     /// Records how the run ended (collective).

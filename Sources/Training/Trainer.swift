@@ -71,6 +71,10 @@ public final class Trainer {
     let participantSamples: [Int: Int]
     let model: SimbaCNN
     let replica: Replica
+    /// FedBN: the batch-norm slices of the flat buffer, and each hosted
+    /// site's own values of them once it has trained.
+    let batchNormRanges: [Range<Int>]
+    var siteBatchNorm: [Int: [Float]] = [:]
 
     /// Opens the dataset on every rank and builds the model; failures are
     /// agreed, so every rank reports the same one-line error.
@@ -153,6 +157,7 @@ public final class Trainer {
         }
         replica = Replica(model: model, communicator: communicator, loader: loader, batch: config.batch,
                           learningRate: Float(config.learningRate), seed: config.seed)
+        batchNormRanges = model.layout.slices.filter { $0.name.contains(".bn.") }.map(\.range)
     }
 
     /// Trains to the budget or early stop, writing metrics and a checkpoint
@@ -235,6 +240,7 @@ public final class Trainer {
                                            step: checkpoint.adamStep)
             }
             state = checkpoint.state
+            if let table = checkpoint.siteBatchNorm { restoreSiteBatchNorm(table) }
             try runFile.truncateMetrics(toEpochs: state.epochsDone)
         }
         var lastValidation = ValidationResult.empty(groups: groups, sites: layout.count)
@@ -274,8 +280,9 @@ public final class Trainer {
                 computeSeconds: replica.time.compute - timeBefore.compute,
                 communicationSeconds: replica.time.communication - timeBefore.communication,
                 ioSeconds: loader.seconds - ioBefore))
+            let siteBatchNormTable: (values: [Float], sites: Int)? = try config.fedBN ? (gatherSiteBatchNorm(), layout.count) : nil
             try runFile.writeCheckpoint(model: model, optimizer: replica.optimizer, state: state,
-                                        isBest: state.bestEpoch == epoch)
+                                        isBest: state.bestEpoch == epoch, siteBatchNorm: siteBatchNormTable)
             progress(TrainingProgress(epochsDone: epoch, epochsTotal: config.epochs, lastValidationLoss: lastValidation.loss))
         }
         let stopReason = state.epochsWithoutImprovement >= config.patience
@@ -343,9 +350,11 @@ public final class Trainer {
             var totals = EpochTotals()
             for site in siteTables.keys.sorted() {
                 try model.load(parameters: global)
+                if config.fedBN, let own = siteBatchNorm[site] { writeBatchNorm(own) }
                 replica.resetOptimizer()
                 replica.proximal = config.proximalMu > 0 ? (global, Float(config.proximalMu)) : nil
                 let visited = try visit(site: site, round: round)
+                if config.fedBN { siteBatchNorm[site] = readBatchNorm() }
                 totals.lossSum += visited.lossSum
                 totals.correct += visited.correct
                 totals.steps += visited.steps
@@ -390,6 +399,38 @@ public final class Trainer {
             replica.time.communication += Clock.seconds(since: commStart)
         }
         return totals
+    }
+
+    // MARK: FedBN
+
+    private func readBatchNorm() -> [Float] {
+        batchNormRanges.flatMap { UnsafeBufferPointer(start: model.parameters.data + $0.lowerBound, count: $0.count) }
+    }
+
+    private func writeBatchNorm(_ values: [Float]) {
+        var offset = 0
+        for range in batchNormRanges {
+            for i in range { model.parameters[i] = values[offset + i - range.lowerBound] }
+            offset += range.count
+        }
+    }
+
+    /// Every site's batch-norm values [sites × values] on every rank (each
+    /// site's first rank contributes its row; one allreduce).
+    private func gatherSiteBatchNorm() throws -> [Float] {
+        let width = batchNormRanges.reduce(0) { $0 + $1.count }
+        var table = [Float](repeating: 0, count: layout.count * width)
+        if replica.communicator.rank == 0 {
+            for (site, values) in siteBatchNorm { table.replaceSubrange((site * width)..<((site + 1) * width), with: values) }
+        }
+        try world.allreduce(&table, op: .sum)
+        return table
+    }
+
+    private func restoreSiteBatchNorm(_ table: [Float]) {
+        let width = batchNormRanges.reduce(0) { $0 + $1.count }
+        guard table.count == layout.count * width else { return }
+        for site in siteTables.keys { siteBatchNorm[site] = Array(table[(site * width)..<((site + 1) * width)]) }
     }
 
     // MARK: validation

@@ -52,6 +52,9 @@ public struct TrainingConfig: Equatable, Sendable {
     public var aggregation = Aggregation.uniform
     /// FedProx's μ (0: plain FedAvg).
     public var proximalMu = 0.0
+    /// FedBN: each site keeps its own batch-norm parameters and statistics
+    /// (the global model, used for validation, carries their mean).
+    public var fedBN = false
 
     public init() {}
 
@@ -74,6 +77,9 @@ public struct TrainingConfig: Equatable, Sendable {
         guard patience >= 1 else { throw ConfigError("training.patience", "must be at least 1, got \(patience)") }
         guard sites >= 0 else { throw ConfigError("training.sites", "must be 0 (the dataset's) or more, got \(sites)") }
         guard localEpochs >= 1 else { throw ConfigError("training.local_epochs", "must be at least 1, got \(localEpochs)") }
+        guard strategy == .federated || (proximalMu == 0 && !fedBN) else {
+            throw ConfigError("training", "proximal_mu and fedbn apply to strategy federated only, not \(strategy.rawValue)")
+        }
         guard proximalMu >= 0, proximalMu.isFinite else {
             throw ConfigError("training.proximal_mu", "must be 0 or more, got \(proximalMu)")
         }
@@ -107,6 +113,7 @@ extension TrainingConfig {
         config.localEpochs = try node.int("local_epochs", default: defaults.localEpochs)
         config.aggregation = try node.choice("aggregation", default: defaults.aggregation)
         config.proximalMu = try node.double("proximal_mu", default: defaults.proximalMu)
+        config.fedBN = try node.bool("fedbn", default: defaults.fedBN)
         try node.finish()
         try config.validate()
         return config
@@ -130,6 +137,7 @@ extension TrainingConfig {
           local_epochs: \(localEpochs)
           aggregation: \(aggregation.rawValue)
           proximal_mu: \(proximalMu)
+          fedbn: \(fedBN)
 
         """
     }

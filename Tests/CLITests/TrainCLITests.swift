@@ -219,6 +219,34 @@ final class TrainCLITests: XCTestCase {
         XCTAssertTrue(state.hasSuffix(" 1 True\n"), state)
     }
 
+    /// FedBN: each site keeps its own batch norm (stored per site in the
+    /// checkpoint, rows differ between sites), the run differs from FedAvg,
+    /// and it resumes bitwise.
+    func testFedBNKeepsSiteBatchNormAndResumesBitwise() throws {
+        let config = path("fedbn.yaml")
+        try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  strategy: federated\n  sites: 3\n  fedbn: true\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func fedbn(_ output: String, _ extra: [String]) throws {
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra,
+                                              ranks: 2, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let full = path("fedbn-full.h5"), resumed = path("fedbn-resumed.h5"), plain = path("fedbn-plain.h5")
+        try fedbn(full, ["--epochs", "2"])
+        try fedbn(resumed, ["--epochs", "1"])
+        try fedbn(resumed, ["--epochs", "2", "--resume"])
+        try train(plain, ranks: 2, ["--epochs", "2", "--strategy", "federated", "--sites", "3"])
+        let script = """
+            import h5py, numpy as np, sys
+            a, b, c = (h5py.File(p, 'r')['checkpoints/latest'] for p in sys.argv[1:])
+            table = a['site_batch_norm'][()]
+            print(np.array_equal(a['parameters'][()], b['parameters'][()]), np.array_equal(table, b['site_batch_norm'][()]),
+                  table.shape[0], not np.array_equal(table[0], table[1]),
+                  not np.array_equal(a['parameters'][()], c['parameters'][()]))
+            """
+        XCTAssertEqual(try python(script, [full, resumed, plain]), "True True 3 True True\n")
+    }
+
     func testBadInputIsRefusedOnEveryRankWithOneLine() throws {
         func refused(_ arguments: [String], ranks: Int = 2, _ expected: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {

@@ -35,6 +35,7 @@ final class TrainingConfigTests: XCTestCase {
               local_epochs: 2
               aggregation: samples
               proximal_mu: 0.01
+              fedbn: true
             """)
         XCTAssertEqual(config.widths, [4, 8])
         XCTAssertEqual(config.activation, .relu)
@@ -50,6 +51,7 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(config.localEpochs, 2)
         XCTAssertEqual(config.aggregation, .samples)
         XCTAssertEqual(config.proximalMu, 0.01)
+        XCTAssertTrue(config.fedBN)
         XCTAssertEqual(try read(config.yaml), config)
     }
 
@@ -64,7 +66,8 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  activation: tanh\n", "training.activation: must be one of sigmoid, relu"),
             ("training:\n  local_epochs: 0\n", "training.local_epochs: must be at least 1"),
             ("training:\n  aggregation: median\n", "training.aggregation: must be one of uniform, samples"),
-            ("training:\n  proximal_mu: -0.1\n", "training.proximal_mu: must be 0 or more"),
+            ("training:\n  strategy: federated\n  proximal_mu: -0.1\n", "training.proximal_mu: must be 0 or more"),
+            ("training:\n  fedbn: true\n", "training: proximal_mu and fedbn apply to strategy federated only, not central"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try read(yaml), yaml) { error in
