@@ -102,7 +102,7 @@ final class TrainCLITests: XCTestCase {
     /// Federated (3 simulated sites: 1 rank hosts all three in turn, 2 ranks
     /// host 2 + 1, 3 ranks one each) and travelling (2 sites: on 3 ranks the
     /// first site spans two ranks) land at the same parameters whatever the
-    /// rank count; a federated run resumes bitwise; FedProx's μ and
+    /// rank count; federated and travelling runs resume bitwise; FedProx's μ and
     /// sample-weighted averaging are applied.
     func testFederatedAndTravellingAgreeAcrossRankCountsAndResume() throws {
         for (strategy, sites) in [("federated", "3"), ("travelling", "2")] {
@@ -124,6 +124,10 @@ final class TrainCLITests: XCTestCase {
             print(np.array_equal(a, b))
             """
         XCTAssertEqual(try python(bitwise, [path("federated-2.h5"), resumed]), "True\n")
+        let travelled = path("travelling-resumed.h5")
+        try train(travelled, ranks: 2, ["--epochs", "1", "--strategy", "travelling", "--sites", "2"])
+        try train(travelled, ranks: 2, ["--epochs", "2", "--strategy", "travelling", "--sites", "2", "--resume"])
+        XCTAssertEqual(try python(bitwise, [path("travelling-2.h5"), travelled]), "True\n")
 
         for variant in ["proximal_mu: 0.5", "aggregation: samples"] {
             let config = path("variant.yaml")
