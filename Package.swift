@@ -64,13 +64,18 @@ let package = Package(
         // Self-contained HTML reports with inline SVG charts.
         .target(name: "Reporting"),
 
+        // The training loop and its strategies, sync batch norm, run files
+        // with metrics and checkpoints.
+        .target(name: "Training", dependencies: ["Network", "Storage", "Cluster", "Synthesis", "Analysis",
+                                                 "Randomness", "YAMLConfig"]),
+
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
 
         .executableTarget(
             name: "simba",
             dependencies: [
-                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig", "Network",
+                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig", "Network", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -84,5 +89,6 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Synthesis", "YAMLConfig", "Cluster"]),
     ]
 )

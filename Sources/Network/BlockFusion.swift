@@ -61,7 +61,8 @@ public func normalizeActivatePoolBackward(
     winnerInput: UnsafePointer<Float>,
     conv: UnsafePointer<Float>, mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
     gamma: UnsafePointer<Float>, activation: Activation, geometry: PoolGeometry, channels: Int,
-    training: Bool, sums: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>
+    training: Bool, sums: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>,
+    reduceSums: ((UnsafeMutablePointer<Double>, Int) -> Int)? = nil
 ) {
     /// dL/dy at the window's winner (zero elsewhere).
     @inline(__always) func winnerGradient(_ offset: Int, _ n: Int) -> Lanes {
@@ -90,15 +91,17 @@ public func normalizeActivatePoolBackward(
         }
         firstRow += blockRows
     }
+    // Sync BN: sums and rows of the whole batch, so dγ, dβ and the bias gradient are the batch's on every rank.
+    let batchRows = reduceSums?(sums, geometry.inputRows) ?? geometry.inputRows
     let fromInput = coefficients, constant = coefficients + channels, fromDy = coefficients + 2 * channels
     batchNormBackwardCoefficients(
         dxFromInput: fromInput, dxConstant: constant, dxFromDy: fromDy,
         dGamma: dGamma, dBeta: dBeta, sums: sums, gamma: gamma, mean: mean,
-        inverseStd: inverseStd, rows: geometry.inputRows, channels: channels, training: training)
+        inverseStd: inverseStd, rows: batchRows, channels: channels, training: training)
     // Σ dConv = fromInput·Σx + M·constant + fromDy·Σdy, and Σx = M·mean in
     // train mode (fromInput = constant = 0 in eval mode). In train mode this
     // is zero up to rounding: batch norm removes any constant shift.
-    let rows = Double(geometry.inputRows)
+    let rows = Double(batchRows)
     for c in 0..<channels {
         let affine = rows * (Double(fromInput[c]) * Double(mean[c]) + Double(constant[c]))
         dConvBias[c] += Float(affine + Double(fromDy[c]) * sums[c])

@@ -62,6 +62,8 @@ public final class SimbaCNN {
     public let gradients: Tensor
     /// Draws dropout masks (and drew the initial weights).
     public var generator: SeededGenerator
+    /// Sync BN: in train mode, sums batch-norm sums (2C doubles; forward: against `reference`, backward: nil) and rows over every rank of the batch, in place; returns the total rows.
+    public var batchStatisticsReducer: ((_ sums: UnsafeMutablePointer<Double>, _ channels: Int, _ rows: Int, _ reference: UnsafePointer<Float>?) -> Int)?
 
     /// Samples in the last forward pass and the mode it ran in.
     public private(set) var batch = 0
@@ -193,8 +195,9 @@ public final class SimbaCNN {
         let movingVariance = parameter(slices.movingVariance)
         switch mode {
         case .train:
+            let rows = batchStatisticsReducer?(sums.data, channels, shape.rows, conv) ?? shape.rows
             batchNormFinishStatistics(mean: block.mean.data, variance: block.variance.data,
-                                      inverseStd: block.inverseStd.data, sums: sums.data, rows: shape.rows,
+                                      inverseStd: block.inverseStd.data, sums: sums.data, rows: rows,
                                       channels: channels, reference: conv, epsilon: BatchNormSettings.epsilon)
             // The statistics above are of the bias-free output; Keras's moving
             // mean is of the output with bias.
@@ -299,7 +302,8 @@ public final class SimbaCNN {
             conv: block.convolution.data, mean: block.mean.data, inverseStd: block.inverseStd.data,
             gamma: parameter(slices.gamma), activation: configuration.activation,
             geometry: PoolGeometry(batch: batch, input: shape.grid), channels: shape.outChannels,
-            training: mode == .train, sums: sums.data, coefficients: coefficients.data)
+            training: mode == .train, sums: sums.data, coefficients: coefficients.data,
+            reduceSums: mode == .train ? batchStatisticsReducer.map { reduce in { reduce($0, shape.outChannels, $1, nil) } } : nil)
         conv3dBackward(dInput: dInput, dKernel: gradient(slices.kernel), dBias: nil,
                        dOut: convolutionGradient.data,
                        input: index == 0 ? input.data : blocks[index - 1].pooled.data,

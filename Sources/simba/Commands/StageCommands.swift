@@ -10,25 +10,6 @@ struct StageNotAvailable: Error, CustomStringConvertible {
     var description: String { "'simba \(stage)' is not available in this build yet: it needs \(waitsFor)" }
 }
 
-struct TrainCommand: ClusterCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "train",
-        abstract: "Train the SimBA CNN on a dataset: central, federated, travelling or local.",
-        discussion: """
-            Example:
-              mpirun -q -np 4 simba train experiment.yaml --data dataset.h5 -o run.h5
-            """)
-    @OptionGroup var runtime: RuntimeOptions
-    @Argument(help: "Training configuration (YAML).") var config: String?
-    @Option(help: "Dataset file written by 'simba generate'.") var data: String = "dataset.h5"
-    @Option(name: .shortAndLong, help: "Run file for metrics and checkpoints.") var output: String = "run.h5"
-    @Flag(help: "Continue from the latest complete checkpoint in the run file.") var resume = false
-
-    func run(world: Communicator) throws {
-        try world.unanimously { throw StageNotAvailable(stage: "train", waitsFor: "the Network and Training modules") }
-    }
-}
-
 struct EvaluateCommand: ClusterCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Synthesis
+import Training
 import YAMLConfig
 
 /// Where an experiment's settings come from: a YAML file or a named preset.
@@ -39,6 +40,24 @@ struct ConfigSource: ParsableArguments {
         }
         if let seed { cohort.seed = UInt64(seed) }
         return cohort
+    }
+
+    /// Reads the training part: the file's `training:` section (SimBA's
+    /// settings where it is silent) or the training that goes with the preset.
+    /// The file's other sections are checked too, so a typo anywhere is refused.
+    func trainingConfig() throws -> TrainingConfig {
+        var training: TrainingConfig
+        if let config {
+            let root = try ConfigNode.load(file: config)
+            _ = try CohortConfig.read(root)
+            training = try TrainingConfig.read(root)
+            _ = root.contains("analysis")
+            try root.finish()
+        } else {
+            training = TrainingConfig.preset(CohortPreset(rawValue: preset ?? "")!)
+        }
+        if let seed { training.seed = UInt64(seed) }
+        return training
     }
 
     /// The text stored in output files so they say how they were made.

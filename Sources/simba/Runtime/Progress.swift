@@ -4,7 +4,7 @@ import Foundation
 /// place on a terminal, plain periodic lines in a batch log.
 final class Progress {
     private let label: String
-    private let total: Int
+    private var total: Int
     private let unit: String
     private let enabled: Bool
     private let started = Date()
@@ -18,8 +18,10 @@ final class Progress {
         self.enabled = enabled
     }
 
-    func update(done: Int, extra: String = "") {
+    /// `total` replaces the total when it becomes known (e.g. after a resume).
+    func update(done: Int, total newTotal: Int? = nil, extra: String = "") {
         guard enabled else { return }
+        if let newTotal { total = newTotal }
         let now = Date()
         let finished = done >= total
         guard finished || now.timeIntervalSince(lastReport) >= (isTerminal ? 0.2 : 10) else { return }

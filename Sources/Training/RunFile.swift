@@ -1,0 +1,259 @@
+import Cluster
+import Foundation
+import Network
+import Storage
+import YAMLConfig
+
+/// What a checkpoint holds beyond the model: where training stands and the
+/// early-stopping state. Shuffles and dropout masks are pure functions of
+/// (seed, epoch, step), so the cursor is the whole random state.
+public struct TrainingState: Equatable, Sendable {
+    /// Epochs completed (the next epoch to run).
+    public var epochsDone = 0
+    /// Optimizer steps taken, over all epochs.
+    public var globalStep = 0
+    public var bestValidationLoss = Double.infinity
+    /// 1-based epoch of the best validation loss; 0 before any.
+    public var bestEpoch = 0
+    public var epochsWithoutImprovement = 0
+
+    public init() {}
+}
+
+/// The parts of a complete checkpoint read back for `--resume`.
+public struct Checkpoint {
+    public var path: String
+    public var parameters: [Float]
+    public var firstMoment: [Float]
+    public var secondMoment: [Float]
+    public var adamStep: Int
+    /// FedBN: every site's batch-norm values [sites × values], if the run keeps them.
+    public var siteBatchNorm: [Float]?
+    public var state: TrainingState
+}
+
+/// One epoch's row of `/metrics`.
+public struct EpochMetrics: Sendable {
+    public var epoch: Int
+    public var step: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var validationLoss: Double
+    public var validationAccuracy: Double
+    /// Validation loss and accuracy per bias group and per site (NaN where empty).
+    public var validationLossByGroup: [Double], validationAccuracyByGroup: [Double]
+    public var validationLossBySite: [Double], validationAccuracyBySite: [Double]
+    public var samplesPerSecond: Double
+    /// This rank's seconds in this epoch (gathered to one row per epoch).
+    public var computeSeconds: Double, communicationSeconds: Double, ioSeconds: Double
+}
+
+/// `run.h5`, written collectively by every rank of the world:
+/// root attributes (format, config, world size, strategy, seed),
+/// `/model` (parameter layout), `/metrics/*` (one row per epoch) and
+/// `/checkpoints/epoch_NNNNNN` with `latest` and `best` soft links that only
+/// ever point at checkpoints whose `complete` attribute is 1.
+public final class RunFile {
+    public static let format = "simba-run"
+    public static let formatVersion = 1
+    let file: H5File
+    let communicator: Communicator
+    let groups: Int, sites: Int
+
+    static let scalarSeries = ["epoch", "step", "train_loss", "train_accuracy", "validation_loss",
+                               "validation_accuracy", "samples_per_second"]
+
+    private init(file: H5File, communicator: Communicator, groups: Int, sites: Int) {
+        self.file = file
+        self.communicator = communicator
+        self.groups = groups
+        self.sites = sites
+    }
+
+    /// Creates a new run file (collective).
+    public static func create(path: String, overwrite: Bool, communicator: Communicator, config: TrainingConfig, layout: ParameterLayout, input: Grid3,
+                              dataset: String, groups: Int, sites: Int) throws -> RunFile {
+        let file = try H5File.create(path, existing: overwrite ? .overwrite : .refuse, communicator: communicator)
+        let root = try file.root
+        try root.setAttribute("format", format)
+        try root.setAttribute("format_version", formatVersion)
+        try root.setAttribute("config", config.yaml)
+        try root.setAttribute("world_size", communicator.size)
+        try root.setAttribute("strategy", config.strategy.rawValue)
+        try root.setAttribute("seed", Int64(bitPattern: config.seed))
+        try root.setAttribute("dataset", dataset)
+        let model = try root.createGroup("model")
+        try model.setAttribute("input", input.array)
+        try model.writeStrings("parameter_names", layout.slices.map(\.name))
+        try model.writeDataset("parameter_offsets", layout.slices.map(\.offset))
+        try model.writeDataset("parameter_counts", layout.slices.map(\.count))
+        try model.writeDataset("parameter_trainable", layout.slices.map { $0.trainable ? 1 : 0 } as [Int32])
+        let metrics = try root.createGroup("metrics")
+        try metrics.setAttribute("units", "losses: weighted cross-entropy (nats); accuracies: fraction; seconds per epoch; *_by_group columns: bias group (bit b = bias b); *_by_site columns: site; *_seconds columns: rank")
+        for name in scalarSeries {
+            if name == "epoch" || name == "step" {
+                _ = try metrics.createDataset(name, of: Int.self, shape: [0], maxShape: [nil], chunk: [256])
+            } else {
+                _ = try metrics.createDataset(name, of: Double.self, shape: [0], maxShape: [nil], chunk: [256])
+            }
+        }
+        for (name, width) in [("validation_loss_by_group", groups), ("validation_accuracy_by_group", groups),
+                              ("validation_loss_by_site", sites), ("validation_accuracy_by_site", sites),
+                              ("compute_seconds", communicator.size), ("communication_seconds", communicator.size),
+                              ("io_seconds", communicator.size)] {
+            _ = try metrics.createDataset(name, of: Double.self, shape: [0, width], maxShape: [nil, width],
+                                          chunk: [64, width])
+        }
+        _ = try root.createGroup("checkpoints")
+        try file.flush()
+        return RunFile(file: file, communicator: communicator, groups: groups, sites: sites)
+    }
+
+    /// Opens an existing run for `--resume` (collective); refuses another
+    /// dataset, configuration or rank count, since the run would then not
+    /// continue the same computation. Only the epoch budget may change, so a
+    /// finished run can be continued for more epochs.
+    public static func openForResume(path: String, communicator: Communicator, config: TrainingConfig,
+                                     dataset: String, input: Grid3, groups: Int, sites: Int) throws -> RunFile {
+        let file = try H5File.open(path, writable: true, communicator: communicator)
+        let root = try file.root
+        guard root.hasAttribute("format"), try root.stringAttribute("format") == format else {
+            throw TrainingError("\(path) is not a simba run file (no format attribute '\(format)')")
+        }
+        let worldSize = try root.attribute("world_size", as: Int.self)
+        guard worldSize == communicator.size else {
+            throw TrainingError("\(path) was trained on \(worldSize) ranks; resume it with \(worldSize) ranks (another rank count would not continue the same computation bit for bit)")
+        }
+        var stored = try TrainingConfig.read(try ConfigNode.parse(try root.stringAttribute("config"), source: "\(path) config"))
+        stored.epochs = config.epochs
+        guard stored == config else {
+            throw TrainingError("\(path) was trained with another training configuration; resume with the same configuration and overrides (only --epochs may change), or start a new run")
+        }
+        let storedDataset = try root.stringAttribute("dataset")
+        guard storedDataset == dataset else {
+            throw TrainingError("\(path) was trained on \(storedDataset), not \(dataset); resume with --data \(storedDataset)")
+        }
+        let storedInput = try root.group("model").attribute("input", as: [Int].self)
+        guard storedInput == input.array else {
+            throw TrainingError("\(path) holds a model for \(storedInput.map(String.init).joined(separator: "×")) images, but \(dataset) now has \(input) images (regenerated at another resolution?)")
+        }
+        try root.setAttribute("config", config.yaml)
+        return RunFile(file: file, communicator: communicator, groups: groups, sites: sites)
+    }
+
+    // MARK: metrics
+
+    /// Appends one epoch's row to every series (collective; rank 0 writes).
+    public func append(_ metrics: EpochMetrics) throws {
+        let group = try file.root.group("metrics")
+        let writes = communicator.rank == 0
+        func put(_ name: String, _ values: [Double]) throws {
+            try group.dataset(name).append(writes ? values : [])
+        }
+        try group.dataset("epoch").append(writes ? [metrics.epoch] : [])
+        try group.dataset("step").append(writes ? [metrics.step] : [])
+        try put("train_loss", [metrics.trainLoss])
+        try put("train_accuracy", [metrics.trainAccuracy])
+        try put("validation_loss", [metrics.validationLoss])
+        try put("validation_accuracy", [metrics.validationAccuracy])
+        try put("samples_per_second", [metrics.samplesPerSecond])
+        try put("validation_loss_by_group", metrics.validationLossByGroup)
+        try put("validation_accuracy_by_group", metrics.validationAccuracyByGroup)
+        try put("validation_loss_by_site", metrics.validationLossBySite)
+        try put("validation_accuracy_by_site", metrics.validationAccuracyBySite)
+        let seconds = try communicator.allgather([metrics.computeSeconds, metrics.communicationSeconds, metrics.ioSeconds])
+        try put("compute_seconds", seconds.map { $0[0] })
+        try put("communication_seconds", seconds.map { $0[1] })
+        try put("io_seconds", seconds.map { $0[2] })
+        try file.flush()
+    }
+
+    /// Cuts every series back to `epochs` rows: a run stopped after writing
+    /// an epoch's metrics but before its checkpoint resumes at the checkpoint.
+    public func truncateMetrics(toEpochs epochs: Int) throws {
+        let group = try file.root.group("metrics")
+        for name in try group.memberNames().sorted() {
+            let dataset = try group.dataset(name)
+            var shape = try dataset.shape
+            if shape[0] > epochs {
+                shape[0] = epochs
+                try dataset.resize(to: shape)
+            }
+        }
+    }
+
+    // MARK: checkpoints
+
+    static func checkpointName(epoch: Int) -> String { String(format: "epoch_%06d", epoch) }
+
+    /// Writes a checkpoint of the replicated model state (collective; rank
+    /// 0's copy is stored), flushes it to disk on every rank, and only then
+    /// marks it complete and points `latest` (and `best` when `isBest`) at
+    /// it. Older checkpoints that neither link names are removed.
+    public func writeCheckpoint(model: SimbaCNN, optimizer: Adam, state: TrainingState, isBest: Bool,
+                                siteBatchNorm: (values: [Float], sites: Int)? = nil) throws {
+        let checkpoints = try file.root.group("checkpoints")
+        let name = Self.checkpointName(epoch: state.epochsDone)
+        if checkpoints.contains(name) { try checkpoints.removeLink(name) }
+        let group = try checkpoints.createGroup(name)
+        try group.writeDataset("parameters", model.parameters.array)
+        try group.writeDataset("adam_first_moment", optimizer.firstMoment.array)
+        try group.writeDataset("adam_second_moment", optimizer.secondMoment.array)
+        if let siteBatchNorm {
+            try group.writeDataset("site_batch_norm", siteBatchNorm.values,
+                                   shape: [siteBatchNorm.sites, siteBatchNorm.values.count / max(siteBatchNorm.sites, 1)])
+        }
+        try group.setAttribute("adam_step", optimizer.step)
+        try group.setAttribute("epochs_done", state.epochsDone)
+        try group.setAttribute("global_step", state.globalStep)
+        try group.setAttribute("best_validation_loss", state.bestValidationLoss)
+        try group.setAttribute("best_epoch", state.bestEpoch)
+        try group.setAttribute("epochs_without_improvement", state.epochsWithoutImprovement)
+        try file.flush()
+        try group.setAttribute("complete", 1)
+        try file.flush()
+        let previousBest = checkpoints.softLinkTarget("best")
+        let previousLatest = checkpoints.softLinkTarget("latest")
+        try checkpoints.setSoftLink("latest", to: "/checkpoints/\(name)")
+        if isBest { try checkpoints.setSoftLink("best", to: "/checkpoints/\(name)") }
+        try file.flush()
+        let kept = Set([checkpoints.softLinkTarget("latest"), checkpoints.softLinkTarget("best")].compactMap { $0 })
+        for old in Set([previousBest, previousLatest].compactMap { $0 }) where !kept.contains(old) {
+            let oldName = String(old.split(separator: "/").last ?? "")
+            if checkpoints.contains(oldName) { try checkpoints.removeLink(oldName) }
+        }
+        try file.flush()
+    }
+
+    /// The checkpoint `latest` points at, which must be complete.
+    public func latestCheckpoint() throws -> Checkpoint {
+        let checkpoints = try file.root.group("checkpoints")
+        guard let target = checkpoints.softLinkTarget("latest") else {
+            throw TrainingError("\(file.path) has no complete checkpoint to resume from")
+        }
+        let group = try file.root.group(String(target.dropFirst()))
+        guard group.hasAttribute("complete"), try group.attribute("complete", as: Int.self) == 1 else {
+            throw TrainingError("\(file.path): \(target) is not marked complete")
+        }
+        var state = TrainingState()
+        state.epochsDone = try group.attribute("epochs_done", as: Int.self)
+        state.globalStep = try group.attribute("global_step", as: Int.self)
+        state.bestValidationLoss = try group.attribute("best_validation_loss", as: Double.self)
+        state.bestEpoch = try group.attribute("best_epoch", as: Int.self)
+        state.epochsWithoutImprovement = try group.attribute("epochs_without_improvement", as: Int.self)
+        return Checkpoint(path: target, parameters: try group.dataset("parameters").read(),
+                          firstMoment: try group.dataset("adam_first_moment").read(),
+                          secondMoment: try group.dataset("adam_second_moment").read(),
+                          adamStep: try group.attribute("adam_step", as: Int.self),
+                          siteBatchNorm: group.contains("site_batch_norm") ? try group.dataset("site_batch_norm").read() : nil,
+                          state: state)
+    }
+
+    /// Records how the run ended (collective).
+    public func finish(stopReason: String) throws {
+        try file.root.setAttribute("stop_reason", stopReason)
+        try file.flush()
+    }
+
+    public func close() throws { try file.close() }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Cluster
+import Network
+import Training
+
+struct ScalingBenchCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scaling",
+        abstract: "Weak scaling of central training across the job's ranks (one JSON line).",
+        discussion: """
+            Times training steps with the same batch per rank on one rank alone \
+            and on every rank (sync batch norm, one gradient allreduce per \
+            step), on random data. Reports weak_scaling_efficiency (one-rank \
+            step time / N-rank step time), samples/s overall and per rank, and \
+            the compute/communication split per step.
+
+            Example:
+              mpirun -q -np 4 simba bench scaling --input 48x48x48 --widths 8,16,32,64 --batch-per-rank 2
+            """)
+
+    @OptionGroup var runtime: RuntimeOptions
+    @Option(help: "Input grid XxYxZ.") var input: String = "48x48x48"
+    @Option(help: "Block widths, comma-separated.") var widths: String = "8,16,32,64"
+    @Option(help: "Samples per rank per step.") var batchPerRank: Int = 2
+    @Option(help: "Timed steps (median reported).") var steps: Int = 5
+    @Option(help: "Untimed warm-up steps.") var warmup: Int = 1
+
+    var grid: [Int] { input.lowercased().split(separator: "x").compactMap { Int($0) } }
+    var widthList: [Int] { widths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func validate() throws {
+        guard grid.count == 3, grid.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--input must be XxYxZ with positive sizes, got '\(input)'")
+        }
+        guard !widthList.isEmpty, widthList.allSatisfy({ $0 >= 1 }),
+              widthList.count == widths.split(separator: ",").count else {
+            throw ValidationError("--widths must be positive integers separated by commas, got '\(widths)'")
+        }
+        guard batchPerRank >= 1, steps >= 1, warmup >= 0 else {
+            throw ValidationError("--batch-per-rank and --steps must be at least 1, --warmup at least 0")
+        }
+    }
+
+    func run(world: Communicator) throws {
+        let benchmark = ScalingBenchmark(input: Grid3(grid), widths: widthList, batchPerRank: batchPerRank,
+                                         steps: steps, warmup: warmup)
+        let line = try benchmark.run(world: world)
+        if world.rank == 0 { print(line) }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Cluster
+import Foundation
+import Synthesis
+import Training
+import YAMLConfig
+
+struct TrainCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the SimBA CNN across the ranks: central, federated or travelling model.",
+        discussion: """
+            The configuration's 'training:' section (or the training that goes \
+            with a preset) sets the model, batch, learning rate and early \
+            stopping. Metrics per epoch and checkpoints (latest and best, each \
+            marked complete only once every rank's part is on disk) go to the \
+            run file; --resume continues its latest complete checkpoint on the \
+            same rank count, bit for bit as if never stopped (a larger \
+            --epochs continues a finished run). Federated and travelling runs \
+            split the data into sites (the dataset's, or --sites N simulated \
+            ones); ranks host sites in turn, or a site spans several ranks.
+
+            Example:
+              mpirun -q -np 4 simba train experiment.yaml --data dataset.h5 -o run.h5
+              simba train --preset tiny --data tiny.h5 -o run.h5 --epochs 2
+              mpirun -q -np 2 simba train --preset tiny --data tiny.h5 -o fed.h5 --strategy federated --sites 3
+            """)
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var source: ConfigSource
+    @Option(help: "Dataset file written by 'simba generate'.") var data: String = "dataset.h5"
+    @Option(name: .shortAndLong, help: "Run file for metrics and checkpoints.") var output: String = "run.h5"
+    @Flag(help: "Continue from the latest complete checkpoint in the run file.") var resume = false
+    @Flag(help: "Replace an existing run file.") var overwrite = false
+    @Option(help: "Override the most epochs to run.") var epochs: Int?
+    @Option(help: "Override the global batch (summed over all ranks).") var batch: Int?
+    @Option(help: "Override the learning rate.") var lr: Double?
+    @Option(help: "Override the strategy (\(TrainingStrategy.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var strategy: String?
+    @Option(help: "Override the number of simulated sites (0: the dataset's sites).") var sites: Int?
+
+    func validate() throws {
+        if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let sites, sites < 0 { throw ValidationError("--sites must be 0 or more, got \(sites)") }
+        if let strategy, TrainingStrategy(rawValue: strategy) == nil {
+            throw ValidationError("--strategy must be one of \(TrainingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(strategy)'")
+        }
+    }
+
+    /// The training configuration with the command line's overrides applied.
+    func trainingConfig() throws -> TrainingConfig {
+        var config = try source.trainingConfig()
+        if let epochs { config.epochs = epochs }
+        if let batch { config.batch = batch }
+        if let lr { config.learningRate = lr }
+        if let strategy { config.strategy = TrainingStrategy(rawValue: strategy)! }
+        if let sites { config.sites = sites }
+        try config.validate()
+        return config
+    }
+
+    func run(world: Communicator) throws {
+        let config = try world.unanimously { try trainingConfig() }
+        let run = TrainingRun(config: config, datasetPath: data, runPath: output, resume: resume, overwrite: overwrite)
+        let trainer = try Trainer(run: run, world: world)
+        let unit = config.strategy == .central ? "epochs" : "rounds"
+        let progress = Progress("train", total: config.epochs, unit: unit, enabled: world.rank == 0)
+        let outcome = try trainer.train { update in
+            progress.update(done: update.epochsDone, extra: String(format: "validation loss %.4f", update.lastValidationLoss))
+        }
+        if world.rank == 0 {
+            print("trained \(outcome.epochsRun) \(unit) (\(config.strategy.rawValue)) on \(world.size) rank\(world.size == 1 ? "" : "s"): "
+                  + String(format: "best validation loss %.4f at ", outcome.bestValidationLoss)
+                  + "\(unit.dropLast()) \(outcome.bestEpoch), "
+                  + String(format: "last validation accuracy %.3f; ", outcome.lastValidationAccuracy)
+                  + "\(outcome.stopReason); wrote \(output)")
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import XCTest
+
+/// `simba train` under mpirun as a user runs it, with run files checked from
+/// outside by h5py.
+final class TrainCLITests: XCTestCase {
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-train-\(UUID().uuidString)")
+    static var dataset: String { folder.appendingPathComponent("tiny.h5").path }
+
+    override class func setUp() {
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let result = try? SimbaProcess.run(["generate", "--preset", "tiny", "-o", dataset], ranks: 2, timeout: 300)
+        XCTAssertEqual(result?.status, 0, result?.stderr ?? "generate did not run")
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func path(_ name: String) -> String { Self.folder.appendingPathComponent(name).path }
+
+    @discardableResult
+    func train(_ output: String, ranks: Int, _ extra: [String] = [], expectSuccess: Bool = true) throws -> SimbaProcess.Result {
+        let result = try SimbaProcess.run(["train", "--preset", "tiny", "--data", Self.dataset, "-o", output] + extra,
+                                          ranks: ranks, timeout: 300)
+        if expectSuccess { XCTAssertEqual(result.status, 0, result.stderr) }
+        return result
+    }
+
+    /// Runs a Python/h5py script on run files; returns its stdout.
+    func python(_ script: String, _ arguments: [String]) throws -> String {
+        let result = try SimbaProcess.tool("/usr/bin/python3", ["-c", script] + arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
+    }
+
+    /// Largest difference between the final parameters of two runs relative
+    /// to the largest parameter, leaving out the convolution biases: under
+    /// train-mode batch norm their gradient is exactly zero in exact
+    /// arithmetic (the normalisation removes any constant), so what they
+    /// receive is rounding noise, which Adam scales up to steps of size lr.
+    /// They have no effect on the output (eval mode subtracts them again).
+    static let relativeDifference = """
+        import h5py, numpy as np, sys
+        def load(p):
+            f = h5py.File(p, 'r')
+            names = [n.decode() for n in f['model/parameter_names'][()]]
+            keep = np.ones(len(f['checkpoints/latest/parameters']), bool)
+            for n, o, c in zip(names, f['model/parameter_offsets'][()], f['model/parameter_counts'][()]):
+                if n.endswith('.conv.bias'): keep[o:o + c] = False
+            return f['checkpoints/latest/parameters'][()][keep]
+        a = load(sys.argv[1])
+        for other in sys.argv[2:]:
+            print('%.3g' % (np.abs(a - load(other)).max() / np.abs(a).max()))
+        """
+
+    /// The same global batch on 1, 2 and 3 ranks (3 ranks: uneven shares of
+    /// the batch of 4 would be 2, 1, 1; the tiny batch of 6 gives 2 each;
+    /// both run) ends at the same parameters up to float reassociation.
+    func testOneTwoAndThreeRanksAgreeWithinTolerance() throws {
+        for batch in [6, 4] {
+            let outputs = (1...3).map { path("equivalence-b\(batch)-\($0).h5") }
+            for (index, output) in outputs.enumerated() {
+                try train(output, ranks: index + 1, ["--epochs", "2", "--batch", String(batch)])
+            }
+            let differences = try python(Self.relativeDifference, outputs).split(separator: "\n").map { Double($0)! }
+            XCTAssertEqual(differences.count, 2)
+            for difference in differences { XCTAssertLessThan(difference, 1e-5, "batch \(batch)") }
+        }
+        // The comparison can fail: another seed lands far away.
+        try train(path("other-seed.h5"), ranks: 1, ["--epochs", "2", "--batch", "4", "--seed", "2"])
+        let far = try python(Self.relativeDifference, [path("equivalence-b4-1.h5"), path("other-seed.h5")])
+        XCTAssertGreaterThan(Double(far.trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-2)
+    }
+
+    /// Same seed and rank count: bitwise the same; a run stopped after one
+    /// epoch and resumed ends bitwise where the uninterrupted run ends, with
+    /// the same metrics rows.
+    func testRunsAreReproducibleAndResumeIsBitwise() throws {
+        let full = path("full.h5"), again = path("again.h5"), resumed = path("resumed.h5")
+        let finished = try train(full, ranks: 2, ["--epochs", "3"])
+        XCTAssertTrue(finished.stdout.contains("trained 3 epochs (central) on 2 ranks"), finished.stdout)
+        try train(again, ranks: 2, ["--epochs", "3"])
+        try train(resumed, ranks: 2, ["--epochs", "1"])
+        try train(resumed, ranks: 2, ["--epochs", "3", "--resume"])
+        let script = """
+            import h5py, numpy as np, sys
+            files = [h5py.File(p, 'r') for p in sys.argv[1:]]
+            same = lambda name: all(np.array_equal(files[0][name][()], f[name][()]) for f in files[1:])
+            print(same('checkpoints/latest/parameters'), same('checkpoints/latest/adam_second_moment'),
+                  same('metrics/validation_loss'), same('metrics/train_loss'))
+            f = files[2]
+            print(f['checkpoints'].get('latest', getlink=True).path, int(f['checkpoints/latest'].attrs['complete']),
+                  int(f['checkpoints/latest'].attrs['epochs_done']), list(f['metrics/epoch'][()]),
+                  f['metrics/compute_seconds'].shape, int(f['checkpoints/best'].attrs['complete']))
+            """
+        let lines = try python(script, [full, again, resumed]).split(separator: "\n")
+        XCTAssertEqual(lines.first, "True True True True")
+        XCTAssertEqual(lines.last, "/checkpoints/epoch_000003 1 3 [1, 2, 3] (3, 2) 1")
+    }
+
+    /// Federated (3 simulated sites: 1 rank hosts all three in turn, 2 ranks
+    /// host 2 + 1, 3 ranks one each) and travelling (2 sites: on 3 ranks the
+    /// first site spans two ranks) land at the same parameters whatever the
+    /// rank count; federated and travelling runs resume bitwise; FedProx's μ and
+    /// sample-weighted averaging are applied.
+    func testFederatedAndTravellingAgreeAcrossRankCountsAndResume() throws {
+        for (strategy, sites) in [("federated", "3"), ("travelling", "2")] {
+            let outputs = (1...3).map { path("\(strategy)-\($0).h5") }
+            for (index, output) in outputs.enumerated() {
+                let result = try train(output, ranks: index + 1, ["--epochs", "2", "--strategy", strategy, "--sites", sites])
+                XCTAssertTrue(result.stdout.contains("trained 2 rounds (\(strategy))"), result.stdout)
+            }
+            for difference in try python(Self.relativeDifference, outputs).split(separator: "\n") {
+                XCTAssertLessThan(Double(difference)!, 1e-5, strategy)
+            }
+        }
+        let resumed = path("federated-resumed.h5")
+        try train(resumed, ranks: 2, ["--epochs", "1", "--strategy", "federated", "--sites", "3"])
+        try train(resumed, ranks: 2, ["--epochs", "2", "--strategy", "federated", "--sites", "3", "--resume"])
+        let bitwise = """
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
+            print(np.array_equal(a, b))
+            """
+        XCTAssertEqual(try python(bitwise, [path("federated-2.h5"), resumed]), "True\n")
+        let travelled = path("travelling-resumed.h5")
+        try train(travelled, ranks: 2, ["--epochs", "1", "--strategy", "travelling", "--sites", "2"])
+        try train(travelled, ranks: 2, ["--epochs", "2", "--strategy", "travelling", "--sites", "2", "--resume"])
+        XCTAssertEqual(try python(bitwise, [path("travelling-2.h5"), travelled]), "True\n")
+
+        for variant in ["proximal_mu: 0.5", "aggregation: samples"] {
+            let config = path("variant.yaml")
+            try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  strategy: federated\n  sites: 3\n  \(variant)\n"
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let output = path("variant.h5")
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output, "--epochs", "2",
+                                               "--overwrite"], ranks: 2, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(try python(bitwise, [path("federated-2.h5"), output]), "False\n", variant)
+        }
+    }
+
+    /// SIGUSR1 (what Slurm sends before the time limit; mpirun forwards it)
+    /// stops every rank at the next step with exit 75; resuming ends bitwise
+    /// where an uninterrupted run ends.
+    func testStopSignalThenResumeMatchesAnUninterruptedRun() throws {
+        let uninterrupted = path("signal-full.h5"), stopped = path("signal-stopped.h5")
+        let arguments = ["--epochs", "6", "--batch", "4"]
+        try train(uninterrupted, ranks: 2, arguments)
+        let process = Process()
+        process.executableURL = SimbaProcess.repositoryRoot.appendingPathComponent("scripts/mpirun.sh")
+        process.arguments = ["2", SimbaProcess.binary, "train", "--preset", "tiny", "--data", Self.dataset,
+                             "-o", stopped] + arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { key, _ in
+            !["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }
+        }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait for the first complete checkpoint, then ask the job to stop.
+        let deadline = Date().addingTimeInterval(120)
+        while process.isRunning && Date() < deadline {
+            usleep(200_000)
+            let latest = try? SimbaProcess.tool("/usr/bin/h5ls", [stopped + "/checkpoints/latest"])
+            if latest?.status == 0 { break }
+        }
+        kill(process.processIdentifier, SIGUSR1)
+        process.waitUntilExit()
+        if process.terminationStatus == 0 {
+            // The run finished before the signal arrived: nothing to resume.
+            throw XCTSkip("the run finished before the stop signal arrived")
+        }
+        XCTAssertEqual(process.terminationStatus, 75)
+        try train(stopped, ranks: 2, arguments + ["--resume"])
+        let script = """
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
+            print(np.array_equal(a['checkpoints/latest/parameters'][()], b['checkpoints/latest/parameters'][()]),
+                  np.array_equal(a['metrics/validation_loss'][()], b['metrics/validation_loss'][()]))
+            """
+        XCTAssertEqual(try python(script, [uninterrupted, stopped]), "True True\n")
+    }
+
+    /// The benchmark prints one JSON line with the numbers issue 5 asks for.
+    func testScalingBenchmarkPrintsItsJSONLine() throws {
+        let result = try SimbaProcess.run(["bench", "scaling", "--input", "16x16x16", "--widths", "4,8", "--steps", "2"],
+                                          ranks: 2, timeout: 120)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["ranks"] as? Int, 2)
+        for key in ["weak_scaling_efficiency", "samples_per_s_per_rank", "compute_seconds_per_step",
+                    "communication_seconds_per_step"] {
+            XCTAssertGreaterThan(object?[key] as? Double ?? 0, 0, key)
+        }
+    }
+
+    /// A disk too full for the next checkpoint stops every rank with one
+    /// line; the previous checkpoint stays complete and linked. Needs root
+    /// for a small tmpfs (skipped otherwise).
+    func testFullDiskKeepsTheLastCheckpoint() throws {
+        let small = path("small-disk")
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        let mount = try SimbaProcess.tool("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=1200k", "tmpfs", small])
+        guard mount.status == 0 else { throw XCTSkip("cannot mount a small tmpfs here: \(mount.stderr)") }
+        defer { _ = try? SimbaProcess.tool("/usr/bin/umount", [small]) }
+        let config = path("long.yaml")
+        try "training:\n  widths: [4, 8]\n  epochs: 8\n  batch: 6\n  patience: 20\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let run = small + "/run.h5"
+        let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", run], ranks: 2, timeout: 120)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        let errors = result.stderrLines.filter { $0.hasPrefix("simba: error") }
+        XCTAssertEqual(errors.count, 2, result.stderr)
+        for error in errors { XCTAssertTrue(error.contains("disk full") && error.contains("stays valid"), error) }
+        let state = try python("""
+            import h5py, sys
+            c = h5py.File(sys.argv[1], 'r')['checkpoints']
+            latest = c.get('latest', getlink=True).path
+            print(latest, int(c['latest'].attrs['complete']), int(c['latest'].attrs['epochs_done']) >= 1)
+            """, [run])
+        XCTAssertTrue(state.hasPrefix("/checkpoints/epoch_"), state)
+        XCTAssertTrue(state.hasSuffix(" 1 True\n"), state)
+    }
+
+    /// FedBN: each site keeps its own batch norm (stored per site in the
+    /// checkpoint, rows differ between sites), the run differs from FedAvg,
+    /// and it resumes bitwise.
+    func testFedBNKeepsSiteBatchNormAndResumesBitwise() throws {
+        let config = path("fedbn.yaml")
+        try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  strategy: federated\n  sites: 3\n  fedbn: true\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func fedbn(_ output: String, _ extra: [String]) throws {
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra,
+                                              ranks: 2, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let full = path("fedbn-full.h5"), resumed = path("fedbn-resumed.h5"), plain = path("fedbn-plain.h5")
+        try fedbn(full, ["--epochs", "2"])
+        try fedbn(resumed, ["--epochs", "1"])
+        try fedbn(resumed, ["--epochs", "2", "--resume"])
+        try train(plain, ranks: 2, ["--epochs", "2", "--strategy", "federated", "--sites", "3"])
+        let script = """
+            import h5py, numpy as np, sys
+            a, b, c = (h5py.File(p, 'r')['checkpoints/latest'] for p in sys.argv[1:])
+            table = a['site_batch_norm'][()]
+            print(np.array_equal(a['parameters'][()], b['parameters'][()]), np.array_equal(table, b['site_batch_norm'][()]),
+                  table.shape[0], not np.array_equal(table[0], table[1]),
+                  not np.array_equal(a['parameters'][()], c['parameters'][()]))
+            """
+        XCTAssertEqual(try python(script, [full, resumed, plain]), "True True 3 True True\n")
+    }
+
+    func testBadInputIsRefusedOnEveryRankWithOneLine() throws {
+        func refused(_ arguments: [String], ranks: Int = 2, _ expected: String,
+                     file: StaticString = #filePath, line: UInt = #line) throws {
+            let result = try SimbaProcess.run(["train"] + arguments, ranks: ranks, timeout: 120)
+            XCTAssertEqual(result.status, 1, result.stderr, file: file, line: line)
+            let errors = result.stderrLines.filter { $0.hasPrefix("simba: error") }
+            XCTAssertFalse(errors.isEmpty, result.stderr, file: file, line: line)
+            for error in errors { XCTAssertTrue(error.contains(expected), "\(error) lacks '\(expected)'", file: file, line: line) }
+        }
+        let run = path("bad.h5")
+        try refused(["--preset", "tiny", "--data", path("missing.h5"), "-o", run], "does not exist")
+        let corrupt = path("corrupt.h5")
+        try Data(repeating: 7, count: 4096).write(to: URL(fileURLWithPath: corrupt))
+        try refused(["--preset", "tiny", "--data", corrupt, "-o", run], "not an HDF5 file")
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run, "--batch", "2"], ranks: 3,
+                    "leaves ranks without samples")
+        let config = path("typo.yaml")
+        try "training:\n  batchsize: 4\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try refused([config, "--data", Self.dataset, "-o", run], "training: unknown key 'batchsize'")
+
+        try train(run, ranks: 2, ["--epochs", "1"])
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run], "use --resume to continue it or --overwrite")
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run, "--resume"], ranks: 1,
+                    "resume it with 2 ranks")
+        try refused(["--preset", "tiny", "--data", Self.dataset, "-o", run, "--resume", "--lr", "0.5"],
+                    "another training configuration")
+
+        // A dataset regenerated on another grid no longer fits the run's model.
+        let regenerated = path("regenerated.h5"), regeneratedRun = path("regenerated-run.h5")
+        for margin in [4, 12] {
+            let cohort = path("cohort-\(margin).yaml")
+            try "template:\n  voxel_mm: 4\n  margin_mm: \(margin)\ncohort:\n  size: 16\n"
+                .write(toFile: cohort, atomically: true, encoding: .utf8)
+            let generated = try SimbaProcess.run(["generate", cohort, "-o", regenerated, "--overwrite"], ranks: 2, timeout: 300)
+            XCTAssertEqual(generated.status, 0, generated.stderr)
+            if margin == 4 {
+                let trained = try SimbaProcess.run(["train", "--preset", "tiny", "--data", regenerated, "-o", regeneratedRun,
+                                                    "--epochs", "1"], ranks: 2, timeout: 300)
+                XCTAssertEqual(trained.status, 0, trained.stderr)
+            }
+        }
+        try refused(["--preset", "tiny", "--data", regenerated, "-o", regeneratedRun, "--resume", "--epochs", "2"],
+                    "holds a model for 43×51×42 images")
+
+        // A loss that blows up stops the run naming the step; no checkpoint claims to be good.
+        let exploding = path("exploding.yaml")
+        try "training:\n  widths: [4, 8]\n  activation: relu\n  batch: 6\n  learning_rate: 1.0e+30\n"
+            .write(toFile: exploding, atomically: true, encoding: .utf8)
+        let nan = path("nan.h5")
+        try refused([exploding, "--data", Self.dataset, "-o", nan], "became non-finite (NaN or infinite) at step ")
+        let state = try python("""
+            import h5py, sys
+            f = h5py.File(sys.argv[1], 'r')
+            print('latest' in f['checkpoints'], f.attrs['stop_reason'].startswith('training loss or gradients became non-finite'))
+            """, [nan])
+        XCTAssertEqual(state, "False True\n")
+    }
+}
