@@ -105,7 +105,8 @@ public enum TrainBenchmark {
         return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
     }
 
-    static func median(_ values: [Double]) -> Double {
+    /// Median of a non-empty sample (benchmarks report medians).
+    public static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2]
             : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2

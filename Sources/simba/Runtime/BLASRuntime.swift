@@ -1,4 +1,5 @@
 import CBLAS
+import Network
 import Foundation
 
 /// OpenBLAS thread policy: ranks are the parallelism, so with several ranks
@@ -6,7 +7,7 @@ import Foundation
 enum BLASRuntime {
     static func configure(requestedThreads: Int?, worldSize: Int) {
         if let threads = threadCount(requested: requestedThreads, worldSize: worldSize) {
-            openblas_set_num_threads(Int32(threads))
+            BLASThreads.set(threads)
         }
     }
 
@@ -20,7 +21,7 @@ enum BLASRuntime {
         return worldSize > 1 ? 1 : nil
     }
 
-    static var threads: Int { Int(openblas_get_num_threads()) }
+    static var threads: Int { BLASThreads.count }
 
     /// OpenBLAS's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".
     static var configuration: String {

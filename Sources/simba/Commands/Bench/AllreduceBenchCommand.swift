@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Network
 import Foundation
 
 struct AllreduceBenchCommand: ClusterCommand {
@@ -19,10 +20,13 @@ struct AllreduceBenchCommand: ClusterCommand {
     var mib: String = "1,19,64"
     @Option(help: "Timed repetitions per size (after one warm-up).") var repeats: Int = 10
 
-    var sizes: [Double] { mib.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+    var parts: [Double?] {
+        mib.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    }
+    var sizes: [Double] { parts.compactMap { $0 } }
 
     func validate() throws {
-        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), sizes.count == mib.split(separator: ",").count else {
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), sizes.count == parts.count else {
             throw ValidationError("--mib must be positive numbers separated by commas, got '\(mib)'")
         }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
@@ -43,7 +47,7 @@ struct AllreduceBenchCommand: ClusterCommand {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 times.append(try world.allreduce(elapsed, op: .max))
             }
-            let time = median(times)
+            let time = TrainBenchmark.median(times)
             seconds.append(time)
             let ranks = Double(world.size)
             bandwidth.append(ranks > 1 ? 2 * (ranks - 1) / ranks * Double(count * 4) / time / 1e9 : 0)
@@ -51,7 +55,7 @@ struct AllreduceBenchCommand: ClusterCommand {
         guard world.rank == 0 else { return }
         let object: [String: Any] = [
             "benchmark": "allreduce", "ranks": world.size, "mib": sizes, "repeats": repeats,
-            "seconds": seconds, "bus_gb_per_s": bandwidth, "peak_rss_mib": peakResidentMiB(),
+            "seconds": seconds, "bus_gb_per_s": bandwidth, "peak_rss_mib": TrainBenchmark.peakResidentMib(),
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))

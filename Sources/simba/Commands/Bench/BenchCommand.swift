@@ -14,17 +14,23 @@ struct BenchCommand: ParsableCommand {
         subcommands: [GenerateBenchCommand.self, TrainBenchCommand.self, AllreduceBenchCommand.self, ScalingBenchCommand.self])
 }
 
-/// Median of a non-empty sample.
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    let middle = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
+/// Parsing shared by the benchmarks that build a model.
+enum ModelShapeArguments {
+    /// "64x64x64" → [64, 64, 64].
+    static func grid(_ text: String) throws -> [Int] {
+        let sizes = text.lowercased().split(separator: "x").map { Int($0) }
+        guard sizes.count == 3, let grid = sizes as? [Int], grid.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--input must be XxYxZ with positive sizes, got '\(text)'")
+        }
+        return grid
+    }
 
-/// Peak resident memory of this process (VmHWM), in MiB.
-func peakResidentMiB() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-          let kilobytes = line.split(separator: " ").compactMap({ Double($0) }).first else { return 0 }
-    return kilobytes / 1024
+    /// "32,64,128" → [32, 64, 128].
+    static func widths(_ text: String) throws -> [Int] {
+        let widths = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !widths.isEmpty, let list = widths as? [Int], list.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--widths must be positive integers separated by commas, got '\(text)'")
+        }
+        return list
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Network
 import Foundation
 import Synthesis
 
@@ -45,7 +46,7 @@ struct GenerateBenchCommand: ClusterCommand {
             _ = try generator.generate(design.samples[index % design.samples.count], clock: clock)
         }
         let seconds = try world.allreduce(Date().timeIntervalSince(start), op: .max)
-        let peak = try world.allreduce(peakResidentMiB(), op: .max)
+        let peak = try world.allreduce(TrainBenchmark.peakResidentMib(), op: .max)
         guard world.rank == 0 else { return }
         let perVolume = Double(max(1, share.count))
         var stages: [String: Double] = [:]

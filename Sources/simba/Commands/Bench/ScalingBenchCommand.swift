@@ -25,24 +25,17 @@ struct ScalingBenchCommand: ClusterCommand {
     @Option(help: "Timed steps (median reported).") var steps: Int = 5
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 1
 
-    var grid: [Int] { input.lowercased().split(separator: "x").compactMap { Int($0) } }
-    var widthList: [Int] { widths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        guard grid.count == 3, grid.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--input must be XxYxZ with positive sizes, got '\(input)'")
-        }
-        guard !widthList.isEmpty, widthList.allSatisfy({ $0 >= 1 }),
-              widthList.count == widths.split(separator: ",").count else {
-            throw ValidationError("--widths must be positive integers separated by commas, got '\(widths)'")
-        }
+        _ = try ModelShapeArguments.grid(input)
+        _ = try ModelShapeArguments.widths(widths)
         guard batchPerRank >= 1, steps >= 1, warmup >= 0 else {
             throw ValidationError("--batch-per-rank and --steps must be at least 1, --warmup at least 0")
         }
     }
 
     func run(world: Communicator) throws {
-        let benchmark = ScalingBenchmark(input: Grid3(grid), widths: widthList, batchPerRank: batchPerRank,
+        let benchmark = ScalingBenchmark(input: Grid3(try ModelShapeArguments.grid(input)), widths: try ModelShapeArguments.widths(widths), batchPerRank: batchPerRank,
                                          steps: steps, warmup: warmup)
         let line = try benchmark.run(world: world)
         if world.rank == 0 { print(line) }

@@ -25,24 +25,18 @@ struct TrainBenchCommand: ClusterCommand {
     @Option(help: "Timed training steps (median reported).") var steps: Int = 5
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 2
 
-    var grid: [Int] { input.lowercased().split(separator: "x").compactMap { Int($0) } }
-    var widthList: [Int] { widths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        guard grid.count == 3, grid.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--input must be XxYxZ with positive sizes, got '\(input)'")
-        }
-        guard !widthList.isEmpty, widthList.allSatisfy({ $0 >= 1 }),
-              widthList.count == widths.split(separator: ",").count else {
-            throw ValidationError("--widths must be positive integers separated by commas, got '\(widths)'")
-        }
+        _ = try ModelShapeArguments.grid(input)
+        _ = try ModelShapeArguments.widths(widths)
         guard batch >= 1, steps >= 1, warmup >= 0 else {
             throw ValidationError("--batch and --steps must be at least 1, --warmup at least 0")
         }
     }
 
     func run(world: Communicator) throws {
-        let result = TrainBenchmark.run(input: grid, batch: batch, widths: widthList, steps: steps, warmup: warmup,
+        let result = TrainBenchmark.run(input: try ModelShapeArguments.grid(input), batch: batch,
+                                        widths: try ModelShapeArguments.widths(widths), steps: steps, warmup: warmup,
                                         seed: 1)
         if world.rank == 0 { print(result.json) }
     }
