@@ -7,8 +7,10 @@ import Randomness
 // and the input is [N, X, Y, Z] (one channel).
 
 /// Train mode: batch statistics in batch norm (moving statistics updated),
-/// dropout active. Eval mode: moving statistics, no dropout.
-public enum Mode: Sendable { case train, eval }
+/// dropout active. Eval mode: moving statistics, no dropout. Calibrate
+/// mode: batch statistics, which are summed for `finishBatchNormCalibration`
+/// instead of moving the moving statistics; no dropout, no backward.
+public enum Mode: Sendable { case train, eval, calibrate }
 
 /// Buffers of one block.
 final class BlockBuffers {
@@ -68,12 +70,16 @@ public final class SimbaCNN {
     /// Samples in the last forward pass and the mode it ran in.
     public private(set) var batch = 0
     public private(set) var mode = Mode.eval
+    /// Calibrate mode: per block, Σ batch mean (with bias) and Σ batch
+    /// variance per channel [2C], and the batches summed.
+    var calibrationSums: [[Double]]
+    var calibrationBatches = 0
 
     private let input: Tensor
     /// d(seed)/d(input) after a backward that asked for it: [maxBatch, X, Y, Z].
     public let inputGradient: Tensor
     private let blocks: [BlockBuffers]
-    private let blockSlices: [BlockSlices]
+    let blockSlices: [BlockSlices]
     private let denseKernel: Int, denseBias: Int
     private let convolutionGradient: Tensor
     private let convolutionScratch: ConvolutionScratch
@@ -116,6 +122,7 @@ public final class SimbaCNN {
         droppedGradient = Tensor(shape: [maxBatch, f]); featuresGradient = Tensor(shape: [maxBatch, f])
         logits = Tensor(shape: [maxBatch, k]); probabilities = Tensor(shape: [maxBatch, k])
         logitsGradient = Tensor(shape: [maxBatch, k])
+        calibrationSums = configuration.widths.map { [Double](repeating: 0, count: 2 * $0) }
         initializeParameters()
     }
 
@@ -182,7 +189,7 @@ public final class SimbaCNN {
         let slices = blockSlices[index]
         let bias = parameter(slices.bias)
         let conv = block.convolution.data
-        let training = mode == .train
+        let training = mode != .eval
         if training { sums.data.update(repeating: 0, count: 2 * channels) }
         conv3dForward(out: conv, input: blockInput, kernel: parameter(slices.kernel), bias: nil,
                       shape: shape, scratch: convolutionScratch) { first, count in
@@ -194,18 +201,27 @@ public final class SimbaCNN {
         let movingMean = parameter(slices.movingMean)
         let movingVariance = parameter(slices.movingVariance)
         switch mode {
-        case .train:
-            let rows = batchStatisticsReducer?(sums.data, channels, shape.rows, conv) ?? shape.rows
+        case .train, .calibrate:
+            let reducer = mode == .train ? batchStatisticsReducer : nil
+            let rows = reducer?(sums.data, channels, shape.rows, conv) ?? shape.rows
             batchNormFinishStatistics(mean: block.mean.data, variance: block.variance.data,
                                       inverseStd: block.inverseStd.data, sums: sums.data, rows: rows,
                                       channels: channels, reference: conv, epsilon: BatchNormSettings.epsilon)
             // The statistics above are of the bias-free output; Keras's moving
             // mean is of the output with bias.
             for c in 0..<channels { coefficients[c] = block.mean[c] + bias[c] }
-            batchNormUpdateMovingStatistics(
-                movingMean: movingMean, movingVariance: movingVariance,
-                batchMean: coefficients.data, batchVariance: block.variance.data,
-                channels: channels, momentum: BatchNormSettings.momentum)
+            if mode == .calibrate {
+                for c in 0..<channels {
+                    calibrationSums[index][c] += Double(coefficients[c])
+                    calibrationSums[index][channels + c] += Double(block.variance[c])
+                }
+                if index == 0 { calibrationBatches += 1 }
+            } else {
+                batchNormUpdateMovingStatistics(
+                    movingMean: movingMean, movingVariance: movingVariance,
+                    batchMean: coefficients.data, batchVariance: block.variance.data,
+                    channels: channels, momentum: BatchNormSettings.momentum)
+            }
         case .eval:
             for c in 0..<channels { block.mean[c] = movingMean[c] - bias[c] }
             block.variance.data.update(from: movingVariance, count: channels)
@@ -273,6 +289,7 @@ public final class SimbaCNN {
     }
 
     private func backpropagate(wantInput: Bool) {
+        precondition(mode != .calibrate, "no backward pass after a calibrate-mode forward")
         gradients.fill(0)
         let last = shapes.depth - 1
         let f = shapes.features, count = batch * f

@@ -257,6 +257,7 @@ public final class Trainer {
             let commStart = Clock.now
             try world.allreduce(&sums, op: .sum)
             replica.time.communication += Clock.seconds(since: commStart)
+            if config.batchNormCalibration { try calibrateBatchNorm() }
             lastValidation = try validate()
             let elapsed = Clock.seconds(since: started)
             state.globalStep += Int(sums[2])
@@ -435,26 +436,48 @@ public final class Trainer {
 
     // MARK: validation
 
+    /// Precise batch norm: each rank runs its share of the training split
+    /// through calibrate-mode forwards; one allreduce sums the statistics.
+    private func calibrateBatchNorm() throws {
+        model.beginBatchNormCalibration()
+        try forEachShareChunk(of: training) { positions, images in
+            model.forward(images, batch: positions.count, mode: .calibrate)
+        }
+        var sums = model.batchNormCalibrationSums
+        let commStart = Clock.now
+        try world.allreduce(&sums, op: .sum)
+        replica.time.communication += Clock.seconds(since: commStart)
+        model.finishBatchNormCalibration(sums: sums)
+    }
+
+    /// Runs `body` on this rank's even share of `table`, in chunks that fit
+    /// every rank's model; every rank takes part in the same number of
+    /// agreed loads. `positions` index the table.
+    private func forEachShareChunk(of table: SplitTable, _ body: (_ positions: [Int], _ images: [Float]) throws -> Void) throws {
+        let share = evenShare(of: table.count, rank: world.rank, size: world.size)
+        let chunk = (config.batch + world.size - 1) / world.size
+        let chunks = (evenShare(of: table.count, rank: 0, size: world.size).count + chunk - 1) / chunk
+        var start = share.lowerBound
+        for _ in 0..<chunks {
+            let end = min(start + chunk, share.upperBound)
+            let positions = Array(start..<end)
+            let images = try world.unanimously { try loader.load(positions.map { table.indices[$0] }) }
+            start = end
+            if positions.isEmpty { continue }
+            let computeStart = Clock.now
+            try body(positions, images)
+            replica.time.compute += Clock.seconds(since: computeStart)
+        }
+    }
+
     /// Weighted loss and accuracy of the current (global) model on the
     /// validation split, overall, per bias group and per site; each rank
     /// evaluates its share, one allreduce sums.
     private func validate() throws -> ValidationResult {
-        let share = evenShare(of: validation.count, rank: world.rank, size: world.size)
         let sites = layout.count
         // Per bucket (overall, groups, sites): Σ w·nll, correct, count.
         var totals = [Double](repeating: 0, count: 3 * (1 + groups + sites))
-        var start = share.lowerBound
-        // Every rank takes part in the same number of agreements, in chunks
-        // that fit every rank's model (the smallest maxBatch of any rank).
-        let chunk = (config.batch + world.size - 1) / world.size
-        let chunks = (evenShare(of: validation.count, rank: 0, size: world.size).count + chunk - 1) / chunk
-        for _ in 0..<chunks {
-            let end = min(start + chunk, share.upperBound)
-            let positions = Array(start..<end)
-            let images = try world.unanimously { try loader.load(positions.map { validation.indices[$0] }) }
-            start = end
-            if positions.isEmpty { continue }
-            let computeStart = Clock.now
+        try forEachShareChunk(of: validation) { positions, images in
             model.forward(images, batch: positions.count, mode: .eval)
             let k = model.configuration.classes
             for (n, position) in positions.enumerated() {
@@ -470,7 +493,6 @@ public final class Trainer {
                     totals[3 * bucket + 2] += 1
                 }
             }
-            replica.time.compute += Clock.seconds(since: computeStart)
         }
         let commStart = Clock.now
         try world.allreduce(&totals, op: .sum)

@@ -55,6 +55,11 @@ public struct TrainingConfig: Equatable, Sendable {
     /// FedBN: each site keeps its own batch-norm parameters and statistics
     /// (the global model, used for validation, carries their mean).
     public var fedBN = false
+    /// Precise batch norm (central only): before every validation the
+    /// moving statistics are replaced by the average batch statistics over
+    /// the training split under the current weights. Off keeps Keras's
+    /// momentum-0.99 moving averages, which swing with batches of 2–8.
+    public var batchNormCalibration = false
 
     public init() {}
 
@@ -79,6 +84,9 @@ public struct TrainingConfig: Equatable, Sendable {
         guard localEpochs >= 1 else { throw ConfigError("training.local_epochs", "must be at least 1, got \(localEpochs)") }
         guard strategy == .federated || (proximalMu == 0 && !fedBN) else {
             throw ConfigError("training", "proximal_mu and fedbn apply to strategy federated only, not \(strategy.rawValue)")
+        }
+        guard strategy == .central || !batchNormCalibration else {
+            throw ConfigError("training.batchnorm_calibration", "applies to strategy central only (it would pool the sites' data), not \(strategy.rawValue)")
         }
         guard proximalMu >= 0, proximalMu.isFinite else {
             throw ConfigError("training.proximal_mu", "must be 0 or more, got \(proximalMu)")
@@ -114,6 +122,7 @@ extension TrainingConfig {
         config.aggregation = try node.choice("aggregation", default: defaults.aggregation)
         config.proximalMu = try node.double("proximal_mu", default: defaults.proximalMu)
         config.fedBN = try node.bool("fedbn", default: defaults.fedBN)
+        config.batchNormCalibration = try node.bool("batchnorm_calibration", default: defaults.batchNormCalibration)
         try node.finish()
         try config.validate()
         return config
@@ -138,6 +147,7 @@ extension TrainingConfig {
           aggregation: \(aggregation.rawValue)
           proximal_mu: \(proximalMu)
           fedbn: \(fedBN)
+          batchnorm_calibration: \(batchNormCalibration)
 
         """
     }
@@ -157,6 +167,7 @@ extension TrainingConfig {
             config.epochs = 40
             config.batch = 4
             config.learningRate = 1e-3
+            config.batchNormCalibration = true
         case .simbaJAMIA, .multisite:
             break
         case .multibias:

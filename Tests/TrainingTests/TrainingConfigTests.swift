@@ -53,6 +53,9 @@ final class TrainingConfigTests: XCTestCase {
         XCTAssertEqual(config.proximalMu, 0.01)
         XCTAssertTrue(config.fedBN)
         XCTAssertEqual(try read(config.yaml), config)
+        let calibrated = try read("training:\n  batchnorm_calibration: true\n")
+        XCTAssertTrue(calibrated.batchNormCalibration)
+        XCTAssertEqual(try read(calibrated.yaml), calibrated)
     }
 
     func testErrorsNameTheKey() {
@@ -68,6 +71,8 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  aggregation: median\n", "training.aggregation: must be one of uniform, samples"),
             ("training:\n  strategy: federated\n  proximal_mu: -0.1\n", "training.proximal_mu: must be 0 or more"),
             ("training:\n  fedbn: true\n", "training: proximal_mu and fedbn apply to strategy federated only, not central"),
+            ("training:\n  strategy: travelling\n  batchnorm_calibration: true\n",
+             "training.batchnorm_calibration: applies to strategy central only"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try read(yaml), yaml) { error in
