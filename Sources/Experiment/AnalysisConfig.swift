@@ -15,6 +15,11 @@ public struct AnalysisConfig: Equatable, Sendable {
     public var probes = true
     /// Cross-validation folds of the probes.
     public var folds = 5
+    /// SmoothGrad maps of up to this many correctly classified test images
+    /// per bias group × outcome (TP, TN); 0 skips saliency (SimBA: 10).
+    public var saliency = 10
+    /// Lower threshold on the mean maps before region scoring.
+    public var saliencyThreshold = 0.2
     /// Which checkpoint is evaluated: best (lowest validation loss) or latest.
     public var checkpoint = "best"
     /// Seeds the bootstrap and the probes' folds.
@@ -39,6 +44,10 @@ public struct AnalysisConfig: Equatable, Sendable {
             throw ConfigError("analysis.confidence_level", "must be in (0.5, 1), got \(confidenceLevel)")
         }
         guard folds >= 2 else { throw ConfigError("analysis.folds", "must be at least 2, got \(folds)") }
+        guard saliency >= 0 else { throw ConfigError("analysis.saliency", "must be 0 (off) or more images, got \(saliency)") }
+        guard saliencyThreshold >= 0, saliencyThreshold < 1 else {
+            throw ConfigError("analysis.saliency_threshold", "must be in [0, 1), got \(saliencyThreshold)")
+        }
         guard ["best", "latest"].contains(checkpoint) else {
             throw ConfigError("analysis.checkpoint", "must be best or latest, got '\(checkpoint)'")
         }
@@ -53,6 +62,8 @@ public struct AnalysisConfig: Equatable, Sendable {
         config.confidenceLevel = try node.double("confidence_level", default: defaults.confidenceLevel)
         config.probes = try node.bool("probes", default: defaults.probes)
         config.folds = try node.int("folds", default: defaults.folds)
+        config.saliency = try node.int("saliency", default: defaults.saliency)
+        config.saliencyThreshold = try node.double("saliency_threshold", default: defaults.saliencyThreshold)
         config.checkpoint = try node.string("checkpoint", default: defaults.checkpoint)
         if let seed = try node.int("seed") {
             guard seed >= 0 else { throw ConfigError(node.keyPath("seed"), "must be 0 or more, got \(seed)") }
@@ -71,6 +82,8 @@ public struct AnalysisConfig: Equatable, Sendable {
           confidence_level: \(confidenceLevel)
           probes: \(probes)
           folds: \(folds)
+          saliency: \(saliency)
+          saliency_threshold: \(saliencyThreshold)
           checkpoint: \(checkpoint)
           seed: \(seed)
 
@@ -83,6 +96,7 @@ public struct AnalysisConfig: Equatable, Sendable {
         switch cohort {
         case .tiny:
             config.bootstrap = 200
+            config.saliency = 2
         case .quickstart, .simbaJAMIA, .multibias:
             config.arms = ArmName.all
         case .multisite:

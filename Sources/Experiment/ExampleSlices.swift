@@ -42,4 +42,19 @@ public enum ExampleSlices {
         }
         return examples.sorted { $0.0 < $1.0 }
     }
+
+    /// Montages of each saliency cell's mean map (bright: salient) with the
+    /// regions outlined.
+    public static func saliency(_ table: SaliencyTable, arm: String, dataset: String) throws -> [(caption: String, png: [UInt8])] {
+        let reader = try DatasetReader(path: dataset)
+        defer { try? reader.close() }
+        let labels = try reader.templateLabels()
+        let outlines = try outlines(reader)
+        let montage = montage(voxelMM: reader.config.template.voxelMM)
+        return try table.cells.indices.filter { table.counts[$0] > 0 }.map { cell in
+            let volume = Volume(grid: reader.grid, cOrder: table.maps[cell])
+            return ("\(arm): mean saliency of \(table.cells[cell]) (\(table.counts[cell]) images)",
+                    try PNG.encode(montage.render(volume, labels: labels, outlines: outlines)))
+        }
+    }
 }

@@ -6,10 +6,14 @@ public struct ExperimentReport {
     public let summary: ExperimentSummary
     /// Example slice montages (caption, PNG bytes).
     public var examples: [(caption: String, png: [UInt8])] = []
+    /// Saliency montages (caption, PNG bytes).
+    public var saliencyImages: [(caption: String, png: [UInt8])] = []
 
-    public init(summary: ExperimentSummary, examples: [(caption: String, png: [UInt8])] = []) {
+    public init(summary: ExperimentSummary, examples: [(caption: String, png: [UInt8])] = [],
+                saliencyImages: [(caption: String, png: [UInt8])] = []) {
         self.summary = summary
         self.examples = examples
+        self.saliencyImages = saliencyImages
     }
 
     static func format(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "–" }
@@ -29,6 +33,7 @@ public struct ExperimentReport {
         subgroups(&report)
         sites(&report)
         encoding(&report)
+        saliency(&report)
         curves(&report)
         if !examples.isEmpty {
             report.heading("Example test images")
@@ -112,6 +117,24 @@ public struct ExperimentReport {
                          caption: "\(target): cross-validated accuracy (* above chance, p < 0.05)",
                          numeric: Set(1...probed.count))
         }
+    }
+
+    private func saliency(_ report: inout HTMLReport) {
+        let arms = summary.arms.filter { $0.saliency != nil }
+        guard !arms.isEmpty else { return }
+        report.heading("Where does the model look?")
+        report.paragraph("SmoothGrad (20 noisy copies, σ 0.2) of correctly classified test images: TP maps of the disease score, TN maps of the healthy score, averaged per bias group. Regions ranked by weighted score (normalised mean saliency × % of the region above the threshold).")
+        var rows: [[String]] = []
+        for arm in arms {
+            let saliency = arm.saliency!
+            for (cell, regions) in zip(saliency.cells.indices, saliency.topRegions) {
+                rows.append([arm.name, saliency.cells[cell], String(saliency.images[cell]),
+                             regions.isEmpty ? "no correctly classified test image"
+                                : regions.map { "\($0.name) \(String(format: "%.1f", $0.weightedScore))" }.joined(separator: ", ")])
+            }
+        }
+        report.table(["arm", "cell", "images", "top regions (weighted score)"], rows, numeric: [2])
+        for image in saliencyImages { report.image(png: image.png, caption: image.caption) }
     }
 
     private func curves(_ report: inout HTMLReport) {

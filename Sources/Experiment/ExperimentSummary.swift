@@ -12,7 +12,28 @@ public struct ArmSummary: Codable, Sendable, Equatable {
     public var stopReason: String
     public var evaluation: StoredEvaluation
     public var encoding: EncodingTable?
+    public var saliency: SaliencySummary?
     public var history: TrainingHistory
+}
+
+/// The saliency analysis in numbers: per cell (bias group × outcome) the
+/// images averaged and the regions with the highest weighted scores.
+public struct SaliencySummary: Codable, Sendable, Equatable {
+    public struct Region: Codable, Sendable, Equatable {
+        public var name: String
+        public var weightedScore: Double
+    }
+    public var cells: [String]
+    public var images: [Int]
+    public var topRegions: [[Region]]
+
+    public init(_ table: SaliencyTable, regions: Int = 5) {
+        cells = table.cells
+        images = table.counts
+        topRegions = table.cells.indices.map { cell in
+            table.counts[cell] == 0 ? [] : table.topRegions(cell, count: regions).map { Region(name: $0.name, weightedScore: $0.score) }
+        }
+    }
 }
 
 /// Δmetric between the bias group and the no-bias group for two arms on the

@@ -44,3 +44,32 @@ public enum Stages {
         return table
     }
 }
+
+extension Stages {
+    /// SmoothGrad maps of correctly classified test images per bias group
+    /// and outcome, stored in `/saliency`; needs the run's evaluation. With
+    /// `niftiFolder`, rank 0 also writes each mean map as NIfTI there.
+    public static func saliency(runFile: String, dataset: String? = nil, checkpoint: String = "best",
+                                perCell: Int = 10, threshold: Float = 0.2, niftiFolder: String? = nil,
+                                world: Communicator) throws -> SaliencyTable {
+        let (run, evaluation) = try world.unanimously { () -> (TrainedRun, StoredEvaluation) in
+            let run = try TrainedRun.read(path: runFile, link: checkpoint)
+            guard let evaluation = try StoredEvaluation.read(from: runFile) else {
+                throw ExperimentError("\(runFile) has no evaluation yet: run 'simba evaluate \(runFile)' first")
+            }
+            guard evaluation.checkpoint == run.checkpoint else {
+                throw ExperimentError("\(runFile) was evaluated at \(evaluation.checkpoint), not at its \(checkpoint) checkpoint \(run.checkpoint): evaluate it again")
+            }
+            return (run, evaluation)
+        }
+        let path = dataset ?? TrainedRun.resolve(evaluation.dataset, besides: runFile)
+        let table = try SaliencyTable.compute(run, evaluation: evaluation, dataset: path, world: world,
+                                              perCell: perCell, threshold: threshold)
+        try world.unanimously {
+            guard world.rank == 0 else { return }
+            try table.write(to: runFile)
+            if let niftiFolder { _ = try table.writeNIfTI(folder: niftiFolder, dataset: path) }
+        }
+        return table
+    }
+}

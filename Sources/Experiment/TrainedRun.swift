@@ -9,7 +9,9 @@ import YAMLConfig
 public struct TrainedRun: Sendable {
     public let path: String
     public let config: TrainingConfig
-    /// The dataset path recorded by `simba train`.
+    /// The dataset recorded by `simba train`: its path as recorded if that
+    /// exists, else the file of that name beside the run file (so an
+    /// experiment folder can be moved or read from another directory).
     public let datasetPath: String
     public let input: Grid3
     /// The checkpoint read, e.g. /checkpoints/epoch_000012.
@@ -42,10 +44,17 @@ public struct TrainedRun: Sendable {
         guard group.hasAttribute("complete"), try group.attribute("complete", as: Int.self) == 1 else {
             throw ExperimentError("\(path): \(target) is not marked complete")
         }
-        return TrainedRun(path: path, config: config, datasetPath: try root.stringAttribute("dataset"),
+        return TrainedRun(path: path, config: config, datasetPath: resolve(try root.stringAttribute("dataset"), besides: path),
                           input: Grid3(input), checkpoint: target,
                           epoch: try group.attribute("epochs_done", as: Int.self),
                           parameters: try group.dataset("parameters").read())
+    }
+
+    public static func resolve(_ recorded: String, besides runFile: String) -> String {
+        if FileManager.default.fileExists(atPath: recorded) { return recorded }
+        let beside = ((runFile as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent((recorded as NSString).lastPathComponent)
+        return FileManager.default.fileExists(atPath: beside) ? beside : recorded
     }
 
     /// The trained network, built for batches of up to `maxBatch`.

@@ -48,6 +48,7 @@ extension ArmSummary {
         }
         return ArmSummary(name: name, runFile: runFile, dataset: evaluation.dataset, epochsRun: history.epochs.count,
                           bestEpoch: history.bestEpoch, stopReason: history.stopReason, evaluation: evaluation,
-                          encoding: try EncodingTable.read(from: runFile), history: history)
+                          encoding: try EncodingTable.read(from: runFile),
+                          saliency: try SaliencyTable.read(from: runFile).map { SaliencySummary($0) }, history: history)
     }
 }

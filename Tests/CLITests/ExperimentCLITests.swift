@@ -105,6 +105,31 @@ final class ExperimentCLITests: XCTestCase {
         XCTAssertEqual(same.trimmingCharacters(in: .whitespacesAndNewlines), "True True")
     }
 
+    func testSaliencyIsTheSameOnOneAndTwoRanksAndExportsAsNIfTI() throws {
+        XCTAssertEqual(Self.firstRun?.status, 0)
+        let copies = [1, 2].map { ranks -> String in
+            let copy = Self.folder.appendingPathComponent("saliency-\(ranks).h5").path
+            try? FileManager.default.removeItem(atPath: copy)
+            try? FileManager.default.copyItem(atPath: path("run-biased.h5"), toPath: copy)
+            return copy
+        }
+        for (ranks, copy) in zip([1, 2], copies) {
+            let result = try SimbaProcess.run(["probe", copy, "--saliency", "2", "--nifti", copy + "-maps"], ranks: ranks)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stdout.contains("saliency: top regions"), result.stdout)
+        }
+        let check = try python("""
+            import h5py, numpy as np, nibabel, sys, glob
+            a, b = (h5py.File(p, 'r')['saliency'] for p in sys.argv[1:3])
+            assert [c.decode() for c in a['cell'][()]] == ['morph TP', 'morph TN', 'none TP', 'none TN'], a['cell'][()]
+            print(np.abs(a['mean_map'][()] - b['mean_map'][()]).max() < 1e-6, a['mean_map'].shape[1:] == h5py.File(sys.argv[3], 'r')['images'].shape[1:])
+            maps = sorted(glob.glob(sys.argv[1] + '-maps/*.nii.gz'))
+            image = nibabel.load(maps[0])
+            print(len(maps), image.shape == a['mean_map'].shape[1:])
+            """, copies + [path("dataset.h5")])
+        XCTAssertEqual(check.split(separator: "\n"), ["True True", "4 True"])
+    }
+
     func testResumeKeepsFinishedWorkAndAPlainRerunIsRefused() throws {
         XCTAssertEqual(Self.firstRun?.status, 0)
         let before = try FileManager.default.attributesOfItem(atPath: path("dataset.h5"))[.modificationDate] as? Date

@@ -55,9 +55,16 @@ struct ReportCommand: ClusterCommand {
         let settings = BootstrapSettings(resamples: first.bootstrapResamples, confidenceLevel: first.confidenceLevel)
         let summary = try ExperimentSummary(experiment: experiment, ranks: ranks, simbaVersion: SimbaVersion.current,
                                             arms: summaries, settings: settings)
-        let examples = (try? ExampleSlices.examples(dataset: first.dataset)) ?? []
+        // Pictures need the datasets; without them the report keeps its numbers.
+        let examples = (try? ExampleSlices.examples(dataset: TrainedRun.resolve(first.dataset, besides: arms[0].runFile))) ?? []
+        let saliency = arms.flatMap { arm -> [(caption: String, png: [UInt8])] in
+            guard let table = try? SaliencyTable.read(from: arm.runFile),
+                  let recorded = summaries.first(where: { $0.name == arm.name })?.dataset else { return [] }
+            let dataset = TrainedRun.resolve(recorded, besides: arm.runFile)
+            return (try? ExampleSlices.saliency(table, arm: arm.name, dataset: dataset)) ?? []
+        }
         let folder = (report as NSString).deletingLastPathComponent
-        return try ExperimentReport(summary: summary, examples: examples)
+        return try ExperimentReport(summary: summary, examples: examples, saliencyImages: saliency)
             .write(folder: folder.isEmpty ? "." : folder, reportName: (report as NSString).lastPathComponent)
     }
 }

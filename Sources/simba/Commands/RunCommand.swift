@@ -15,7 +15,8 @@ struct RunCommand: ClusterCommand {
             seeds, splits and batch order, evaluates each on the test split, \
             probes where the bias is encoded, and writes into OUTDIR: \
             dataset.h5, dataset-nobias.h5, run-ARM.h5, report.html, \
-            summary.json, tables.csv and experiment.yaml. --resume continues \
+            summary.json, tables.csv, experiment.yaml and the mean saliency \
+            maps as NIfTI in saliency-ARM/. --resume continues \
             a stopped experiment: finished cohorts are kept and training \
             resumes from the latest complete checkpoints.
 
@@ -86,6 +87,12 @@ struct RunCommand: ClusterCommand {
                 let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
                                              seed: analysis.seed, world: world)
                 if world.rank == 0 { print("\(arm): encoding\n" + ResultText.encoding(table)) }
+            }
+            if analysis.saliency > 0 {
+                let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
+                                               threshold: Float(analysis.saliencyThreshold),
+                                               niftiFolder: path("saliency-\(arm)"), world: world)
+                if world.rank == 0 { print("\(arm): " + ResultText.saliency(maps)) }
             }
             runFiles.append((arm, runFile))
         }
