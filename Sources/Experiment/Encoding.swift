@@ -1,13 +1,18 @@
 import Analysis
 import Cluster
 import Foundation
+import Randomness
 import Storage
 import Synthesis
 import Training
 
 /// Layer-wise encoding (eBioMedicine 2025): each block's test-set
-/// activations → PCA (99% variance) → logistic regression predicting the
-/// bias label and the disease label, cross-validated (5 folds).
+/// activations → PCA (99% variance) → logistic regression, cross-validated.
+/// Targets: "disease"; "bias", probed within each disease class on as many
+/// images with the bias as without (chance one half) and pooled, since with
+/// a bias more common in one class the bias label is partly the disease
+/// label (the twin's features would "decode" it through the disease);
+/// "bias_marginal", the bias over all images as the original does.
 public struct EncodingTable: Codable, Sendable, Equatable {
     public struct Probe: Codable, Sendable, Equatable {
         /// Cross-validated accuracy; nil with too few samples.
@@ -19,11 +24,42 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         /// One-sided exact binomial test of the cross-validated count against chance.
         public var pValue: Double?
         public var components: Int
+
+        init(_ result: EncodingProbeResult) {
+            accuracy = result.crossValidatedAccuracy
+            fitSetAccuracy = result.fitSetAccuracy
+            chance = result.chance.majorityShare
+            pValue = result.aboveChanceTest?.pValue
+            components = result.fitSetComponentCount
+        }
+
+        /// Probes of disjoint subsets, pooled: correct over all held-out
+        /// samples against the pooled majority share.
+        init(pooling parts: [(EncodingProbeResult, Int)]) throws {
+            let count = parts.reduce(0) { $0 + $1.0.crossValidatedCount }
+            let correct = parts.reduce(0) { $0 + $1.0.crossValidatedCorrect }
+            let samples = Double(parts.reduce(0) { $0 + $1.1 })
+            accuracy = count > 0 ? Double(correct) / Double(count) : nil
+            fitSetAccuracy = parts.reduce(0) { $0 + $1.0.fitSetAccuracy * Double($1.1) } / max(samples, 1)
+            chance = parts.reduce(0) { $0 + $1.0.chance.majorityShare * Double($1.1) } / max(samples, 1)
+            pValue = count > 0 ? try BinomialTest(successes: correct, trials: count, nullProbability: chance).pValue : nil
+            components = parts.map { $0.0.fitSetComponentCount }.max() ?? 0
+        }
+
+        init(accuracy: Double?, fitSetAccuracy: Double, chance: Double, pValue: Double?, components: Int) {
+            self.accuracy = accuracy
+            self.fitSetAccuracy = fitSetAccuracy
+            self.chance = chance
+            self.pValue = pValue
+            self.components = components
+        }
     }
+
+    public static let targetNames = ["bias", "bias_marginal", "disease"]
 
     public var layers: [String]
     public var features: [Int]
-    /// Probe results per target ("bias", "disease"), one per layer.
+    /// Probe results per target, one per layer.
     public var targets: [String: [Probe]]
     public var samples: Int
     public var folds: Int
@@ -37,7 +73,6 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         let depth = run.config.widths.count
         let names = LayerEncoding.layerNames(depth: depth)
         let mine = Array(stride(from: world.rank, to: names.count, by: world.size))
-        let targetNames = ["bias", "disease"]
         // Per layer: features, then per target: accuracy, fit, chance, p, components (NaN: none).
         let width = 1 + 5 * targetNames.count
         var local = [Double](repeating: 0, count: names.count * width)
@@ -48,16 +83,23 @@ public struct EncodingTable: Codable, Sendable, Equatable {
             guard !mine.isEmpty else { return samples.count }
             let loader = ImageLoader(reader: reader)
             let model = try run.model(maxBatch: batch)
-            let labels = ["bias": samples.map { $0.group == 0 ? 0 : 1 }, "disease": samples.map(\.label)]
-            let results = try LayerEncoding.probe(
-                model: model, layers: mine, count: samples.count, labels: labels,
-                probe: EncodingProbe(folds: folds, seed: seed)) { try loader.load([samples[$0].index]) }
-            for (layer, result) in zip(mine, results) {
-                var row = [Double(result.features)]
-                for target in targetNames {
-                    let probe = result.probes[target]!
-                    row += [probe.crossValidatedAccuracy ?? .nan, probe.fitSetAccuracy, probe.chance.majorityShare,
-                            probe.aboveChanceTest?.pValue ?? .nan, Double(probe.fitSetComponentCount)]
+            let probe = EncodingProbe(folds: folds, seed: seed)
+            let bias = samples.map { $0.group == 0 ? 0 : 1 }, disease = samples.map(\.label)
+            let matrices = try LayerEncoding.activations(model: model, layers: mine, count: samples.count) {
+                try loader.load([samples[$0].index])
+            }
+            for (layer, features) in zip(mine, matrices) {
+                var withinClass: [(EncodingProbeResult, Int)] = []
+                for rows in balancedWithinClass(bias: bias, disease: disease, seed: seed) {
+                    withinClass.append((try probe.evaluate(features: try features.rows(rows), labels: rows.map { bias[$0] }),
+                                        rows.count))
+                }
+                let probes = [try Probe(pooling: withinClass), Probe(try probe.evaluate(features: features, labels: bias)),
+                              Probe(try probe.evaluate(features: features, labels: disease))]
+                var row = [Double(features.columnCount)]
+                for probe in probes {
+                    row += [probe.accuracy ?? .nan, probe.fitSetAccuracy, probe.chance, probe.pValue ?? .nan,
+                            Double(probe.components)]
                 }
                 local.replaceSubrange((layer * width)..<((layer + 1) * width), with: row)
             }
@@ -79,6 +121,20 @@ public struct EncodingTable: Codable, Sendable, Equatable {
                              samples: sampleCount, folds: folds)
     }
 
+    /// Per disease class, as many images with the bias as without it
+    /// (the larger side subsampled, seeded), so the bias probe's chance is
+    /// one half and the disease cannot stand in for the bias.
+    static func balancedWithinClass(bias: [Int], disease: [Int], seed: UInt64) -> [[Int]] {
+        [0, 1].compactMap { label in
+            var sides = [0, 1].map { b in bias.indices.filter { disease[$0] == label && bias[$0] == b } }
+            let size = min(sides[0].count, sides[1].count)
+            guard size >= 2 else { return nil }
+            var generator = SeededGenerator(seed: seed, stream: UInt64(label), "balanced bias probe")
+            for side in sides.indices { sides[side].deterministicShuffle(using: &generator) }
+            return (sides[0].prefix(size) + sides[1].prefix(size)).sorted()
+        }
+    }
+
     static let groupName = "encoding"
 
     /// Replaces `/encoding` in the run file (serial; call on one rank).
@@ -87,7 +143,7 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         let root = try file.root
         if root.contains(Self.groupName) { try root.removeLink(Self.groupName) }
         let group = try root.createGroup(Self.groupName)
-        try group.setAttribute("description", "per layer: PCA (99% variance) + logistic regression on the test split's activations, \(folds)-fold cross-validated; fit_set_accuracy is what the original reports; chance: majority-class share; p_value: one-sided exact binomial test against chance")
+        try group.setAttribute("description", "per layer: PCA (99% variance) + logistic regression on the test split's activations, \(folds)-fold cross-validated; bias: probed within each disease class on balanced subsets (as many with as without the bias) and pooled, which removes what the disease label explains; bias_marginal: over all images as in the original; fit_set_accuracy is what the original reports; chance: majority-class share; p_value: one-sided exact binomial test against chance")
         try group.setAttribute("samples", samples)
         try group.setAttribute("folds", folds)
         try group.writeStrings("layer", layers)
