@@ -70,9 +70,19 @@ struct ExperimentRun {
 
     func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
 
-    /// Checks the plan and the folder, writes experiment.yaml (rank 0).
-    /// Call inside an agreed section.
+    /// Checks the plan and the folder; every rank looks before rank 0
+    /// writes experiment.yaml, so none sees the new file as an old one.
     func prepare(world: Communicator) throws {
+        try world.unanimously { try check() }
+        try world.unanimously {
+            guard world.rank == 0 else { return }
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            try (cohortYAML + "\n" + training.yaml + "\n" + analysis.yaml)
+                .write(toFile: path("experiment.yaml"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    private func check() throws {
         if analysis.arms.contains(ArmName.twin) && cohort.biases.isEmpty {
             throw ExperimentError("the cohort has no bias, so the twin arm would repeat the biased one: drop it from analysis.arms")
         }
@@ -84,17 +94,12 @@ struct ExperimentRun {
         if resume && !manager.fileExists(atPath: marker) {
             throw ExperimentError("--resume: \(output) holds no experiment (no experiment.yaml)")
         }
-        if world.rank == 0 {
-            try manager.createDirectory(atPath: output, withIntermediateDirectories: true)
-            try (cohortYAML + "\n" + training.yaml + "\n" + analysis.yaml)
-                .write(toFile: marker, atomically: true, encoding: .utf8)
-        }
     }
 
     /// Runs every stage; returns the summary (on every rank).
     @discardableResult
     func run(world: Communicator) throws -> ExperimentSummary {
-        try world.unanimously { try prepare(world: world) }
+        try prepare(world: world)
         let say: (String) -> Void = { text in if world.rank == 0 { print(label + text) } }
         let dataset = path("dataset.h5")
         let wantsTwin = analysis.arms.contains(ArmName.twin)
