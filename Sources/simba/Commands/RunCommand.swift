@@ -26,6 +26,7 @@ struct RunCommand: ClusterCommand {
             """)
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var source: ConfigSource
+    @OptionGroup var stall: StallOptions
     @Option(name: .shortAndLong, help: "Output folder.") var output: String = "out"
     @Flag(help: "Continue the experiment in OUTDIR (kept cohorts, training from the latest checkpoints).") var resume = false
     @Flag(help: "Replace the experiment in OUTDIR.") var overwrite = false
@@ -47,7 +48,7 @@ struct RunCommand: ClusterCommand {
             let cohort = try source.cohortConfig()
             return ExperimentRun(cohort: cohort, cohortYAML: source.describedYAML(cohort), training: training,
                                  analysis: analysis, output: output, title: source.config ?? "preset \(source.preset ?? "")",
-                                 resume: resume, overwrite: overwrite)
+                                 resume: resume, overwrite: overwrite, stall: stall)
         }
         try experiment.run(world: world)
     }
@@ -65,6 +66,7 @@ struct ExperimentRun {
     let title: String
     var resume = false
     var overwrite = false
+    var stall: StallOptions
     /// Prefix of rank 0's lines (a sweep names the experiment).
     var label = ""
 
@@ -122,7 +124,7 @@ struct ExperimentRun {
             let exists = try world.unanimously { FileManager.default.fileExists(atPath: runFile) }
             _ = try TrainCommand.train(TrainingRun(config: config, datasetPath: data, runPath: runFile,
                                                    resume: resume && exists, overwrite: overwrite),
-                                       world: world, label: label + arm)
+                                       world: world, label: label + arm, stall: stall)
             let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
                                              settings: analysis.bootstrapSettings, world: world)
             say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))

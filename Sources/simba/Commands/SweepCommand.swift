@@ -27,6 +27,7 @@ struct SweepCommand: ClusterCommand {
             """)
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var source: ConfigSource
+    @OptionGroup var stall: StallOptions
     @Option(name: .shortAndLong, help: "Output folder.") var output: String = "sweep"
     @Option(help: "Override the factor (\(SweepFactor.allCases.map(\.rawValue).joined(separator: ", "))).") var factor: String?
     @Option(help: "Override the values (comma-separated).") var values: String?
@@ -84,7 +85,7 @@ struct SweepCommand: ClusterCommand {
                 try ExperimentRun(cohort: experiment.cohort, cohortYAML: experiment.cohort.yaml(title: title),
                                   training: training, analysis: analysis,
                                   output: folder(experiment.name),
-                                  title: title, resume: resume && started[chosen[index]], overwrite: overwrite,
+                                  title: title, resume: resume && started[chosen[index]], overwrite: overwrite, stall: stall,
                                   label: "[\(experiment.name)] ").run(world: mine)
             }
             try mine.free()
