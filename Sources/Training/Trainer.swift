@@ -237,7 +237,10 @@ public final class Trainer {
 
     private func train(into runFile: RunFile, progress: (TrainingProgress) -> Void) throws -> TrainingOutcome {
         var state = TrainingState()
-        if run.resume {
+        // A run stopped before its first checkpoint (e.g. a stop signal at
+        // its first step) starts from the beginning: the model is seeded, so
+        // that is the same computation as a fresh run.
+        if run.resume && runFile.hasCheckpoint {
             let checkpoint = try runFile.latestCheckpoint()
             try world.unanimously {
                 try model.load(parameters: checkpoint.parameters)
@@ -246,8 +249,8 @@ public final class Trainer {
             }
             state = checkpoint.state
             if let table = checkpoint.siteBatchNorm { restoreSiteBatchNorm(table) }
-            try runFile.truncateMetrics(toEpochs: state.epochsDone)
         }
+        if run.resume { try runFile.truncateMetrics(toEpochs: state.epochsDone) }
         var lastValidation = ValidationResult.empty(groups: groups, sites: layout.count)
         while state.epochsDone < config.epochs && state.epochsWithoutImprovement < config.patience {
             try world.stopIfRequested()
