@@ -8,10 +8,12 @@
 #     `--signal=B:USR1@300` would (to the batch shell) once its first
 #     checkpoint exists; it must stop at a safe point (75), requeue itself,
 #     resume and end with parameters bitwise identical to the uninterrupted run;
+#   - the time-limit path (mpirun): the same experiment with a 2-minute limit
+#     and Slurm's own warning 110 s before it: requeued, resumed, bitwise;
 #   - slurm/simba-sweep.sbatch as a 2-task array (prevalence 0.5, 0.9 on the
 #     tiny preset, 1 rank each) and the merge job after it (afterok): sweep.csv.
 # Prints one ok/FAIL line per check, stops Slurm again, exits non-zero on any
-# failure. About 4 minutes on 2 shared cores.
+# failure. About 5 minutes on 2 shared cores.
 # Usage: scripts/test-slurm.sh SIMBA_BINARY
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +50,31 @@ wait_job() {
 }
 
 show_log() { echo "--- $1"; tail -n "${2:-25}" "$1" | sed 's/^/    /'; }
+
+# Compares the final parameters of every arm of two experiments, bit for bit.
+same_parameters() {
+    "$python" - "$1" "$2" <<'PY' 2>&1
+import sys, h5py, numpy as np
+reference, other = sys.argv[1:]
+arms = []
+for arm in ("biased", "twin"):
+    with h5py.File(f"{reference}/run-{arm}.h5", "r") as a, h5py.File(f"{other}/run-{arm}.h5", "r") as b:
+        pa = a["/checkpoints/latest/parameters"][()]
+        pb = b["/checkpoints/latest/parameters"][()]
+        ea = a["/checkpoints/latest"].attrs["epochs_done"]
+        eb = b["/checkpoints/latest"].attrs["epochs_done"]
+        if pa.dtype != pb.dtype or pa.shape != pb.shape or pa.tobytes() != pb.tobytes():
+            sys.exit(f"{arm}: parameters differ (max |Δ| {np.abs(pa.astype(float) - pb.astype(float)).max():.3g})")
+        if ea != eb:
+            sys.exit(f"{arm}: {ea} epochs uninterrupted, {eb} interrupted")
+        latest = a["/checkpoints"].get("latest", getlink=True).path.rsplit("/", 1)[-1]
+        earlier = [k for k in a["/checkpoints"] if k.startswith("epoch_") and k != latest]
+        if earlier and all(np.array_equal(pa, a[f"/checkpoints/{k}/parameters"][()]) for k in earlier):
+            sys.exit(f"{arm}: the parameters did not change after {earlier}: the comparison would prove nothing")
+        arms.append(f"{arm} {pa.size} parameters after {ea} epochs")
+print("; ".join(arms))
+PY
+}
 
 # The batch scripts refuse a bad command line before anything starts.
 for script in slurm/simba-run.sbatch slurm/simba-sweep.sbatch; do
@@ -111,29 +138,33 @@ if [ "$status" = COMPLETED ] && [ "$(field "$job" ExitCode)" = 0:0 ] && [ "$rest
 else
     fail "requeue: job $job ended $status, exit $(field "$job" ExitCode), $restarts restarts"; show_log "$log" 40
 fi
-if comparison=$("$python" - "$reference" "$requeued" <<'PY' 2>&1
-import sys, h5py, numpy as np
-reference, requeued = sys.argv[1:]
-arms = []
-for arm in ("biased", "twin"):
-    with h5py.File(f"{reference}/run-{arm}.h5", "r") as a, h5py.File(f"{requeued}/run-{arm}.h5", "r") as b:
-        pa = a["/checkpoints/latest/parameters"][()]
-        pb = b["/checkpoints/latest/parameters"][()]
-        ea = a["/checkpoints/latest"].attrs["epochs_done"]
-        eb = b["/checkpoints/latest"].attrs["epochs_done"]
-        if pa.dtype != pb.dtype or pa.shape != pb.shape or pa.tobytes() != pb.tobytes():
-            sys.exit(f"{arm}: parameters differ (max |Δ| {np.abs(pa.astype(float) - pb.astype(float)).max():.3g})")
-        if ea != eb:
-            sys.exit(f"{arm}: {ea} epochs uninterrupted, {eb} after the requeue")
-        if np.array_equal(pa, a["/checkpoints/epoch_000003/parameters"][()]) and ea > 3:
-            sys.exit(f"{arm}: the parameters did not change after epoch 3: the comparison would prove nothing")
-        arms.append(f"{arm} {pa.size} parameters after {ea} epochs")
-print("; ".join(arms))
-PY
-); then
+if comparison=$(same_parameters "$reference" "$requeued"); then
     ok "requeued run's final parameters are bitwise those of the uninterrupted run: $comparison"
 else
     fail "requeued run vs uninterrupted: $comparison"
+fi
+
+# The time-limit path itself: a 2-minute limit with Slurm's own warning 110 s
+# before it (slurmctld checks about every 30 s, so it comes 10 to 40 s into
+# each start), mpirun this time, with a third arm so that training lasts
+# longer. Every start that is warned stops, requeues and resumes until the
+# experiment ends; biased and twin end as in the uninterrupted run.
+timed=$state/timelimit
+log=$state/timelimit.out
+started=$SECONDS
+job=$(SIMBA_LAUNCHER=mpirun sbatch --parsable --ntasks=2 --time=2 --signal=B:USR1@110 --output="$log" \
+    slurm/simba-run.sbatch "$timed" "${experiment[@]}" --arms biased,twin,reweighed)
+status=$(wait_job "$job" 600)
+restarts=$(field "$job" Restarts)
+if [ "$status" = COMPLETED ] && [ "$(field "$job" ExitCode)" = 0:0 ] && [ "${restarts:-0}" -ge 1 ] \
+    && grep -q 'simba: stopped by SIGUSR1 at a safe point' "$log" \
+    && comparison=$(same_parameters "$reference" "$timed"); then
+    ok "simba-run.sbatch (mpirun) --time=2 --signal=B:USR1@110: warned by Slurm, requeued $restarts×, resumed, exit 0, parameters bitwise those of the uninterrupted run ($((SECONDS - started)) s)"
+elif [ "$status" = COMPLETED ] && [ "$(field "$job" ExitCode)" = 0:0 ] && [ "$restarts" = 0 ]; then
+    echo "skip time-limit path: Slurm's warning came after training had ended (job $job, $((SECONDS - started)) s)"
+else
+    fail "time-limit path: job $job ended $status, exit $(field "$job" ExitCode), ${restarts:-?} restarts; ${comparison:-}"
+    show_log "$log" 40
 fi
 
 # A sweep as a job array (one experiment per task) and the merge after it.
