@@ -11,7 +11,8 @@
 #   - the time-limit path (mpirun): the same experiment with a 2-minute limit
 #     and Slurm's own warning 110 s before it: requeued, resumed, bitwise;
 #   - slurm/simba-sweep.sbatch as a 2-task array (prevalence 0.5, 0.9 on the
-#     tiny preset, 1 rank each) and the merge job after it (afterok): sweep.csv.
+#     tiny preset, 1 rank each; task 0 warned, requeued and resumed) and the
+#     merge job after it (afterok): sweep.csv.
 # Prints one ok/FAIL line per check, stops Slurm again, exits non-zero on any
 # failure. About 5 minutes on 2 shared cores.
 # Usage: scripts/test-slurm.sh SIMBA_BINARY
@@ -116,6 +117,18 @@ else
     show_log "$state/reference.out"
 fi
 
+# A new submission onto a folder that holds an experiment: refused without
+# SIMBA_RESUME=1 (so a mistaken OUTDIR is not continued), nothing changed.
+before=$(stat -c %Y "$reference/summary.json" 2>/dev/null)
+job=$(sbatch --parsable --ntasks=2 --output="$state/again.out" slurm/simba-run.sbatch "$reference" "${experiment[@]}")
+status=$(wait_job "$job" 120)
+if [ "$status" = FAILED ] && [ "$(field "$job" ExitCode)" = 1:0 ] && grep -q 'holds an experiment already' "$state/again.out" \
+    && grep -q 'SIMBA_RESUME=1' "$state/again.out" && [ "$(stat -c %Y "$reference/summary.json" 2>/dev/null)" = "$before" ]; then
+    ok "simba-run.sbatch onto a finished experiment without SIMBA_RESUME=1: refused (exit 1), untouched"
+else
+    fail "resubmission onto $reference: job $job ended $status, exit $(field "$job" ExitCode)"; show_log "$state/again.out"
+fi
+
 # The requeue test: the same experiment, warned once its first checkpoint
 # exists. `scancel --signal=USR1 --batch` signals the batch shell alone, as
 # `--signal=B:USR1@300` does near the time limit.
@@ -167,22 +180,36 @@ else
     show_log "$log" 40
 fi
 
-# A sweep as a job array (one experiment per task) and the merge after it.
+# A sweep as a job array (one experiment per task, 1 rank each) and the
+# merge after it; task 0 is warned after its first epoch, so it requeues
+# itself and resumes, and the merge must still wait for it (afterok).
 sweep=$state/sweep
-arguments=("$sweep" --preset tiny --factor prevalence --values 0.5,0.9)
+arguments=("$sweep" --preset tiny --epochs 12 --factor prevalence --values 0.5,0.9)
 started=$SECONDS
 array=$(sbatch --parsable --array=0-1 --ntasks=1 --output="$state/sweep-%A_%a.out" \
     slurm/simba-sweep.sbatch "${arguments[@]}")
 merge=$(sbatch --parsable --dependency=afterok:"$array" --ntasks=1 --output="$state/sweep-merge.out" \
     slurm/simba-sweep.sbatch "${arguments[@]}" --merge)
-status=$(wait_job "$merge" 420)
+for _ in $(seq 1 1200); do
+    grep -q '^\[01-prevalence-0.5\] biased: 1/' "$state/sweep-${array}_0.out" 2>/dev/null && break
+    case $(field "${array}_0" JobState) in PENDING|RUNNING|CONFIGURING) ;; *) break ;; esac
+    sleep 0.25
+done
+scancel --signal=USR1 --batch "${array}_0"
+for _ in $(seq 1 420); do
+    # the merge waits on the array: let task 0 start again at once once requeued
+    [ "$(field "${array}_0" Reason)" = BeginTime ] && scontrol update JobId="${array}_0" StartTime=now
+    case $(field "$merge" JobState) in PENDING|RUNNING|CONFIGURING|COMPLETING) sleep 1 ;; *) break ;; esac
+done
+status=$(field "$merge" JobState)
 tasks=$(for task in 0 1; do field "${array}_$task" JobState; done | tr '\n' ' ')
-if [ "$status" = COMPLETED ] && [ "$tasks" = "COMPLETED COMPLETED " ] && [ -s "$sweep/sweep.csv" ] \
+if [ "$status" = COMPLETED ] && [ "$tasks" = "COMPLETED COMPLETED " ] && [ "$(field "${array}_0" Restarts)" = 1 ] \
+    && grep -q 'requeued' "$state/sweep-${array}_0.out" && [ -s "$sweep/sweep.csv" ] \
     && [ "$(cut -d, -f2 "$sweep/sweep.csv" | tail -n +2 | sort -u | tr '\n' ' ')" = "0.5 0.9 " ] \
     && grep -q 'ΔΔTPR' "$sweep/sweep.csv"; then
-    ok "simba-sweep.sbatch: array $array (prevalence 0.5, 0.9) then merge $merge (afterok): sweep.csv with both ($((SECONDS - started)) s)"
+    ok "simba-sweep.sbatch: array $array (prevalence 0.5, 0.9; task 0 warned, requeued, resumed) then merge $merge (afterok): sweep.csv with both ($((SECONDS - started)) s)"
 else
-    fail "sweep: array tasks ended $tasks, merge $merge ended $status"
+    fail "sweep: array tasks ended $tasks (task 0: $(field "${array}_0" Restarts) restarts), merge $merge ended $status"
     for out in "$state"/sweep-*.out; do show_log "$out"; done
 fi
 
