@@ -20,6 +20,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 simba=$(realpath "${1:?usage: scripts/test-slurm.sh SIMBA_BINARY}")
 python=/usr/bin/python3  # Debian's, with python3-h5py
+# One Slurm per machine (fixed ports, and slurm-local.sh stops any Slurm
+# daemons it finds): runs from other worktrees wait for each other.
+exec 9>/tmp/simba-test-slurm.lock
+if ! flock -n 9; then
+    echo "test-slurm: another scripts/test-slurm.sh is running on this machine; waiting for it"
+    flock -w 1800 9 || { echo "FAIL test-slurm: the lock /tmp/simba-test-slurm.lock stayed taken for 30 minutes"; exit 1; }
+fi
 state=$(mktemp -d /tmp/simba-slurm-XXXX)
 passed=0 failed=0
 finish() {
@@ -27,7 +34,7 @@ finish() {
     if [ "$failed" -eq 0 ]; then rm -rf "$state"; else echo "(files and Slurm logs kept in $state)"; fi
 }
 trap finish EXIT
-eval "$(scripts/slurm-local.sh start "$state")" || exit 1
+eval "$(scripts/slurm-local.sh start "$state" 9>&-)" || exit 1  # the daemons must not hold the lock
 export SIMBA=$simba  # sbatch passes the environment on to the batch scripts
 
 ok() { echo "ok   $*"; passed=$((passed + 1)); }
