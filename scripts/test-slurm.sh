@@ -145,7 +145,7 @@ started=$SECONDS
 job=$(sbatch --parsable --ntasks=2 --output="$log" slurm/simba-run.sbatch "$requeued" "${experiment[@]}")
 for _ in $(seq 1 1200); do
     grep -q '^biased: 1/' "$log" 2>/dev/null && break  # printed after epoch 1's checkpoint
-    case $(field "$job" JobState) in PENDING|RUNNING|CONFIGURING) ;; *) break ;; esac
+    case $(field "$job" JobState) in PENDING|RUNNING|CONFIGURING|"") ;; *) break ;; esac  # "": no answer this time
     sleep 0.25
 done
 scancel --signal=USR1 --batch "$job"
@@ -198,7 +198,7 @@ merge=$(sbatch --parsable --dependency=afterok:"$array" --ntasks=1 --output="$st
     slurm/simba-sweep.sbatch "${arguments[@]}" --merge)
 for _ in $(seq 1 1200); do
     grep -q '^\[01-prevalence-0.5\] biased: 1/' "$state/sweep-${array}_0.out" 2>/dev/null && break
-    case $(field "${array}_0" JobState) in PENDING|RUNNING|CONFIGURING) ;; *) break ;; esac
+    case $(field "${array}_0" JobState) in PENDING|RUNNING|CONFIGURING|"") ;; *) break ;; esac  # "": no answer this time
     sleep 0.25
 done
 scancel --signal=USR1 --batch "${array}_0"
