@@ -41,17 +41,29 @@ ok() { echo "ok   $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 field() { scontrol show job "$1" 2>/dev/null | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2; }
 
-# Waits for a job to end (at most $2 seconds) and prints its final state.
 # A requeued job waits for a begin time 2 minutes on (Slurm's requeue
-# delay); the test lets it start at once.
+# delay); the test lets it start after 3 s instead. Not at once: slurmd
+# revokes the job's credentials when it is requeued, at a resolution of one
+# second, and refuses a start within that second ("Job credential revoked").
+# Call once a second.
+declare -A held=()
+release_requeued() {
+    local job=$1
+    if [ "$(field "$job" JobState)" = PENDING ] && [ "$(field "$job" Reason)" = BeginTime ]; then
+        held[$job]=$(( ${held[$job]:-0} + 1 ))
+        if [ "${held[$job]}" -ge 3 ]; then scontrol update JobId="$job" StartTime=now; held[$job]=0; fi
+    else
+        held[$job]=0
+    fi
+}
+
+# Waits for a job to end (at most $2 seconds) and prints its final state.
 wait_job() {
     local job=$1 limit=$2 status=
     for _ in $(seq 1 "$limit"); do
         status=$(field "$job" JobState)
         case $status in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) break ;; esac
-        if [ "$status" = PENDING ] && [ "$(field "$job" Reason)" = BeginTime ]; then
-            scontrol update JobId="$job" StartTime=now
-        fi
+        release_requeued "$job"
         sleep 1
     done
     echo "$status"
@@ -204,7 +216,7 @@ done
 scancel --signal=USR1 --batch "${array}_0"
 for _ in $(seq 1 420); do
     # the merge waits on the array: let task 0 start again at once once requeued
-    [ "$(field "${array}_0" Reason)" = BeginTime ] && scontrol update JobId="${array}_0" StartTime=now
+    release_requeued "${array}_0"
     case $(field "$merge" JobState) in PENDING|RUNNING|CONFIGURING|COMPLETING) sleep 1 ;; *) break ;; esac
 done
 status=$(field "$merge" JobState)
