@@ -9,7 +9,7 @@
 #     checkpoint exists; it must stop at a safe point (75), requeue itself,
 #     resume and end with parameters bitwise identical to the uninterrupted run;
 #   - the time-limit path (mpirun): the same experiment with a 2-minute limit
-#     and Slurm's own warning 100 s before it: requeued, resumed, bitwise;
+#     and Slurm's own warning 70 s before it: requeued, resumed, bitwise;
 #   - slurm/simba-sweep.sbatch as a 2-task array (prevalence 0.5, 0.9 on the
 #     tiny preset, 1 rank each; task 0 warned, requeued and resumed) and the
 #     merge job after it (afterok): sweep.csv.
@@ -176,21 +176,23 @@ else
     fail "requeued run vs uninterrupted: $comparison"
 fi
 
-# The time-limit path itself: a 2-minute limit with Slurm's own warning 100 s
-# before it (slurmctld checks about every 30 s, so it comes 20 to 50 s into
-# each start), mpirun this time. Every start that is warned stops, requeues
-# and resumes until the experiment ends, as the uninterrupted run does.
+# The time-limit path itself: a 2-minute limit with Slurm's own warning 70 s
+# before it, mpirun this time. slurmctld looks every 30 s and sends the
+# warning when it is due before its next look, so it comes 20 to 50 s into
+# each start (with 100 s it came 1 s in, before simba had installed its
+# handlers). Every start that is warned stops, requeues and resumes until
+# the experiment ends, as the uninterrupted run does.
 timed=$state/timelimit
 log=$state/timelimit.out
 started=$SECONDS
-job=$(SIMBA_LAUNCHER=mpirun sbatch --parsable --ntasks=2 --time=2 --signal=B:USR1@100 --output="$log" \
+job=$(SIMBA_LAUNCHER=mpirun sbatch --parsable --ntasks=2 --time=2 --signal=B:USR1@70 --output="$log" \
     slurm/simba-run.sbatch "$timed" "${experiment[@]}")
 status=$(wait_job "$job" 420)
 restarts=$(field "$job" Restarts)
 if [ "$status" = COMPLETED ] && [ "$(field "$job" ExitCode)" = 0:0 ] && [ "${restarts:-0}" -ge 1 ] \
     && grep -q 'simba: stopped by SIGUSR1 at a safe point' "$log" \
     && comparison=$(same_parameters "$reference" "$timed"); then
-    ok "simba-run.sbatch (mpirun) --time=2 --signal=B:USR1@100: warned by Slurm, requeued $restarts×, resumed, exit 0, parameters bitwise those of the uninterrupted run ($((SECONDS - started)) s)"
+    ok "simba-run.sbatch (mpirun) --time=2 --signal=B:USR1@70: warned by Slurm, requeued $restarts×, resumed, exit 0, parameters bitwise those of the uninterrupted run ($((SECONDS - started)) s)"
 elif [ "$status" = COMPLETED ] && [ "$(field "$job" ExitCode)" = 0:0 ] && [ "$restarts" = 0 ]; then
     echo "skip time-limit path: Slurm's warning came after training had ended (job $job, $((SECONDS - started)) s)"
 else
