@@ -24,17 +24,13 @@ build: deps
 build-debug: deps
 	$(SWIFT) build --product simba
 
-# The main job. Until training and analysis land it checks the MPI world
-# and libraries, then synthesises the quickstart cohort and its no-bias
-# twin on $(RANKS) ranks into $(OUT)/, summarises it and exports examples.
+# The main job: the quickstart counterfactual bias experiment on $(RANKS)
+# ranks — the biased cohort and its no-bias twin, three arms trained
+# (biased, twin, reweighed), evaluated, probed, and reported in $(OUT)/.
 OUT ?= out
 run: build
 	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) info
-	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) selftest
-	mkdir -p $(OUT)
-	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) generate --preset quickstart -o $(OUT)/dataset.h5 --twin --overwrite
-	$(RELEASE_BIN) inspect $(OUT)/dataset.h5
-	$(RELEASE_BIN) export $(OUT)/dataset.h5 --samples 0-1 -o $(OUT)/examples
+	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run --preset quickstart -o $(OUT) --overwrite
 
 # Unit tests (one process) and multi-rank tests (mpirun with 1, 2, 3 ranks,
 # spawned by the CLI tests against the debug binary).

@@ -69,6 +69,11 @@ let package = Package(
         .target(name: "Training", dependencies: ["Network", "Storage", "Cluster", "Synthesis", "Analysis",
                                                  "Randomness", "YAMLConfig"]),
 
+        // The analysis stages of an experiment: test predictions, subgroup
+        // tables, encoding probes, saliency, summary.json and the report.
+        .target(name: "Experiment", dependencies: ["Training", "Analysis", "Reporting", "Synthesis", "Storage",
+                                                   "Cluster", "Network", "Volumes", "YAMLConfig"]),
+
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
 
@@ -76,6 +81,7 @@ let package = Package(
             name: "simba",
             dependencies: [
                 "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig", "Network", "Training",
+                "Experiment", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -89,6 +95,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
+        .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Analysis", "Storage", "Training", "Network"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Synthesis", "YAMLConfig", "Cluster"]),
     ]
 )

@@ -6,7 +6,7 @@
 set -uo pipefail
 
 runtime_packages=(pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-openmpi-dev hdf5-tools mricron-data zlib1g-dev libnifti2-dev)
-test_packages=(python3-h5py python3-nibabel)
+test_packages=(python3-h5py python3-nibabel chromium)
 template_dir=${SIMBA_TEMPLATE_DIR:-/usr/share/mricron/templates}
 
 missing=()
@@ -31,6 +31,7 @@ probe() {
     if [ "${1:-}" = "--test" ]; then
         check "Debian python3 with h5py (test oracle)" python3-h5py /usr/bin/python3 -c "import h5py"
         check "Debian python3 with nibabel (test oracle)" python3-nibabel /usr/bin/python3 -c "import nibabel"
+        check "headless Chromium (renders report.html in a test)" chromium command -v chromium
     fi
 }
 

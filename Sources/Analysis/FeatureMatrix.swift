@@ -15,4 +15,15 @@ public struct FeatureMatrix: Sendable {
         self.columnCount = columnCount
         self.values = values
     }
+
+    /// The rows at `indices`, in that order.
+    public func rows(_ indices: [Int]) throws -> FeatureMatrix {
+        var subset = [Float]()
+        subset.reserveCapacity(indices.count * columnCount)
+        for row in indices {
+            precondition(row >= 0 && row < rowCount, "row \(row) outside 0..<\(rowCount)")
+            subset += values[(row * columnCount)..<((row + 1) * columnCount)]
+        }
+        return try FeatureMatrix(rowCount: indices.count, columnCount: columnCount, values: subset)
+    }
 }

@@ -46,6 +46,9 @@ public struct HTMLReport {
     /// Raw, already safe HTML (for blocks built by other helpers).
     public mutating func html(_ fragment: String) { body.append(fragment) }
 
+    /// The body's blocks alone, to embed in another report.
+    public var bodyHTML: String { body.joined(separator: "\n") }
+
     public var html: String {
         """
         <!DOCTYPE html>

@@ -109,6 +109,14 @@ public final class H5File {
         try checked(H5Fclose(id), "close", path: path)
     }
 
+    /// Forgets the file without closing it: after a failure on this rank
+    /// alone, a collective close would wait for ranks that never come.
+    /// The process is expected to abort; the file keeps what was flushed.
+    public func abandon() {
+        isOpen = false
+        openObjects.removeAll()
+    }
+
     /// Whether a selection of `count` elements can use this file's transfer
     /// mode (serial files never need collective transfer).
     var isParallel: Bool { communicator != nil }

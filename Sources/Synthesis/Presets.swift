@@ -18,7 +18,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
     public var summary: String {
         switch self {
         case .tiny: return "64 images at 4 mm, one morphological bias (tests)"
-        case .quickstart: return "the make-run experiment: 480 images at 3 mm, cropped around the disease and bias regions"
+        case .quickstart: return "the make-run experiment: 800 images at 3 mm (half of them for testing), cropped around the disease and bias regions"
         case .simbaJAMIA: return "SimBA's JAMIA 2024 setting: 2000 images at 1 mm, bias in 70%/30% of disease/healthy"
         case .multibias: return "SimBA's eBioMedicine 2025 design: morphological + intensity bias"
         case .multisite: return "6 sites with scanner effects and different populations, one held out"
@@ -48,7 +48,10 @@ public enum CohortPreset: String, CaseIterable, Sendable {
             config.template.voxelMM = 3
             config.template.marginMM = 12
             config.template.cropTo = ["Insula_R", "Putamen_R"]
-            config.cohort.size = 480
+            // A large test split: subgroup rates of 100–200 images per group
+            // have intervals narrow enough to see a shortcut and its absence.
+            config.cohort.size = 800
+            config.cohort.splits = SplitFractions(train: 0.35, validation: 0.15, test: 0.5)
             // Coarse voxels need stronger effects to be seen; to be tuned with training.
             config.disease.strengthMM = 2
             config.biases[0].effect = .morphological(region: "Putamen_R", kind: .expansion, strengthMM: 1.5,

@@ -11,19 +11,19 @@ protocol ImageSource: AnyObject {
 /// Reads this rank's images from the dataset file, opened serially and
 /// read-only by each rank (no collective reads, so no rank waits for
 /// another's I/O), and scales each image as SimBA does.
-final class ImageLoader: ImageSource {
+public final class ImageLoader: ImageSource {
     let reader: DatasetReader
     let voxels: Int
-    private(set) var seconds = 0.0
+    public private(set) var seconds = 0.0
 
-    init(reader: DatasetReader) {
+    public init(reader: DatasetReader) {
         self.reader = reader
         voxels = reader.shape.reduce(1, *)
     }
 
     /// Images at dataset indices `indices`, concatenated, each min–max
     /// scaled to [−0.5, 0.5].
-    func load(_ indices: [Int]) throws -> [Float] {
+    public func load(_ indices: [Int]) throws -> [Float] {
         let started = Clock.now
         defer { seconds += Clock.seconds(since: started) }
         var images = [Float]()

@@ -213,7 +213,9 @@ public final class RunFile {
         if isBest { try checkpoints.setSoftLink("best", to: "/checkpoints/\(name)") }
         try file.flush()
         let kept = Set([checkpoints.softLinkTarget("latest"), checkpoints.softLinkTarget("best")].compactMap { $0 })
-        for old in Set([previousBest, previousLatest].compactMap { $0 }) where !kept.contains(old) {
+        // Sorted: a Set's order differs between processes, and every rank
+        // must issue the same metadata operations in the same order.
+        for old in Set([previousBest, previousLatest].compactMap { $0 }).sorted() where !kept.contains(old) {
             let oldName = String(old.split(separator: "/").last ?? "")
             if checkpoints.contains(oldName) { try checkpoints.removeLink(oldName) }
         }
@@ -259,4 +261,7 @@ public final class RunFile {
     }
 
     public func close() throws { try file.close() }
+
+    /// After a failure on this rank alone: never close collectively (see H5File.abandon).
+    public func abandon() { file.abandon() }
 }

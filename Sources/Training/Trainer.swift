@@ -194,6 +194,11 @@ public final class Trainer {
             // Nothing more is written: the file ends at its last complete checkpoint.
             try? runFile.close()
             throw full
+        } catch {
+            // This rank alone failed (e.g. an HDF5 error): the others may wait
+            // in a collective, so no collective close; the launcher aborts.
+            runFile.abandon()
+            throw error
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiment
 import Cluster
 import Foundation
 import Synthesis
@@ -54,17 +55,7 @@ struct ExportCommand: ClusterCommand {
         }
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let labels = try reader.templateLabels()
-        let names = try reader.labelNames()
-        var outlines = [RegionOutline]()
-        if let disease = names.label(named: reader.config.disease.region) {
-            outlines.append(RegionOutline(labels: [disease], color: .red))
-        }
-        let palette: [RGB] = [.blue, .green, .yellow, .cyan, .magenta]
-        for (index, bias) in reader.config.biases.enumerated() {
-            if let region = bias.region, let label = names.label(named: region) {
-                outlines.append(RegionOutline(labels: [label], color: palette[index % palette.count]))
-            }
-        }
+        let outlines = try ExampleSlices.outlines(reader)
         var written: [String] = []
         for index in wanted {
             let image = try reader.image(index)
@@ -72,7 +63,7 @@ struct ExportCommand: ClusterCommand {
             try NIfTI.write(image, path: stem + ".nii.gz")
             written.append(stem + ".nii.gz")
             if !noPng {
-                let montage = SliceMontage(slicesPerPlane: 5, pixelScale: max(1, Int(4 / reader.config.template.voxelMM)))
+                let montage = ExampleSlices.montage(voxelMM: reader.config.template.voxelMM)
                 try PNG.write(montage.render(image, labels: labels, outlines: outlines), path: stem + ".png")
                 written.append(stem + ".png")
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiment
 import Synthesis
 import Training
 import YAMLConfig
@@ -51,13 +52,27 @@ struct ConfigSource: ParsableArguments {
             let root = try ConfigNode.load(file: config)
             _ = try CohortConfig.read(root)
             training = try TrainingConfig.read(root)
-            _ = root.contains("analysis")
+            _ = try AnalysisConfig.read(root)
             try root.finish()
         } else {
             training = TrainingConfig.preset(CohortPreset(rawValue: preset ?? "")!)
         }
         if let seed { training.seed = UInt64(seed) }
         return training
+    }
+
+    /// Reads the analysis part: the file's `analysis:` section or the
+    /// analysis that goes with the preset.
+    func analysisConfig() throws -> AnalysisConfig {
+        if let config {
+            let root = try ConfigNode.load(file: config)
+            _ = try CohortConfig.read(root)
+            _ = try TrainingConfig.read(root)
+            let analysis = try AnalysisConfig.read(root)
+            try root.finish()
+            return analysis
+        }
+        return AnalysisConfig.preset(CohortPreset(rawValue: preset ?? "")!)
     }
 
     /// The text stored in output files so they say how they were made.

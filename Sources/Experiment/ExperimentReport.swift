@@ -1,0 +1,196 @@
+import Foundation
+import Reporting
+
+/// report.html and tables.csv of an experiment, made from its summary.
+public struct ExperimentReport {
+    public let summary: ExperimentSummary
+    /// Example slice montages (caption, PNG bytes).
+    public var examples: [(caption: String, png: [UInt8])] = []
+    /// Saliency montages (caption, PNG bytes).
+    public var saliencyImages: [(caption: String, png: [UInt8])] = []
+
+    public init(summary: ExperimentSummary, examples: [(caption: String, png: [UInt8])] = [],
+                saliencyImages: [(caption: String, png: [UInt8])] = []) {
+        self.summary = summary
+        self.examples = examples
+        self.saliencyImages = saliencyImages
+    }
+
+    static func format(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "–" }
+
+    /// "0.853 [0.781, 0.912]"
+    static func format(_ cell: MetricTable.Cell) -> String {
+        guard let estimate = cell.estimate else { return "–" }
+        guard let lower = cell.lower, let upper = cell.upper else { return format(estimate) }
+        return "\(format(estimate)) [\(format(lower)), \(format(upper))]"
+    }
+
+    public var html: String {
+        var report = HTMLReport(title: "simba: \(summary.experiment)")
+        let level = Int((summary.arms.first?.evaluation.confidenceLevel ?? 0.95) * 100)
+        report.paragraph("Arms: \(summary.arms.map(\.name).joined(separator: ", ")). Trained and evaluated on \(summary.ranks) MPI rank\(summary.ranks == 1 ? "" : "s") by simba \(summary.simbaVersion), \(summary.created). Intervals are \(level)% bootstrap percentile intervals over test subjects.")
+        comparisons(&report)
+        subgroups(&report)
+        sites(&report)
+        encoding(&report)
+        saliency(&report)
+        curves(&report)
+        if !examples.isEmpty {
+            report.heading("Example test images")
+            report.paragraph("Disease region outlined in red; bias regions in blue, green, yellow.")
+            for example in examples { report.image(png: example.png, caption: example.caption) }
+        }
+        return report.html
+    }
+
+    private func comparisons(_ report: inout HTMLReport) {
+        report.heading("Did the bias change the model?")
+        guard !summary.comparisons.isEmpty else {
+            report.paragraph("No comparison: the experiment has no twin or reweighed arm.")
+            return
+        }
+        report.paragraph("Δ = metric(bias group) − metric(no-bias group) on the same test subjects. ΔΔ = Δ(arm) − Δ(reference arm), paired bootstrap: for biased vs twin it is the disparity the bias itself caused; for reweighed vs biased, what mitigation changed. A ΔΔ whose interval excludes 0 is marked.")
+        let rows = summary.comparisons.map { c in
+            ["\(c.arm) vs \(c.against)", "\(c.group) − \(c.reference)", c.metric, Self.format(c.armDisparity),
+             Self.format(c.againstDisparity), Self.format(c.difference), c.difference.excludesZero ? "yes" : "no"]
+        }
+        report.table(["comparison", "groups", "metric", "Δ arm", "Δ reference arm", "ΔΔ", "excludes 0"], rows,
+                     caption: "Counterfactual disparities", numeric: [3, 4, 5])
+    }
+
+    private func subgroups(_ report: inout HTMLReport) {
+        report.heading("Test metrics per bias group")
+        for arm in summary.arms {
+            report.html(table(arm.evaluation.byGroup, caption: "\(arm.name) (checkpoint \(arm.evaluation.checkpoint))"))
+            if !arm.evaluation.disparities.keys.isEmpty {
+                report.html(table(arm.evaluation.disparities, caption: "\(arm.name): disparities"))
+            }
+        }
+        for metric in ["TPR", "FPR"] {
+            let groups = summary.arms.first?.evaluation.byGroup.keys ?? []
+            let series = summary.arms.enumerated().map { index, arm in
+                let offset = (Double(index) - Double(summary.arms.count - 1) / 2) * 0.12
+                let cells = groups.map { arm.evaluation.byGroup.cell($0, metric) }
+                return SVGChart.Series(
+                    name: arm.name,
+                    points: cells.enumerated().map { (x: Double($0.offset) + offset, y: $0.element?.estimate ?? .nan) },
+                    intervals: cells.map { (low: $0?.lower ?? .nan, high: $0?.upper ?? .nan) })
+            }
+            report.chart(SVGChart(title: "\(metric) per bias group", xLabel: "bias group", yLabel: metric,
+                                  series: series, categories: groups, lines: false))
+        }
+    }
+
+    private func sites(_ report: inout HTMLReport) {
+        let withSites = summary.arms.filter { $0.evaluation.bySite != nil }
+        guard !withSites.isEmpty else { return }
+        report.heading("Test metrics per site")
+        for arm in withSites { report.html(table(arm.evaluation.bySite!, caption: arm.name)) }
+    }
+
+    private func encoding(_ report: inout HTMLReport) {
+        let probed = summary.arms.filter { $0.encoding != nil }
+        guard !probed.isEmpty else { return }
+        report.heading("Where is the bias encoded?")
+        report.paragraph("Each layer's test-set activations → PCA (99% variance) → logistic regression, cross-validated accuracy. Chance is the majority-class share (dashed).")
+        for target in ["bias", "disease"] {
+            var series = probed.map { arm in
+                let table = arm.encoding!
+                return SVGChart.Series(name: arm.name, points: (table.targets[target] ?? []).enumerated().map {
+                    (x: Double($0.offset), y: $0.element.accuracy ?? .nan)
+                })
+            }
+            if let first = probed.first?.encoding?.targets[target] {
+                series.append(SVGChart.Series(name: "chance", points: first.enumerated().map { (x: Double($0.offset), y: $0.element.chance) },
+                                              dashed: true))
+            }
+            report.chart(SVGChart(title: "\(target) decoded from each layer", xLabel: "layer", yLabel: "accuracy",
+                                  series: series, categories: probed.first?.encoding?.layers))
+            let layers = probed.first?.encoding?.layers ?? []
+            let rows = layers.indices.map { layer in
+                [layers[layer]] + probed.map { arm -> String in
+                    guard let probe = arm.encoding?.targets[target]?[layer] else { return "–" }
+                    return Self.format(probe.accuracy) + (probe.pValue.map { $0 < 0.05 ? " *" : "" } ?? "")
+                }
+            }
+            report.table(["layer"] + probed.map(\.name), rows,
+                         caption: "\(target): cross-validated accuracy (* above chance, p < 0.05)",
+                         numeric: Set(1...probed.count))
+        }
+    }
+
+    private func saliency(_ report: inout HTMLReport) {
+        let arms = summary.arms.filter { $0.saliency != nil }
+        guard !arms.isEmpty else { return }
+        report.heading("Where does the model look?")
+        report.paragraph("SmoothGrad (20 noisy copies, σ 0.2) of correctly classified test images: TP maps of the disease score, TN maps of the healthy score, averaged per bias group. Regions ranked by weighted score (normalised mean saliency × % of the region above the threshold).")
+        var rows: [[String]] = []
+        for arm in arms {
+            let saliency = arm.saliency!
+            for (cell, regions) in zip(saliency.cells.indices, saliency.topRegions) {
+                rows.append([arm.name, saliency.cells[cell], String(saliency.images[cell]),
+                             regions.isEmpty ? "no correctly classified test image"
+                                : regions.map { "\($0.name) \(String(format: "%.1f", $0.weightedScore))" }.joined(separator: ", ")])
+            }
+        }
+        report.table(["arm", "cell", "images", "top regions (weighted score)"], rows, numeric: [2])
+        for image in saliencyImages { report.image(png: image.png, caption: image.caption) }
+    }
+
+    private func curves(_ report: inout HTMLReport) {
+        report.heading("Training")
+        report.table(["arm", "epochs", "best epoch", "stopped because"],
+                     summary.arms.map { [$0.name, String($0.epochsRun), String($0.bestEpoch), $0.stopReason] })
+        for (title, path) in [("validation loss", \TrainingHistory.validationLoss),
+                              ("validation accuracy", \TrainingHistory.validationAccuracy)] {
+            let series = summary.arms.map { arm in
+                SVGChart.Series(name: arm.name, points: zip(arm.history.epochs, arm.history[keyPath: path]).map {
+                    (x: Double($0.0), y: $0.1)
+                })
+            }
+            report.chart(SVGChart(title: title, xLabel: "epoch", yLabel: title, series: series))
+        }
+    }
+
+    private func table(_ table: MetricTable, caption: String) -> String {
+        var fragment = HTMLReport(title: "")
+        let rows = table.keys.indices.map { row in
+            [table.keys[row], String(table.samples[row]), String(table.positives[row])]
+                + table.cells[row].map(Self.format)
+        }
+        fragment.table(["group", "n", "positives"] + table.metrics, rows, caption: caption,
+                       numeric: Set(1..<(3 + table.metrics.count)))
+        return fragment.bodyHTML
+    }
+
+    /// Every table of every arm, one CSV for pandas and R.
+    public var csv: String {
+        var lines = ["arm," + MetricTable.csvHeader]
+        for arm in summary.arms {
+            let tables = [("by_group", arm.evaluation.byGroup), ("disparities", arm.evaluation.disparities)]
+                + (arm.evaluation.bySite.map { [("by_site", $0)] } ?? [])
+            for (name, table) in tables { lines += table.csvLines(table: name).map { "\(arm.name),\($0)" } }
+            if let encoding = arm.encoding {
+                for (target, probes) in encoding.targets.sorted(by: { $0.key < $1.key }) {
+                    for (layer, probe) in zip(encoding.layers, probes) {
+                        lines.append("\(arm.name),encoding_\(target),\(layer),\(encoding.samples),,accuracy,\(probe.accuracy.map { String($0) } ?? ""),,")
+                    }
+                }
+            }
+        }
+        for c in summary.comparisons {
+            lines.append("\(c.arm),vs_\(c.against),\(c.group) − \(c.reference),,,Δ\(c.metric),\(c.difference.estimate.map { String($0) } ?? ""),\(c.difference.lower.map { String($0) } ?? ""),\(c.difference.upper.map { String($0) } ?? "")")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes report.html, summary.json and tables.csv into `folder`.
+    public func write(folder: String, reportName: String = "report.html") throws -> [String] {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let paths = [reportName, "summary.json", "tables.csv"].map { (folder as NSString).appendingPathComponent($0) }
+        try html.write(toFile: paths[0], atomically: true, encoding: .utf8)
+        try summary.json.write(to: URL(fileURLWithPath: paths[1]), options: .atomic)
+        try csv.write(toFile: paths[2], atomically: true, encoding: .utf8)
+        return paths
+    }
+}

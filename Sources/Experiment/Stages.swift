@@ -1,0 +1,75 @@
+import Analysis
+import Cluster
+import Foundation
+import Synthesis
+
+/// The analysis stages run on every rank of the world: each shares the
+/// model work, rank 0 writes the results into the run file, and failures
+/// are agreed so every rank reports the same one line.
+public enum Stages {
+    /// Scores the test split with one checkpoint of the run, computes the
+    /// subgroup tables and stores them in the run file's `/evaluation`.
+    /// `dataset` nil: the dataset recorded in the run file.
+    public static func evaluate(runFile: String, dataset: String? = nil, checkpoint: String = "best",
+                                settings: BootstrapSettings = BootstrapSettings(),
+                                world: Communicator) throws -> StoredEvaluation {
+        let (run, datasetPath, groupNames, siteNames) = try world.unanimously {
+            () -> (TrainedRun, String, GroupNames, [String]) in
+            let run = try TrainedRun.read(path: runFile, link: checkpoint)
+            let path = dataset ?? run.datasetPath
+            let reader = try Predictions.openDataset(path, for: run)
+            defer { try? reader.close() }
+            let sites = run.config.sites > 0 ? (0..<run.config.sites).map { "site-\($0 + 1)" }
+                : reader.config.sites.map(\.name)
+            return (run, path, GroupNames(biasNames: reader.config.biases.map(\.name)), sites)
+        }
+        let predictions = try Predictions.score(run, dataset: datasetPath, world: world)
+        let stored = try world.unanimously { () -> StoredEvaluation in
+            guard predictions.count > 0 else { throw ExperimentError("\(datasetPath) has no test samples to evaluate") }
+            let evaluation = try Evaluation(predictions: predictions, groupNames: groupNames, siteNames: siteNames,
+                                            settings: settings)
+            let stored = StoredEvaluation(evaluation, run: run, dataset: datasetPath, settings: settings)
+            if world.rank == 0 { try stored.write(to: runFile) }
+            return stored
+        }
+        return stored
+    }
+
+    /// Layer-wise encoding probes on the test split, stored in `/encoding`.
+    public static func probe(runFile: String, dataset: String? = nil, checkpoint: String = "best", folds: Int = 5,
+                             seed: UInt64 = 0, world: Communicator) throws -> EncodingTable {
+        let run = try world.unanimously { try TrainedRun.read(path: runFile, link: checkpoint) }
+        let table = try EncodingTable.probe(run, dataset: dataset ?? run.datasetPath, world: world, folds: folds, seed: seed)
+        try world.unanimously { if world.rank == 0 { try table.write(to: runFile) } }
+        return table
+    }
+}
+
+extension Stages {
+    /// SmoothGrad maps of correctly classified test images per bias group
+    /// and outcome, stored in `/saliency`; needs the run's evaluation. With
+    /// `niftiFolder`, rank 0 also writes each mean map as NIfTI there.
+    public static func saliency(runFile: String, dataset: String? = nil, checkpoint: String = "best",
+                                perCell: Int = 10, threshold: Float = 0.2, niftiFolder: String? = nil,
+                                world: Communicator) throws -> SaliencyTable {
+        let (run, evaluation) = try world.unanimously { () -> (TrainedRun, StoredEvaluation) in
+            let run = try TrainedRun.read(path: runFile, link: checkpoint)
+            guard let evaluation = try StoredEvaluation.read(from: runFile) else {
+                throw ExperimentError("\(runFile) has no evaluation yet: run 'simba evaluate \(runFile)' first")
+            }
+            guard evaluation.checkpoint == run.checkpoint else {
+                throw ExperimentError("\(runFile) was evaluated at \(evaluation.checkpoint), not at its \(checkpoint) checkpoint \(run.checkpoint): evaluate it again")
+            }
+            return (run, evaluation)
+        }
+        let path = dataset ?? TrainedRun.resolve(evaluation.dataset, besides: runFile)
+        let table = try SaliencyTable.compute(run, evaluation: evaluation, dataset: path, world: world,
+                                              perCell: perCell, threshold: threshold)
+        try world.unanimously {
+            guard world.rank == 0 else { return }
+            try table.write(to: runFile)
+            if let niftiFolder { _ = try table.writeNIfTI(folder: niftiFolder, dataset: path) }
+        }
+        return table
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Network
+import Storage
+import Training
+import YAMLConfig
+
+/// A training run read back from its run file: the configuration, the
+/// dataset it was trained on and the parameters of one complete checkpoint.
+public struct TrainedRun: Sendable {
+    public let path: String
+    public let config: TrainingConfig
+    /// The dataset recorded by `simba train`: its path as recorded if that
+    /// exists, else the file of that name beside the run file (so an
+    /// experiment folder can be moved or read from another directory).
+    public let datasetPath: String
+    public let input: Grid3
+    /// The checkpoint read, e.g. /checkpoints/epoch_000012.
+    public let checkpoint: String
+    public let epoch: Int
+    public let parameters: [Float]
+
+    /// Reads `link` ("best" or "latest") of the run file at `path`, which is
+    /// opened serially and read-only (any rank may call it).
+    public static func read(path: String, link: String = "best") throws -> TrainedRun {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ExperimentError("run file \(path) does not exist (train one with 'simba train')")
+        }
+        let file: H5File
+        do { file = try H5File.open(path) } catch {
+            throw ExperimentError("cannot open run file \(path): \(error)")
+        }
+        defer { try? file.close() }
+        let root = try file.root
+        guard root.hasAttribute("format"), try root.stringAttribute("format") == RunFile.format else {
+            throw ExperimentError("\(path) is not a simba run file (no format attribute '\(RunFile.format)')")
+        }
+        let config = try TrainingConfig.read(try ConfigNode.parse(try root.stringAttribute("config"), source: "\(path) config"))
+        guard config.strategy != .local else {
+            throw ExperimentError("\(path) was trained with strategy local (one model per site, no single model): its evaluation is the cross-site matrix in /evaluation/cross_site")
+        }
+        let input = try root.group("model").attribute("input", as: [Int].self)
+        let checkpoints = try root.group("checkpoints")
+        guard let target = checkpoints.softLinkTarget(link) else {
+            throw ExperimentError("\(path) has no '\(link)' checkpoint yet (training has not finished an epoch)")
+        }
+        let group = try root.group(String(target.dropFirst()))
+        guard group.hasAttribute("complete"), try group.attribute("complete", as: Int.self) == 1 else {
+            throw ExperimentError("\(path): \(target) is not marked complete")
+        }
+        return TrainedRun(path: path, config: config, datasetPath: resolve(try root.stringAttribute("dataset"), besides: path),
+                          input: Grid3(input), checkpoint: target,
+                          epoch: try group.attribute("epochs_done", as: Int.self),
+                          parameters: try group.dataset("parameters").read())
+    }
+
+    public static func resolve(_ recorded: String, besides runFile: String) -> String {
+        if FileManager.default.fileExists(atPath: recorded) { return recorded }
+        let beside = ((runFile as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent((recorded as NSString).lastPathComponent)
+        return FileManager.default.fileExists(atPath: beside) ? beside : recorded
+    }
+
+    /// The trained network, built for batches of up to `maxBatch`.
+    public func model(maxBatch: Int) throws -> SimbaCNN {
+        let model = try SimbaCNN(configuration: config.model(input: input), maxBatch: maxBatch, seed: config.seed)
+        try model.load(parameters: parameters)
+        return model
+    }
+}
+
+/// A failure of an analysis stage, reported as one line.
+public struct ExperimentError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,69 @@
+import Analysis
+import ArgumentParser
+import Cluster
+import Experiment
+
+/// Options shared by the stages that read a trained run.
+struct TrainedRunOptions: ParsableArguments {
+    @Argument(help: "Run file written by 'simba train'.") var run: String
+    @Option(help: "Dataset to test on (default: the one the run was trained on).") var data: String?
+    @Option(help: "Checkpoint to use: best (lowest validation loss) or latest.") var checkpoint: String = "best"
+
+    func validate() throws {
+        guard ["best", "latest"].contains(checkpoint) else {
+            throw ValidationError("--checkpoint must be best or latest, got '\(checkpoint)'")
+        }
+    }
+}
+
+struct EvaluateCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a trained run on the test split: subgroup metrics with confidence intervals.",
+        discussion: """
+            The ranks share the test images; the predictions, the metrics \
+            overall, per bias group and per site (accuracy, TPR, TNR, FPR, AP, \
+            AUROC with bootstrap intervals) and the disparities ΔTPR, ΔFPR \
+            against the no-bias group go to the run file's /evaluation.
+
+            Example:
+              mpirun -q -np 2 simba evaluate run.h5
+              simba evaluate run.h5 --data dataset-nobias.h5 --checkpoint latest
+            """)
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var trained: TrainedRunOptions
+    @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap: Int = 1000
+
+    func validate() throws {
+        if bootstrap < 100 { throw ValidationError("--bootstrap must be at least 100, got \(bootstrap)") }
+    }
+
+    func run(world: Communicator) throws {
+        let stored = try Stages.evaluate(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
+                                         settings: BootstrapSettings(resamples: bootstrap), world: world)
+        if world.rank == 0 {
+            print("evaluated \(trained.run) (\(stored.checkpoint)) on \(stored.predictions.indices.count) test images of \(stored.dataset):")
+            print(ResultText.table(stored.byGroup))
+            if !stored.disparities.keys.isEmpty { print(ResultText.table(stored.disparities)) }
+        }
+    }
+}
+
+/// Plain-text tables for the terminal.
+enum ResultText {
+    static func table(_ table: MetricTable) -> String {
+        let header = ["group", "n"] + table.metrics
+        let rows = table.keys.indices.map { row in
+            [table.keys[row], String(table.samples[row])] + table.cells[row].map { cell in
+                guard let estimate = cell.estimate else { return "–" }
+                guard let lower = cell.lower, let upper = cell.upper else { return String(format: "%.3f", estimate) }
+                return String(format: "%.3f [%.2f,%.2f]", estimate, lower, upper)
+            }
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Cluster
+import Experiment
+
+struct ProbeCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Measure where in the network the bias is encoded (layer-wise probes) and where it looks (saliency).",
+        discussion: """
+            Each block's test-set activations (and the pooled features) → PCA \
+            keeping 99% of the variance → logistic regression predicting the \
+            bias label and the disease label, cross-validated; ranks share the \
+            layers. Results go to the run file's /encoding. With --saliency N \
+            (after 'simba evaluate'), SmoothGrad maps of up to N correctly \
+            classified test images per bias group and outcome are averaged \
+            and scored per atlas region into /saliency (--nifti DIR also \
+            writes the mean maps as NIfTI).
+
+            Example:
+              mpirun -q -np 2 simba probe run.h5
+              mpirun -q -np 2 simba probe run.h5 --saliency 10 --nifti saliency/
+            """)
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var trained: TrainedRunOptions
+    @Option(help: "Cross-validation folds.") var folds: Int = 5
+    @Option(help: "Saliency maps of up to N correct test images per bias group and outcome (0: none).") var saliency: Int = 0
+    @Option(help: "Lower threshold on mean saliency maps before region scoring.") var saliencyThreshold: Double = 0.2
+    @Option(help: "Folder for the mean saliency maps as NIfTI.") var nifti: String?
+
+    func validate() throws {
+        if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
+        if saliency < 0 { throw ValidationError("--saliency must be 0 or more, got \(saliency)") }
+        if !(0..<1).contains(saliencyThreshold) { throw ValidationError("--saliency-threshold must be in [0, 1), got \(saliencyThreshold)") }
+        if nifti != nil && saliency == 0 { throw ValidationError("--nifti needs --saliency N") }
+    }
+
+    func run(world: Communicator) throws {
+        let table = try Stages.probe(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
+                                     folds: folds, world: world)
+        if world.rank == 0 { print(ResultText.encoding(table)) }
+        if saliency > 0 {
+            let maps = try Stages.saliency(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
+                                           perCell: saliency, threshold: Float(saliencyThreshold), niftiFolder: nifti,
+                                           world: world)
+            if world.rank == 0 { print(ResultText.saliency(maps)) }
+        }
+    }
+}
+
+extension ResultText {
+    static func saliency(_ table: SaliencyTable) -> String {
+        (["saliency: top regions per bias group and outcome (weighted score)"] + table.cells.indices.map { cell in
+            table.counts[cell] == 0 ? "\(table.cells[cell]): no correctly classified test image" :
+            "\(table.cells[cell]) (\(table.counts[cell]) images): "
+                + table.topRegions(cell, count: 3).map { "\($0.name) \(String(format: "%.1f", $0.score))" }.joined(separator: ", ")
+        }).joined(separator: "\n")
+    }
+
+    static func encoding(_ table: EncodingTable) -> String {
+        let targets = table.targets.keys.sorted()
+        var lines = ["layer      features  " + targets.map { "\($0) accuracy (chance)".padding(toLength: 26, withPad: " ", startingAt: 0) }.joined()]
+        for (index, layer) in table.layers.enumerated() {
+            var line = layer.padding(toLength: 11, withPad: " ", startingAt: 0)
+                + String(table.features[index]).padding(toLength: 10, withPad: " ", startingAt: 0)
+            for target in targets {
+                let probe = table.targets[target]![index]
+                let mark = (probe.pValue ?? 1) < 0.05 ? " *" : ""
+                line += (probe.accuracy.map { String(format: "%.3f", $0) } ?? "–").appending(String(format: " (%.2f)", probe.chance) + mark)
+                    .padding(toLength: 26, withPad: " ", startingAt: 0)
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n") + "\n(* above chance, one-sided binomial p < 0.05; \(table.folds)-fold cross-validated on \(table.samples) test images)"
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Cluster
+import Experiment
+import Foundation
+import Synthesis
+import Training
+
+struct RunCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a whole counterfactual bias experiment: generate, train, evaluate, probe, report.",
+        discussion: """
+            Generates the biased cohort and its no-bias twin, trains every arm \
+            of the 'analysis:' section (biased, twin, reweighed) with the same \
+            seeds, splits and batch order, evaluates each on the test split, \
+            probes where the bias is encoded, and writes into OUTDIR: \
+            dataset.h5, dataset-nobias.h5, run-ARM.h5, report.html, \
+            summary.json, tables.csv, experiment.yaml and the mean saliency \
+            maps as NIfTI in saliency-ARM/. --resume continues \
+            a stopped experiment: finished cohorts are kept and training \
+            resumes from the latest complete checkpoints.
+
+            Example:
+              mpirun -q -np 2 simba run --preset quickstart -o out
+              mpirun -q -np 8 simba run experiment.yaml -o results/exp1 --resume
+            """)
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var source: ConfigSource
+    @Option(name: .shortAndLong, help: "Output folder.") var output: String = "out"
+    @Flag(help: "Continue the experiment in OUTDIR (kept cohorts, training from the latest checkpoints).") var resume = false
+    @Flag(help: "Replace the experiment in OUTDIR.") var overwrite = false
+    @Option(help: "Override the most epochs per arm.") var epochs: Int?
+    @Option(help: "Override the arms (comma-separated: \(ArmName.all.joined(separator: ", "))).") var arms: String?
+
+    func validate() throws {
+        if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+    }
+
+    func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
+
+    func run(world: Communicator) throws {
+        let (cohort, training, analysis) = try world.unanimously { () -> (CohortConfig, TrainingConfig, AnalysisConfig) in
+            var training = try source.trainingConfig()
+            if let epochs { training.epochs = epochs }
+            var analysis = try source.analysisConfig()
+            if let arms { analysis.arms = arms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            try analysis.validate()
+            let cohort = try source.cohortConfig()
+            if analysis.arms.contains(ArmName.twin) && cohort.biases.isEmpty {
+                throw ExperimentError("the cohort has no bias, so the twin arm would repeat the biased one: drop it from analysis.arms")
+            }
+            try prepareFolder()
+            if world.rank == 0 {
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                try (source.describedYAML(cohort) + "\n" + training.yaml + "\n" + analysis.yaml)
+                    .write(toFile: path("experiment.yaml"), atomically: true, encoding: .utf8)
+            }
+            return (cohort, training, analysis)
+        }
+        let dataset = path("dataset.h5")
+        let wantsTwin = analysis.arms.contains(ArmName.twin)
+        let haveCohorts = try world.unanimously {
+            FileManager.default.fileExists(atPath: dataset)
+                && (!wantsTwin || FileManager.default.fileExists(atPath: CohortGeneration.twinPath(for: dataset)))
+        }
+        if !(resume && haveCohorts) {
+            try CohortGeneration(config: cohort, yaml: source.describedYAML(cohort), output: dataset, twin: wantsTwin,
+                                 overwrite: overwrite || resume).run(world: world)
+        } else if world.rank == 0 {
+            print("keeping \(dataset)" + (wantsTwin ? " and \(CohortGeneration.twinPath(for: dataset))" : ""))
+        }
+        var runFiles: [(name: String, runFile: String)] = []
+        for arm in analysis.arms {
+            var config = training
+            if arm == ArmName.reweighed { config.reweighing = true }
+            let data = arm == ArmName.twin ? CohortGeneration.twinPath(for: dataset) : dataset
+            let runFile = path("run-\(arm).h5")
+            let exists = try world.unanimously { FileManager.default.fileExists(atPath: runFile) }
+            _ = try TrainCommand.train(TrainingRun(config: config, datasetPath: data, runPath: runFile,
+                                                   resume: resume && exists, overwrite: overwrite),
+                                       world: world, label: arm)
+            let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
+                                             settings: analysis.bootstrapSettings, world: world)
+            if world.rank == 0 { print("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup)) }
+            if analysis.probes {
+                let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
+                                             seed: analysis.seed, world: world)
+                if world.rank == 0 { print("\(arm): encoding\n" + ResultText.encoding(table)) }
+            }
+            if analysis.saliency > 0 {
+                let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
+                                               threshold: Float(analysis.saliencyThreshold),
+                                               niftiFolder: path("saliency-\(arm)"), world: world)
+                if world.rank == 0 { print("\(arm): " + ResultText.saliency(maps)) }
+            }
+            runFiles.append((arm, runFile))
+        }
+        let written = try world.unanimously { () -> [String] in
+            guard world.rank == 0 else { return [] }
+            let experiment = source.config ?? "preset \(source.preset ?? "")"
+            return try ReportCommand.write(arms: runFiles, report: path("report.html"), experiment: experiment,
+                                           ranks: world.size)
+        }
+        if world.rank == 0 {
+            let summary = try ExperimentSummary.read(from: path("summary.json"))
+            print(ResultText.headline(summary))
+            print("wrote \(written.joined(separator: ", "))")
+        }
+    }
+
+    /// Creates OUTDIR and writes experiment.yaml; refuses to mix with an
+    /// earlier experiment unless resuming or overwriting.
+    private func prepareFolder() throws {
+        let manager = FileManager.default
+        let marker = path("experiment.yaml")
+        if manager.fileExists(atPath: marker) && !resume && !overwrite {
+            throw ExperimentError("\(output) holds an experiment already: use --resume to continue it or --overwrite to replace it")
+        }
+        if resume && !manager.fileExists(atPath: marker) {
+            throw ExperimentError("--resume: \(output) holds no experiment (no experiment.yaml)")
+        }
+    }
+}
+
+extension ResultText {
+    /// The counterfactual comparison in a few lines.
+    static func headline(_ summary: ExperimentSummary) -> String {
+        guard !summary.comparisons.isEmpty else { return "no comparison (one arm only)" }
+        func text(_ cell: MetricTable.Cell) -> String {
+            guard let e = cell.estimate else { return "–" }
+            guard let l = cell.lower, let u = cell.upper else { return String(format: "%+.3f", e) }
+            return String(format: "%+.3f [%+.3f, %+.3f]", e, l, u)
+        }
+        return summary.comparisons.map { c in
+            "\(c.arm) vs \(c.against), \(c.group) − \(c.reference): \(c.metric) \(text(c.armDisparity)) vs \(text(c.againstDisparity)); difference \(text(c.difference))"
+                + (c.difference.excludesZero ? " (beyond the interval)" : "")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import XCTest
+
+/// `simba run`, `evaluate`, `probe` and `report` as a user runs them, with
+/// the files checked from outside (h5py, headless Chromium).
+final class ExperimentCLITests: XCTestCase {
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-experiment-\(UUID().uuidString)")
+    static var experiment: String { folder.appendingPathComponent("tiny").path }
+    nonisolated(unsafe) static var firstRun: SimbaProcess.Result?
+
+    /// One tiny experiment (two arms, two epochs each) on 2 ranks, shared by the tests.
+    override class func setUp() {
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        firstRun = try? SimbaProcess.run(["run", "--preset", "tiny", "-o", experiment, "--epochs", "2"], ranks: 2, timeout: 600)
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func path(_ name: String) -> String { (Self.experiment as NSString).appendingPathComponent(name) }
+
+    func python(_ script: String, _ arguments: [String]) throws -> String {
+        let result = try SimbaProcess.tool("/usr/bin/python3", ["-c", script] + arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
+    }
+
+    func testRunWritesEveryFileAndTheSummaryMatchesTheRunFiles() throws {
+        let run = try XCTUnwrap(Self.firstRun)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        for name in ["experiment.yaml", "dataset.h5", "dataset-nobias.h5", "run-biased.h5", "run-twin.h5",
+                     "report.html", "summary.json", "tables.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path(name)), name)
+        }
+        XCTAssertTrue(run.stdout.contains("biased vs twin, morph − none: ΔTPR"), run.stdout)
+        // summary.json's TPR per group equals /evaluation/by_group in each run file.
+        let script = """
+            import h5py, json, sys, math
+            summary = json.load(open(sys.argv[1]))
+            for arm in summary['arms']:
+                f = h5py.File(arm['run_file'], 'r')
+                g = f['evaluation/by_group']
+                keys = [k.decode() for k in g['key'][()]]
+                metrics = [m.decode() for m in g['metric'][()]]
+                table = arm['evaluation']['by_group']
+                assert table['keys'] == keys, (table['keys'], keys)
+                for r, key in enumerate(keys):
+                    for c, metric in enumerate(metrics):
+                        stored = g['estimate'][r, c]
+                        cell = table['cells'][r][c].get('estimate')
+                        assert (cell is None and math.isnan(stored)) or abs(cell - stored) < 1e-12, (key, metric, cell, stored)
+                n = len(f['evaluation/predictions/score'])
+                assert n == g['samples'][0], (n, g['samples'][0])
+                print(arm['name'], n, len(f['encoding/layer']))
+            """
+        let output = try python(script, [path("summary.json")])
+        XCTAssertTrue(output.contains("biased 16 3") && output.contains("twin 16 3"), output)
+    }
+
+    func testReportRendersInHeadlessChromiumWithTheNumbersOfTheRunFile() throws {
+        XCTAssertEqual(Self.firstRun?.status, 0)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+            throw XCTSkip("chromium is not installed (make test installs it)")
+        }
+        let dom = try SimbaProcess.tool("/usr/bin/chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--dump-dom",
+            "file://" + path("report.html"),
+        ], timeout: 120)
+        XCTAssertEqual(dom.status, 0, dom.stderr)
+        XCTAssertTrue(dom.stdout.contains("Did the bias change the model?"), String(dom.stdout.prefix(500)))
+        // Every arm's overall TPR with its interval, formatted from the run file by h5py.
+        let expected = try python("""
+            import h5py, sys
+            for p in sys.argv[1:]:
+                g = h5py.File(p, 'r')['evaluation/by_group']
+                c = [m.decode() for m in g['metric'][()]].index('TPR')
+                print('%.3f [%.3f, %.3f]' % (g['estimate'][0, c], g['lower'][0, c], g['upper'][0, c]))
+            """, [path("run-biased.h5"), path("run-twin.h5")])
+        for line in expected.split(separator: "\n") where !line.isEmpty {
+            XCTAssertTrue(dom.stdout.contains(String(line)), "the rendered report does not show \(line)")
+        }
+        XCTAssertTrue(dom.stdout.contains("<svg"), "no charts")
+        XCTAssertTrue(dom.stdout.contains("data:image/png;base64,"), "no example slices")
+    }
+
+    func testEvaluateGivesTheSameScoresOnOneAndThreeRanks() throws {
+        XCTAssertEqual(Self.firstRun?.status, 0)
+        let copies = [1, 3].map { ranks -> String in
+            let copy = Self.folder.appendingPathComponent("eval-\(ranks).h5").path
+            try? FileManager.default.removeItem(atPath: copy)
+            try? FileManager.default.copyItem(atPath: path("run-biased.h5"), toPath: copy)
+            return copy
+        }
+        for (ranks, copy) in zip([1, 3], copies) {
+            let result = try SimbaProcess.run(["evaluate", copy, "--bootstrap", "200"], ranks: ranks)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stdout.contains("on 16 test images"), result.stdout)
+        }
+        let same = try python("""
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r')['evaluation/predictions'] for p in sys.argv[1:])
+            print(np.array_equal(a['score'][()], b['score'][()]), np.array_equal(a['sample_index'][()], b['sample_index'][()]))
+            """, copies)
+        XCTAssertEqual(same.trimmingCharacters(in: .whitespacesAndNewlines), "True True")
+    }
+
+    func testSaliencyIsTheSameOnOneAndTwoRanksAndExportsAsNIfTI() throws {
+        XCTAssertEqual(Self.firstRun?.status, 0)
+        let copies = [1, 2].map { ranks -> String in
+            let copy = Self.folder.appendingPathComponent("saliency-\(ranks).h5").path
+            try? FileManager.default.removeItem(atPath: copy)
+            try? FileManager.default.copyItem(atPath: path("run-biased.h5"), toPath: copy)
+            return copy
+        }
+        for (ranks, copy) in zip([1, 2], copies) {
+            let result = try SimbaProcess.run(["probe", copy, "--saliency", "2", "--nifti", copy + "-maps"], ranks: ranks)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stdout.contains("saliency: top regions"), result.stdout)
+        }
+        let check = try python("""
+            import h5py, numpy as np, nibabel, sys, glob
+            a, b = (h5py.File(p, 'r')['saliency'] for p in sys.argv[1:3])
+            assert [c.decode() for c in a['cell'][()]] == ['morph TP', 'morph TN', 'none TP', 'none TN'], a['cell'][()]
+            print(np.abs(a['mean_map'][()] - b['mean_map'][()]).max() < 1e-6, a['mean_map'].shape[1:] == h5py.File(sys.argv[3], 'r')['images'].shape[1:])
+            maps = sorted(glob.glob(sys.argv[1] + '-maps/*.nii.gz'))
+            image = nibabel.load(maps[0])
+            print(len(maps), image.shape == a['mean_map'].shape[1:])
+            """, copies + [path("dataset.h5")])
+        XCTAssertEqual(check.split(separator: "\n"), ["True True", "4 True"])
+    }
+
+    func testResumeKeepsFinishedWorkAndAPlainRerunIsRefused() throws {
+        XCTAssertEqual(Self.firstRun?.status, 0)
+        let before = try FileManager.default.attributesOfItem(atPath: path("dataset.h5"))[.modificationDate] as? Date
+        let refused = try SimbaProcess.run(["run", "--preset", "tiny", "-o", Self.experiment, "--epochs", "2"], ranks: 2)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertEqual(refused.stderrLines, ["simba: error: \(Self.experiment) holds an experiment already: use --resume to continue it or --overwrite to replace it"])
+        let resumed = try SimbaProcess.run(["run", "--preset", "tiny", "-o", Self.experiment, "--epochs", "2", "--resume"],
+                                           ranks: 2, timeout: 600)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("keeping"), resumed.stdout)
+        XCTAssertTrue(resumed.stdout.contains("biased: trained 2 epochs"), resumed.stdout)
+        let after = try FileManager.default.attributesOfItem(atPath: path("dataset.h5"))[.modificationDate] as? Date
+        XCTAssertEqual(before, after, "the cohort was regenerated")
+    }
+
+    func testStagesReportBadRunFilesInOneLine() throws {
+        let missing = try SimbaProcess.run(["evaluate", "/nonexistent/run.h5"], ranks: 2)
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertEqual(missing.stderrLines, ["simba: error: run file /nonexistent/run.h5 does not exist (train one with 'simba train')"])
+        let dataset = try SimbaProcess.run(["probe", path("dataset.h5")], ranks: 1)
+        XCTAssertNotEqual(dataset.status, 0)
+        XCTAssertEqual(dataset.stderrLines, ["simba: error: \(path("dataset.h5")) is not a simba run file (no format attribute 'simba-run')"])
+        let bare = Self.folder.appendingPathComponent("bare.h5").path
+        try? FileManager.default.copyItem(atPath: path("run-twin.h5"), toPath: bare)
+        _ = try python("import h5py, sys\nf = h5py.File(sys.argv[1], 'a'); del f['evaluation']", [bare])
+        let report = try SimbaProcess.run(["report", bare, "-o", Self.folder.appendingPathComponent("r/report.html").path])
+        XCTAssertNotEqual(report.status, 0)
+        XCTAssertEqual(report.stderrLines, ["simba: error: \(bare) has no evaluation yet: run 'simba evaluate \(bare)' first"])
+    }
+}
