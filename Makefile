@@ -10,7 +10,7 @@ RANKS ?= 2
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/simba
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/simba
 
-.PHONY: deps test-deps build build-debug run test test-slurm bench bench-peers clean
+.PHONY: deps test-deps build build-debug run test test-slurm test-science bench bench-peers clean
 
 deps:
 	@scripts/deps.sh
@@ -42,6 +42,14 @@ test: test-deps
 # root): batch jobs launched with srun and with mpirun.
 test-slurm: build-debug
 	scripts/test-slurm.sh $(DEBUG_BIN)
+
+# The science of the quickstart experiment (scripts/check-science.py): the
+# twin is fair, the biased model takes the shortcut, reweighing shrinks it,
+# the bias is encoded in every layer only when present. About 10 minutes.
+SCIENCE_OUT ?= /tmp/simba-science
+test-science: build test-deps
+	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run --preset quickstart -o $(SCIENCE_OUT) --overwrite
+	/usr/bin/python3 scripts/check-science.py $(SCIENCE_OUT)/summary.json
 
 # Benchmarks print one JSON line each (see README, "Benchmarks").
 bench: build

@@ -27,21 +27,27 @@ public final class StallWatchdog: @unchecked Sendable {
     private let communicator: Communicator
     private let directory: String
     public let timeout: Double
+    /// What a beat counts ("step", "epoch"), for the message.
+    private let unit: String
     private let interval: Double
     private let step = Atomic<Int>(0)
     private let beatBits = Atomic<UInt64>(Date().timeIntervalSince1970.bitPattern)
     private let running = Atomic<Bool>(true)
+    /// False once stopped: held while a heartbeat is written, so none is
+    /// written after this rank's file was removed.
+    private let writing = Mutex(true)
     private let onStall: @Sendable (String) -> Void
     private var thread: Thread?
 
     /// Starts watching. All ranks of `communicator` create the watchdog with
     /// the same folder (created by rank 0; collective). `onStall` defaults
     /// to printing the message and aborting the job.
-    public init(communicator: Communicator, directory: String, timeout: Double,
+    public init(communicator: Communicator, directory: String, timeout: Double, unit: String = "step",
                 onStall: (@Sendable (String) -> Void)? = nil) throws {
         self.communicator = communicator
         self.directory = directory
         self.timeout = timeout
+        self.unit = unit
         interval = max(0.2, min(2, timeout / 5))
         let world = communicator
         self.onStall = onStall ?? { message in world.abort(message: message) }
@@ -69,9 +75,20 @@ public final class StallWatchdog: @unchecked Sendable {
     /// Stops the watchdog thread and removes this rank's heartbeat (collective: rank 0 removes the folder).
     public func stop() throws {
         running.store(false, ordering: .releasing)
+        writing.withLock { $0 = false }
         try? FileManager.default.removeItem(atPath: path(for: communicator.rank))
         try communicator.barrier()
         if communicator.rank == 0 { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// Stops the watchdog on this rank alone (an error path, where the
+    /// other ranks may not come): removes this rank's heartbeat, and the
+    /// folder once it is empty (whichever rank leaves last removes it).
+    public func abandon() {
+        running.store(false, ordering: .releasing)
+        writing.withLock { $0 = false }
+        try? FileManager.default.removeItem(atPath: path(for: communicator.rank))
+        rmdir(directory)
     }
 
     private func path(for rank: Int) -> String {
@@ -82,7 +99,9 @@ public final class StallWatchdog: @unchecked Sendable {
 
     private func writeHeartbeat() {
         let line = "\(step.load(ordering: .relaxed)) \(lastBeat) \(Date().timeIntervalSince1970) \(ProcessInfo.processInfo.hostName)\n"
-        try? line.write(toFile: path(for: communicator.rank), atomically: true, encoding: .utf8)
+        writing.withLock { open in
+            if open { try? line.write(toFile: path(for: communicator.rank), atomically: true, encoding: .utf8) }
+        }
     }
 
     private func watch() {
@@ -94,7 +113,8 @@ public final class StallWatchdog: @unchecked Sendable {
             guard !reported, now - lastBeat > timeout else { continue }
             let beats = (0..<communicator.size).compactMap { Self.read(path(for: $0), rank: $0) }
             guard let message = Self.diagnose(beats, size: communicator.size, now: now, timeout: timeout,
-                                              staleAfter: 3 * interval + 1, observer: communicator.rank) else { continue }
+                                              staleAfter: 3 * interval + 1, observer: communicator.rank,
+                                              unit: unit) else { continue }
             reported = true
             onStall(message)
         }
@@ -114,7 +134,7 @@ public final class StallWatchdog: @unchecked Sendable {
     /// advanced rank's while the observer waits. Returns the message to
     /// report when the observer is the lowest healthy rank, else nil.
     static func diagnose(_ beats: [Heartbeat], size: Int, now: Double, timeout: Double, staleAfter: Double,
-                         observer: Int) -> String? {
+                         observer: Int, unit: String = "step") -> String? {
         let byRank = Dictionary(uniqueKeysWithValues: beats.map { ($0.rank, $0) })
         let leadingStep = beats.map(\.step).max() ?? 0
         var stalled: [(rank: Int, why: String)] = []
@@ -124,11 +144,11 @@ public final class StallWatchdog: @unchecked Sendable {
                 continue
             }
             if now - beat.writeTime > staleAfter {
-                stalled.append((rank, String(format: "frozen or gone: no sign of life for %.0f s (on %@, step %d)",
-                                             now - beat.writeTime, beat.host, beat.step)))
+                stalled.append((rank, String(format: "frozen or gone: no sign of life for %.0f s (on %@, %@ %d)",
+                                             now - beat.writeTime, beat.host, unit, beat.step)))
             } else if beat.step < leadingStep && now - beat.beatTime > timeout {
-                stalled.append((rank, String(format: "hung at step %d for %.0f s (on %@) while others reached step %d",
-                                             beat.step, now - beat.beatTime, beat.host, leadingStep)))
+                stalled.append((rank, String(format: "hung at %@ %d for %.0f s (on %@) while others reached %@ %d",
+                                             unit, beat.step, now - beat.beatTime, beat.host, unit, leadingStep)))
             }
         }
         let stalledRanks = Set(stalled.map(\.rank))

@@ -105,15 +105,7 @@ public final class DatasetWriter {
         if manager.fileExists(atPath: path) && !overwrite {
             throw DatasetError("\(path) already exists (use --overwrite to replace it)")
         }
-        let folder = (path as NSString).deletingLastPathComponent
-        let directory = folder.isEmpty ? "." : folder
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DatasetError("the folder \(directory) does not exist")
-        }
-        guard manager.isWritableFile(atPath: directory) else {
-            throw DatasetError("cannot write to the folder \(directory)")
-        }
+        try OutputFolder.check(for: path)
     }
 
     private func writeTemplate(_ template: TemplateSnapshot, _ root: H5Group) throws {

@@ -37,6 +37,9 @@ public final class DatasetReader {
         config = try CohortConfig.read(configNode)
         samples = try SampleColumns.read(try root.group("samples"))
         images = try root.dataset("images")
+        guard images.elementTypeName == Float.h5Name else {
+            throw DatasetError("\(path): /images holds \(images.elementTypeName) values, expected float32")
+        }
         let shape = try images.shape
         guard shape.count == 4, shape[0] == samples.count else {
             throw DatasetError("\(path): /images has shape \(shape), expected [\(samples.count), X, Y, Z]")

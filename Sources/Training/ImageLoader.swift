@@ -35,7 +35,10 @@ public final class ImageLoader: ImageSource {
                 try reader.readImages(run.images, into: UnsafeMutableBufferPointer(rebasing: buffer[slots]))
             }
         }
-        for n in 0..<indices.count { normalizeImage(&images[(n * voxels)..<((n + 1) * voxels)]) }
+        for (n, index) in indices.enumerated() {
+            try checkFinite(images[(n * voxels)..<((n + 1) * voxels)], index: index)
+            normalizeImage(&images[(n * voxels)..<((n + 1) * voxels)])
+        }
         return images
     }
 
@@ -51,5 +54,15 @@ public final class ImageLoader: ImageSource {
             }
         }
         return runs
+    }
+
+    /// Refuses an image with NaN or infinite voxels: scaling would spread
+    /// them over the whole image and the loss would turn NaN a step later,
+    /// far from the cause.
+    private func checkFinite(_ image: ArraySlice<Float>, index: Int) throws {
+        guard let bad = image.firstIndex(where: { !$0.isFinite }) else { return }
+        let offset = bad - image.startIndex, shape = reader.shape
+        let voxel = [offset / (shape[1] * shape[2]), offset / shape[2] % shape[1], offset % shape[2]]
+        throw TrainingError("\(reader.path): image \(index) holds \(image[bad]) at voxel \(voxel) (damaged or edited after generation); images must be finite")
     }
 }

@@ -117,7 +117,18 @@ public final class RunFile {
     /// finished run can be continued for more epochs.
     public static func openForResume(path: String, communicator: Communicator, config: TrainingConfig,
                                      dataset: String, input: Grid3, groups: Int, sites: Int) throws -> RunFile {
+        // Checked read-only first: a refused resume leaves the file (maybe not
+        // a run file at all) byte for byte as it was.
+        let readOnly = try H5File.open(path, communicator: communicator)
+        try checkResumable(readOnly, path: path, communicator: communicator, config: config, dataset: dataset, input: input)
+        try readOnly.close()
         let file = try H5File.open(path, writable: true, communicator: communicator)
+        try file.root.setAttribute("config", config.yaml)
+        return RunFile(file: file, communicator: communicator, groups: groups, sites: sites)
+    }
+
+    private static func checkResumable(_ file: H5File, path: String, communicator: Communicator, config: TrainingConfig,
+                                       dataset: String, input: Grid3) throws {
         let root = try file.root
         guard root.hasAttribute("format"), try root.stringAttribute("format") == format else {
             throw TrainingError("\(path) is not a simba run file (no format attribute '\(format)')")
@@ -139,8 +150,6 @@ public final class RunFile {
         guard storedInput == input.array else {
             throw TrainingError("\(path) holds a model for \(storedInput.map(String.init).joined(separator: "×")) images, but \(dataset) now has \(input) images (regenerated at another resolution?)")
         }
-        try root.setAttribute("config", config.yaml)
-        return RunFile(file: file, communicator: communicator, groups: groups, sites: sites)
     }
 
     // MARK: metrics

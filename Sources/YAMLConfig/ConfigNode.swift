@@ -128,6 +128,7 @@ public final class ConfigNode {
         return try list.enumerated().map { index, element in
             if let string = element as? String { return string }
             if let int = element as? Int { return String(int) }
+            if let double = element as? Double { return String(double) }
             throw ConfigError(keyPath(key) + "[\(index)]", "must be a name, got \(describe(element))")
         }
     }

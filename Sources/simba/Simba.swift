@@ -15,6 +15,6 @@ struct Simba: ParsableCommand {
         version: SimbaVersion.current,
         subcommands: [
             RunCommand.self, GenerateCommand.self, TrainCommand.self, EvaluateCommand.self,
-            ProbeCommand.self, ReportCommand.self, InspectCommand.self, ExportCommand.self, RegionsCommand.self, ConfigCommand.self, InfoCommand.self, SelfTestCommand.self, BenchCommand.self,
+            ProbeCommand.self, ReportCommand.self, SweepCommand.self, InspectCommand.self, ExportCommand.self, RegionsCommand.self, ConfigCommand.self, InfoCommand.self, SelfTestCommand.self, BenchCommand.self,
         ])
 }

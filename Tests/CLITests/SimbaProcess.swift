@@ -29,17 +29,37 @@ struct SimbaProcess {
     /// after `timeout` seconds.
     static func run(_ arguments: [String], ranks: Int? = nil, timeout: Double = 120,
                     environment extra: [String: String] = [:]) throws -> Result {
-        // This test process started MPI as a singleton; its launcher variables
-        // would make the child mpirun exit at once.
+        let (executable, fullArguments) = command(arguments, ranks: ranks)
+        // Alone, simba is an MPI singleton: isolated, it starts in a fraction
+        // of a second instead of seconds (no helper daemon to spawn).
+        let singleton = ranks == nil ? ["OMPI_MCA_ess_singleton_isolated": "1"] : [:]
+        return try launch(executable, fullArguments, environment: childEnvironment(singleton.merging(extra) { $1 }),
+                          timeout: timeout)
+    }
+
+    /// The program and arguments that run `simba arguments` on `ranks` ranks.
+    static func command(_ arguments: [String], ranks: Int?) -> (URL, [String]) {
+        guard let ranks else { return (URL(fileURLWithPath: binary), arguments) }
+        return (repositoryRoot.appendingPathComponent("scripts/mpirun.sh"), [String(ranks), binary] + arguments)
+    }
+
+    /// This test process started MPI as a singleton; its launcher variables
+    /// would make a child mpirun exit at once.
+    static func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment.filter { key, _ in
             !["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }
         }
         environment.merge(extra) { $1 }
-        if let ranks {
-            return try launch(repositoryRoot.appendingPathComponent("scripts/mpirun.sh"),
-                              [String(ranks), binary] + arguments, environment: environment, timeout: timeout)
+        return environment
+    }
+
+    /// Runs a Python script with Debian's python3 (h5py, nibabel: `make
+    /// test` installs them); skips the test when there is no such python.
+    static func python(_ script: String, _ arguments: [String]) throws -> Result {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+            throw XCTSkip("no /usr/bin/python3 (make test-deps installs it with h5py)")
         }
-        return try launch(URL(fileURLWithPath: binary), arguments, environment: environment, timeout: timeout)
+        return try tool("/usr/bin/python3", ["-c", script] + arguments)
     }
 
     /// Runs any program (h5dump, python3) and returns its output.

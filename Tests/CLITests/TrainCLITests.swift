@@ -29,7 +29,7 @@ final class TrainCLITests: XCTestCase {
 
     /// Runs a Python/h5py script on run files; returns its stdout.
     func python(_ script: String, _ arguments: [String]) throws -> String {
-        let result = try SimbaProcess.tool("/usr/bin/python3", ["-c", script] + arguments)
+        let result = try SimbaProcess.python(script, arguments)
         XCTAssertEqual(result.status, 0, result.stderr)
         return result.stdout
     }
@@ -148,30 +148,16 @@ final class TrainCLITests: XCTestCase {
         let uninterrupted = path("signal-full.h5"), stopped = path("signal-stopped.h5")
         let arguments = ["--epochs", "6", "--batch", "4"]
         try train(uninterrupted, ranks: 2, arguments)
-        let process = Process()
-        process.executableURL = SimbaProcess.repositoryRoot.appendingPathComponent("scripts/mpirun.sh")
-        process.arguments = ["2", SimbaProcess.binary, "train", "--preset", "tiny", "--data", Self.dataset,
-                             "-o", stopped] + arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { key, _ in
-            !["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }
-        }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let job = try SimbaJob(["train", "--preset", "tiny", "--data", Self.dataset, "-o", stopped] + arguments, ranks: 2)
         // Wait for the first complete checkpoint, then ask the job to stop.
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning && Date() < deadline {
-            usleep(200_000)
-            let latest = try? SimbaProcess.tool("/usr/bin/h5ls", [stopped + "/checkpoints/latest"])
-            if latest?.status == 0 { break }
-        }
-        kill(process.processIdentifier, SIGUSR1)
-        process.waitUntilExit()
-        if process.terminationStatus == 0 {
+        _ = job.wait(until: { RunFileProbe.hasLatestCheckpoint(stopped) }, timeout: 120)
+        kill(job.process.processIdentifier, SIGUSR1)
+        let result = job.finish(timeout: 120)
+        if result.status == 0 {
             // The run finished before the signal arrived: nothing to resume.
             throw XCTSkip("the run finished before the stop signal arrived")
         }
-        XCTAssertEqual(process.terminationStatus, 75)
+        XCTAssertEqual(result.status, 75, result.stderr)
         try train(stopped, ranks: 2, arguments + ["--resume"])
         let script = """
             import h5py, numpy as np, sys
@@ -210,17 +196,14 @@ final class TrainCLITests: XCTestCase {
         let run = small + "/run.h5"
         let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", run], ranks: 2, timeout: 120)
         XCTAssertEqual(result.status, 1, result.stderr)
+        // Every rank stops alike: one line, naming the checkpoint that stays valid.
         let errors = result.stderrLines.filter { $0.hasPrefix("simba: error") }
-        XCTAssertEqual(errors.count, 2, result.stderr)
+        XCTAssertEqual(errors.count, 1, result.stderr)
         for error in errors { XCTAssertTrue(error.contains("disk full") && error.contains("stays valid"), error) }
-        let state = try python("""
-            import h5py, sys
-            c = h5py.File(sys.argv[1], 'r')['checkpoints']
-            latest = c.get('latest', getlink=True).path
-            print(latest, int(c['latest'].attrs['complete']), int(c['latest'].attrs['epochs_done']) >= 1)
-            """, [run])
-        XCTAssertTrue(state.hasPrefix("/checkpoints/epoch_"), state)
-        XCTAssertTrue(state.hasSuffix(" 1 True\n"), state)
+        let latest = try XCTUnwrap(try RunFileProbe.latest(run))
+        XCTAssertTrue(latest.complete && latest.parametersReadable && latest.epochsDone >= 1, "\(latest)")
+        XCTAssertTrue(errors.first?.contains("the last complete checkpoint \(latest.name) stays valid") ?? false,
+                      "\(errors) \(latest)")
     }
 
     /// FedBN: each site keeps its own batch norm (stored per site in the

@@ -26,6 +26,7 @@ struct RunCommand: ClusterCommand {
             """)
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var source: ConfigSource
+    @OptionGroup var stall: StallOptions
     @Option(name: .shortAndLong, help: "Output folder.") var output: String = "out"
     @Flag(help: "Continue the experiment in OUTDIR (kept cohorts, training from the latest checkpoints).") var resume = false
     @Flag(help: "Replace the experiment in OUTDIR.") var overwrite = false
@@ -37,27 +38,71 @@ struct RunCommand: ClusterCommand {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
     }
 
-    func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
-
     func run(world: Communicator) throws {
-        let (cohort, training, analysis) = try world.unanimously { () -> (CohortConfig, TrainingConfig, AnalysisConfig) in
+        let experiment = try world.unanimously { () -> ExperimentRun in
             var training = try source.trainingConfig()
             if let epochs { training.epochs = epochs }
             var analysis = try source.analysisConfig()
             if let arms { analysis.arms = arms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             try analysis.validate()
             let cohort = try source.cohortConfig()
-            if analysis.arms.contains(ArmName.twin) && cohort.biases.isEmpty {
-                throw ExperimentError("the cohort has no bias, so the twin arm would repeat the biased one: drop it from analysis.arms")
-            }
-            try prepareFolder()
-            if world.rank == 0 {
-                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-                try (source.describedYAML(cohort) + "\n" + training.yaml + "\n" + analysis.yaml)
-                    .write(toFile: path("experiment.yaml"), atomically: true, encoding: .utf8)
-            }
-            return (cohort, training, analysis)
+            return ExperimentRun(cohort: cohort, cohortYAML: source.describedYAML(cohort), training: training,
+                                 analysis: analysis, output: output, title: source.config ?? "preset \(source.preset ?? "")",
+                                 resume: resume, overwrite: overwrite, stall: stall)
         }
+        try experiment.run(world: world)
+    }
+}
+
+/// One counterfactual experiment in one folder: cohorts, arms trained,
+/// evaluated, probed, reported. `simba run` runs one on the whole world;
+/// `simba sweep` runs many, each on a group of ranks.
+struct ExperimentRun {
+    let cohort: CohortConfig
+    let cohortYAML: String
+    let training: TrainingConfig
+    let analysis: AnalysisConfig
+    let output: String
+    let title: String
+    var resume = false
+    var overwrite = false
+    var stall: StallOptions
+    /// Prefix of rank 0's lines (a sweep names the experiment).
+    var label = ""
+
+    func path(_ name: String) -> String { (output as NSString).appendingPathComponent(name) }
+
+    /// Checks the plan and the folder; every rank looks before rank 0
+    /// writes experiment.yaml, so none sees the new file as an old one.
+    func prepare(world: Communicator) throws {
+        try world.unanimously { try check() }
+        try world.unanimously {
+            guard world.rank == 0 else { return }
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            try (cohortYAML + "\n" + training.yaml + "\n" + analysis.yaml)
+                .write(toFile: path("experiment.yaml"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    private func check() throws {
+        if analysis.arms.contains(ArmName.twin) && cohort.biases.isEmpty {
+            throw ExperimentError("the cohort has no bias, so the twin arm would repeat the biased one: drop it from analysis.arms")
+        }
+        let manager = FileManager.default
+        let marker = path("experiment.yaml")
+        if manager.fileExists(atPath: marker) && !resume && !overwrite {
+            throw ExperimentError("\(output) holds an experiment already: use --resume to continue it or --overwrite to replace it")
+        }
+        if resume && !manager.fileExists(atPath: marker) {
+            throw ExperimentError("--resume: \(output) holds no experiment (no experiment.yaml)")
+        }
+    }
+
+    /// Runs every stage; returns the summary (on every rank).
+    @discardableResult
+    func run(world: Communicator) throws -> ExperimentSummary {
+        try prepare(world: world)
+        let say: (String) -> Void = { text in if world.rank == 0 { print(label + text) } }
         let dataset = path("dataset.h5")
         let wantsTwin = analysis.arms.contains(ArmName.twin)
         let haveCohorts = try world.unanimously {
@@ -65,10 +110,10 @@ struct RunCommand: ClusterCommand {
                 && (!wantsTwin || FileManager.default.fileExists(atPath: CohortGeneration.twinPath(for: dataset)))
         }
         if !(resume && haveCohorts) {
-            try CohortGeneration(config: cohort, yaml: source.describedYAML(cohort), output: dataset, twin: wantsTwin,
+            try CohortGeneration(config: cohort, yaml: cohortYAML, output: dataset, twin: wantsTwin,
                                  overwrite: overwrite || resume).run(world: world)
-        } else if world.rank == 0 {
-            print("keeping \(dataset)" + (wantsTwin ? " and \(CohortGeneration.twinPath(for: dataset))" : ""))
+        } else {
+            say("keeping \(dataset)" + (wantsTwin ? " and \(CohortGeneration.twinPath(for: dataset))" : ""))
         }
         var runFiles: [(name: String, runFile: String)] = []
         for arm in analysis.arms {
@@ -79,47 +124,32 @@ struct RunCommand: ClusterCommand {
             let exists = try world.unanimously { FileManager.default.fileExists(atPath: runFile) }
             _ = try TrainCommand.train(TrainingRun(config: config, datasetPath: data, runPath: runFile,
                                                    resume: resume && exists, overwrite: overwrite),
-                                       world: world, label: arm)
+                                       world: world, label: label + arm, stall: stall)
             let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
                                              settings: analysis.bootstrapSettings, world: world)
-            if world.rank == 0 { print("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup)) }
+            say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
             if analysis.probes {
                 let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
                                              seed: analysis.seed, world: world)
-                if world.rank == 0 { print("\(arm): encoding\n" + ResultText.encoding(table)) }
+                say("\(arm): encoding\n" + ResultText.encoding(table))
             }
             if analysis.saliency > 0 {
                 let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
                                                threshold: Float(analysis.saliencyThreshold),
                                                niftiFolder: path("saliency-\(arm)"), world: world)
-                if world.rank == 0 { print("\(arm): " + ResultText.saliency(maps)) }
+                say("\(arm): " + ResultText.saliency(maps))
             }
             runFiles.append((arm, runFile))
         }
         let written = try world.unanimously { () -> [String] in
             guard world.rank == 0 else { return [] }
-            let experiment = source.config ?? "preset \(source.preset ?? "")"
-            return try ReportCommand.write(arms: runFiles, report: path("report.html"), experiment: experiment,
+            return try ReportCommand.write(arms: runFiles, report: path("report.html"), experiment: title,
                                            ranks: world.size)
         }
-        if world.rank == 0 {
-            let summary = try ExperimentSummary.read(from: path("summary.json"))
-            print(ResultText.headline(summary))
-            print("wrote \(written.joined(separator: ", "))")
-        }
-    }
-
-    /// Creates OUTDIR and writes experiment.yaml; refuses to mix with an
-    /// earlier experiment unless resuming or overwriting.
-    private func prepareFolder() throws {
-        let manager = FileManager.default
-        let marker = path("experiment.yaml")
-        if manager.fileExists(atPath: marker) && !resume && !overwrite {
-            throw ExperimentError("\(output) holds an experiment already: use --resume to continue it or --overwrite to replace it")
-        }
-        if resume && !manager.fileExists(atPath: marker) {
-            throw ExperimentError("--resume: \(output) holds no experiment (no experiment.yaml)")
-        }
+        let summary = try world.unanimously { try ExperimentSummary.read(from: path("summary.json")) }
+        say(ResultText.headline(summary))
+        say("wrote \(written.joined(separator: ", "))")
+        return summary
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Storage
 import Synthesis
 import Training
 import YAMLConfig
@@ -26,9 +27,15 @@ struct TrainCommand: ClusterCommand {
               mpirun -q -np 4 simba train experiment.yaml --data dataset.h5 -o run.h5
               simba train --preset tiny --data tiny.h5 -o run.h5 --epochs 2
               mpirun -q -np 2 simba train --preset tiny --data tiny.h5 -o fed.h5 --strategy federated --sites 3
+
+            Exit codes: 0 done; 1 error (one line); 64 bad command line; \
+            69 a rank stalled (named; after --stall-timeout seconds without \
+            progress); 75 stopped by SIGTERM, SIGINT or SIGUSR1 after the \
+            last complete checkpoint (continue with --resume).
             """)
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var source: ConfigSource
+    @OptionGroup var stall: StallOptions
     @Option(help: "Dataset file written by 'simba generate'.") var data: String = "dataset.h5"
     @Option(name: .shortAndLong, help: "Run file for metrics and checkpoints.") var output: String = "run.h5"
     @Flag(help: "Continue from the latest complete checkpoint in the run file.") var resume = false
@@ -64,19 +71,25 @@ struct TrainCommand: ClusterCommand {
     }
 
     func run(world: Communicator) throws {
-        let config = try world.unanimously { try trainingConfig() }
+        let config = try world.unanimously { () throws -> TrainingConfig in
+            try OutputFolder.check(for: output)
+            return try trainingConfig()
+        }
         let run = TrainingRun(config: config, datasetPath: data, runPath: output, resume: resume, overwrite: overwrite)
-        _ = try Self.train(run, world: world, label: "train")
+        _ = try Self.train(run, world: world, label: "train", stall: stall)
     }
 
     /// Trains with a progress line on rank 0 and a closing summary line.
-    static func train(_ run: TrainingRun, world: Communicator, label: String) throws -> TrainingOutcome {
+    static func train(_ run: TrainingRun, world: Communicator, label: String, stall: StallOptions) throws -> TrainingOutcome {
         let config = run.config
         let trainer = try Trainer(run: run, world: world)
         let unit = config.strategy == .central ? "epochs" : "rounds"
         let progress = Progress(label, total: config.epochs, unit: unit, enabled: world.rank == 0)
-        let outcome = try trainer.train { update in
-            progress.update(done: update.epochsDone, extra: String(format: "validation loss %.4f", update.lastValidationLoss))
+        let outcome = try stall.watching(world: world, beside: run.runPath, unit: String(unit.dropLast())) { watchdog in
+            try trainer.train { update in
+                watchdog?.beat(step: update.epochsDone)
+                progress.update(done: update.epochsDone, extra: String(format: "validation loss %.4f", update.lastValidationLoss))
+            }
         }
         if world.rank == 0 {
             print((label == "train" ? "" : "\(label): ") + "trained \(outcome.epochsRun) \(unit) (\(config.strategy.rawValue)) on \(world.size) rank\(world.size == 1 ? "" : "s"): "

@@ -26,7 +26,7 @@ struct ConfigSource: ParsableArguments {
 
     /// Top-level sections read by later stages; accepted here so one file
     /// can describe a whole experiment.
-    static let otherStages = ["training", "analysis"]
+    static let otherStages = ["training", "analysis", "sweep"]
 
     /// Reads the cohort part of the configuration (validated).
     func cohortConfig() throws -> CohortConfig {
@@ -53,6 +53,7 @@ struct ConfigSource: ParsableArguments {
             _ = try CohortConfig.read(root)
             training = try TrainingConfig.read(root)
             _ = try AnalysisConfig.read(root)
+            _ = try SweepConfig.read(root)
             try root.finish()
         } else {
             training = TrainingConfig.preset(CohortPreset(rawValue: preset ?? "")!)
@@ -69,10 +70,17 @@ struct ConfigSource: ParsableArguments {
             _ = try CohortConfig.read(root)
             _ = try TrainingConfig.read(root)
             let analysis = try AnalysisConfig.read(root)
+            _ = try SweepConfig.read(root)
             try root.finish()
             return analysis
         }
         return AnalysisConfig.preset(CohortPreset(rawValue: preset ?? "")!)
+    }
+
+    /// The `sweep:` section, if the file has one (presets have none).
+    func sweepConfig() throws -> SweepConfig? {
+        guard let config else { return nil }
+        return try SweepConfig.read(try ConfigNode.load(file: config))
     }
 
     /// The text stored in output files so they say how they were made.

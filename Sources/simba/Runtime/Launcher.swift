@@ -12,7 +12,14 @@ enum Launcher {
         static let usage: Int32 = 64
         /// Stopped on request (a signal) at a safe point; the work can resume.
         static let stopped: Int32 = 75
+        /// A rank stalled (frozen, dead or hung): the stall watchdog named it
+        /// and aborted the job; the checkpoints before are intact.
+        static let stalled: Int32 = 69
     }
+
+    /// How long a failing rank waits to learn whether every rank failed
+    /// alike (then one line and a clean exit) before it aborts the job.
+    static let failureAgreementSeconds = 5.0
 
     static func main() -> Never {
         let command: ParsableCommand
@@ -61,6 +68,7 @@ enum Launcher {
         }
         BLASRuntime.configure(requestedThreads: command.runtime.threads, worldSize: world.size)
         StopSignal.install()
+        let agreement = world.size > 1 ? try? FailureAgreement(communicator: world) : nil
         do {
             try command.run(world: world)
             Cluster.finish()
@@ -81,13 +89,14 @@ enum Launcher {
             Cluster.finish()
             return exitCode.rawValue
         } catch {
-            if world.size == 1 {
-                report(describe(error))
+            // Every rank failed alike (e.g. the same collective HDF5 call): rank 0 speaks.
+            if world.size == 1 || agreement?.everyRankFailed(within: failureAgreementSeconds) == true {
+                if world.rank == 0 { report(describe(error)) }
                 Cluster.finish()
                 return Exit.failure
             }
-            // Other ranks may be waiting in a collective for this one: only an
-            // abort ends the job without a hang.
+            // Other ranks are busy or waiting in a collective for this one:
+            // only an abort ends the job without a hang.
             world.abort(message: describe(error), code: Exit.failure)
         }
     }

@@ -1,0 +1,99 @@
+import Foundation
+import Synthesis
+import YAMLConfig
+
+/// The factors SimBA's papers vary, one at a time.
+public enum SweepFactor: String, CaseIterable, Sendable {
+    /// Where the bias is: its region, at increasing distance from the disease region.
+    case proximity
+    /// How strong the bias is: a morphological bias's strength (mm), a
+    /// regional intensity change, a global contrast factor.
+    case salience
+    /// How common the bias is: its share p of the disease class, with 1 − p
+    /// of the healthy class (0.5: no correlation with the disease).
+    case prevalence
+}
+
+/// The `sweep:` section: one factor of one bias over a list of values;
+/// every value is a whole counterfactual experiment.
+public struct SweepConfig: Equatable, Sendable {
+    public var factor = SweepFactor.salience
+    /// Region names (proximity) or numbers (salience, prevalence), as written.
+    public var values: [String] = []
+    /// Which bias of the cohort the sweep varies (0-based).
+    public var bias = 0
+
+    public init() {}
+
+    public static func read(_ root: ConfigNode) throws -> SweepConfig? {
+        guard let node = try root.section("sweep") else { return nil }
+        var config = SweepConfig()
+        config.factor = try node.choice("factor", default: config.factor)
+        guard let values = try node.strings("values"), !values.isEmpty else {
+            throw ConfigError(node.keyPath("values"), "must list the values to sweep")
+        }
+        config.values = values
+        config.bias = try node.int("bias", default: 0)
+        try node.finish()
+        return config
+    }
+
+    /// The experiments of the sweep: a name and the cohort for each value.
+    public func experiments(base: CohortConfig) throws -> [(name: String, value: String, cohort: CohortConfig)] {
+        guard base.biases.indices.contains(bias) else {
+            throw ConfigError("sweep.bias", "is \(bias), but the cohort has \(base.biases.count) bias(es)")
+        }
+        guard Set(values).count == values.count else { throw ConfigError("sweep.values", "lists a value twice: \(values)") }
+        return try values.enumerated().map { index, value in
+            var cohort = base
+            try apply(value, to: &cohort)
+            let safe = value.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" }
+            return (String(format: "%02d-", index + 1) + factor.rawValue + "-" + String(safe), value, cohort)
+        }
+    }
+
+    func number(_ value: String) throws -> Double {
+        guard let number = Double(value), number.isFinite else {
+            throw ConfigError("sweep.values", "\(factor.rawValue) values must be numbers, got '\(value)'")
+        }
+        return number
+    }
+
+    func apply(_ value: String, to cohort: inout CohortConfig) throws {
+        var target = cohort.biases[bias]
+        switch factor {
+        case .prevalence:
+            let share = try number(value)
+            guard share >= 0, share <= 1 else { throw ConfigError("sweep.values", "prevalences must be in [0, 1], got \(share)") }
+            target.prevalence = ClassPrevalence(disease: share, healthy: 1 - share)
+        case .salience:
+            let strength = try number(value)
+            switch target.effect {
+            case .morphological(let region, let kind, _, let coefficient, let edge):
+                guard strength > 0 else { throw ConfigError("sweep.values", "a morphological strength must be positive, got \(strength)") }
+                target.effect = .morphological(region: region, kind: kind, strengthMM: strength, coefficient: coefficient, edgeMM: edge)
+            case .regionalIntensity(let region, _, let edge):
+                target.effect = .regionalIntensity(region: region, change: strength, edgeMM: edge)
+            case .globalContrast:
+                guard strength > 0 else { throw ConfigError("sweep.values", "a contrast factor must be positive, got \(strength)") }
+                target.effect = .globalContrast(factor: strength)
+            }
+        case .proximity:
+            let old = target.region
+            switch target.effect {
+            case .morphological(_, let kind, let strength, let coefficient, let edge):
+                target.effect = .morphological(region: value, kind: kind, strengthMM: strength, coefficient: coefficient, edgeMM: edge)
+            case .regionalIntensity(_, let change, let edge):
+                target.effect = .regionalIntensity(region: value, change: change, edgeMM: edge)
+            case .globalContrast:
+                throw ConfigError("sweep.factor", "proximity needs a regional bias; bias \(bias) is a global contrast change")
+            }
+            // A cropped template must keep the new region in view.
+            if !cohort.template.cropTo.isEmpty {
+                cohort.template.cropTo = cohort.template.cropTo.filter { $0 != old } + [value]
+            }
+        }
+        cohort.biases[bias] = target
+        try cohort.validate()
+    }
+}

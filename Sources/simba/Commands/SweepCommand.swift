@@ -1,0 +1,108 @@
+import ArgumentParser
+import Cluster
+import Experiment
+import Foundation
+import Synthesis
+import Training
+
+struct SweepCommand: ClusterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Run one counterfactual experiment per value of a factor (proximity, salience, prevalence), experiment-parallel.",
+        discussion: """
+            The configuration's 'sweep:' section (or --factor and --values) \
+            names the factor of one bias and its values; each value is a whole \
+            experiment as 'simba run' makes it, in OUTDIR/NN-FACTOR-VALUE/. \
+            The world is split into --groups groups of ranks (default: as many \
+            as experiments, at most one per rank); each group runs its share, \
+            then rank 0 gathers one table into OUTDIR/sweep.h5, sweep.csv and \
+            sweep.html. For a Slurm job array, run each task with --only K \
+            (0-based) and finish with --merge.
+
+            Example:
+              mpirun -q -np 4 simba sweep sweep.yaml -o sweep/
+              mpirun -q -np 2 simba sweep --preset quickstart --factor salience --values 0.5,1,2 -o salience/
+              simba sweep sweep.yaml -o sweep/ --only 3        # one experiment (an array task)
+              simba sweep sweep.yaml -o sweep/ --merge         # the table, once all are done
+            """)
+    @OptionGroup var runtime: RuntimeOptions
+    @OptionGroup var source: ConfigSource
+    @OptionGroup var stall: StallOptions
+    @Option(name: .shortAndLong, help: "Output folder.") var output: String = "sweep"
+    @Option(help: "Override the factor (\(SweepFactor.allCases.map(\.rawValue).joined(separator: ", "))).") var factor: String?
+    @Option(help: "Override the values (comma-separated).") var values: String?
+    @Option(help: "Groups of ranks running experiments side by side.") var groups: Int?
+    @Option(help: "Run only experiment K (0-based), e.g. a job-array task.") var only: Int?
+    @Flag(help: "Only gather the finished experiments' table.") var merge = false
+    @Flag(help: "Continue the experiments in OUTDIR.") var resume = false
+    @Flag(help: "Replace the experiments in OUTDIR.") var overwrite = false
+    @Option(help: "Override the most epochs per arm.") var epochs: Int?
+
+    func validate() throws {
+        if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
+        if let factor, SweepFactor(rawValue: factor) == nil {
+            throw ValidationError("--factor must be one of \(SweepFactor.allCases.map(\.rawValue).joined(separator: ", ")), got '\(factor)'")
+        }
+        if let groups, groups < 1 { throw ValidationError("--groups must be at least 1, got \(groups)") }
+        if let only, only < 0 { throw ValidationError("--only must be 0 or more, got \(only)") }
+        if merge && only != nil { throw ValidationError("give --only or --merge, not both") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+    }
+
+    func folder(_ experiment: String) -> String { (output as NSString).appendingPathComponent(experiment) }
+
+    func run(world: Communicator) throws {
+        let (plan, experiments) = try world.unanimously { () -> (SweepConfig, [(name: String, value: String, cohort: CohortConfig)]) in
+            var plan = try source.sweepConfig() ?? SweepConfig()
+            if let factor { plan.factor = SweepFactor(rawValue: factor)! }
+            if let values { plan.values = values.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            guard !plan.values.isEmpty else {
+                throw ExperimentError("nothing to sweep: add a 'sweep:' section (factor, values) or give --factor and --values")
+            }
+            let experiments = try plan.experiments(base: try source.cohortConfig())
+            if let only, only >= experiments.count {
+                throw ExperimentError("--only \(only): the sweep has experiments 0 to \(experiments.count - 1)")
+            }
+            return (plan, experiments)
+        }
+        if !merge {
+            let (training, analysis) = try world.unanimously { () -> (TrainingConfig, AnalysisConfig) in
+                var training = try source.trainingConfig()
+                if let epochs { training.epochs = epochs }
+                return (training, try source.analysisConfig())
+            }
+            // --resume continues the experiments that started and starts the others.
+            let started = try world.unanimously {
+                experiments.map { FileManager.default.fileExists(atPath: folder($0.name) + "/experiment.yaml") }
+            }
+            let chosen = only.map { [$0] } ?? Array(experiments.indices)
+            let groupCount = min(groups ?? chosen.count, chosen.count, world.size)
+            let group = world.rank * groupCount / world.size
+            let mine = try world.split(color: group, key: world.rank)!
+            for index in chosen.indices where index % groupCount == group {
+                let experiment = experiments[chosen[index]]
+                let title = "\(plan.factor.rawValue) = \(experiment.value)"
+                try ExperimentRun(cohort: experiment.cohort, cohortYAML: experiment.cohort.yaml(title: title),
+                                  training: training, analysis: analysis,
+                                  output: folder(experiment.name),
+                                  title: title, resume: resume && started[chosen[index]], overwrite: overwrite, stall: stall,
+                                  label: "[\(experiment.name)] ").run(world: mine)
+            }
+            try mine.free()
+            if only != nil { return }
+        }
+        let written = try world.unanimously { () -> [String] in
+            guard world.rank == 0 else { return [] }
+            let finished = try experiments.map { experiment -> (name: String, value: String, summary: ExperimentSummary) in
+                let path = (folder(experiment.name) as NSString).appendingPathComponent("summary.json")
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw ExperimentError("experiment \(experiment.name) has not finished (no \(path)); run it, then --merge")
+                }
+                return (experiment.name, experiment.value, try ExperimentSummary.read(from: path))
+            }
+            return try SweepTable(factor: plan.factor.rawValue, experiments: finished).write(folder: output)
+        }
+        if world.rank == 0 { print("wrote \(written.joined(separator: ", "))") }
+    }
+}
+

@@ -1,0 +1,111 @@
+import Foundation
+import XCTest
+
+/// A `simba` job under mpirun running in the background, so a test can
+/// signal, freeze or kill its ranks while it works.
+final class SimbaJob {
+    let process = Process()
+    private let output: PipeReader, errors: PipeReader
+    let started = Date()
+    /// Marks this job's rank processes (an environment variable).
+    private let marker = UUID().uuidString
+    /// One file per rank with its exit status, when recorded.
+    private let statusFolder: URL
+
+    /// Starts `simba arguments` on `ranks` ranks. With `recordingStatuses`
+    /// each rank runs under a shell that records simba's exit status (then
+    /// signal the ranks themselves: mpirun forwards its signals to the shells).
+    init(_ arguments: [String], ranks: Int, recordingStatuses: Bool = false) throws {
+        statusFolder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-job-\(marker)")
+        try FileManager.default.createDirectory(at: statusFolder, withIntermediateDirectories: true)
+        let record = "\"$@\"; code=$?; echo $code > \"$SIMBA_JOB_STATUS/rank-$OMPI_COMM_WORLD_RANK\"; exit $code"
+        let (executable, fullArguments) = SimbaProcess.command(arguments, ranks: ranks)
+        process.executableURL = executable
+        process.arguments = recordingStatuses ? [fullArguments[0], "/bin/sh", "-c", record, "sh"] + fullArguments.dropFirst()
+            : fullArguments
+        process.environment = SimbaProcess.childEnvironment(["SIMBA_JOB": marker, "SIMBA_JOB_STATUS": statusFolder.path])
+        let outputPipe = Pipe(), errorPipe = Pipe()
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        try process.run()
+        output = PipeReader(outputPipe)
+        errors = PipeReader(errorPipe)
+    }
+
+    deinit {
+        // Never leave a rank behind, frozen or not.
+        for pid in rankPIDs().values {
+            kill(pid, SIGCONT)
+            kill(pid, SIGKILL)
+        }
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: statusFolder)
+    }
+
+    /// This job's simba processes that are still alive, by MPI rank.
+    func rankPIDs() -> [Int: pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [:] }
+        var ranks: [Int: pid_t] = [:]
+        for entry in entries {
+            guard let pid = pid_t(entry),
+                  let name = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                  name.hasPrefix("simba"),
+                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
+            let variables = environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard variables.contains("SIMBA_JOB=\(marker)"),
+                  let rank = variables.first(where: { $0.hasPrefix("OMPI_COMM_WORLD_RANK=") }).flatMap({ Int($0.dropFirst(21)) })
+            else { continue }
+            ranks[rank] = pid
+        }
+        return ranks
+    }
+
+    /// Each rank's exit status (128 + n for a rank killed by signal n; none
+    /// for a rank whose shell was killed too), when recorded.
+    func rankStatuses() -> [Int: Int32] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: statusFolder.path)) ?? []
+        var statuses: [Int: Int32] = [:]
+        for file in files where file.hasPrefix("rank-") {
+            let text = try? String(contentsOf: statusFolder.appendingPathComponent(file), encoding: .utf8)
+            if let rank = Int(file.dropFirst(5)), let status = text.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+                statuses[rank] = status
+            }
+        }
+        return statuses
+    }
+
+    /// The pid of rank `rank`, waiting up to 30 s for mpirun to start it.
+    func pid(ofRank rank: Int) throws -> pid_t {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let pid = rankPIDs()[rank] { return pid }
+            usleep(100_000)
+        }
+        throw XCTSkip("rank \(rank) of the job did not appear")
+    }
+
+    /// Waits until `condition` holds or the job ends; returns whether it held.
+    func wait(until condition: () -> Bool, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline {
+            if condition() { return true }
+            usleep(200_000)
+        }
+        return condition()
+    }
+
+    /// Waits for the job to end (killing it after `timeout` seconds, a hang
+    /// guard) and returns what it did.
+    func finish(timeout: Double) -> SimbaProcess.Result {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning {
+            XCTFail("the job did not end within \(timeout) s")
+            for pid in rankPIDs().values { kill(pid, SIGKILL) }
+            process.terminate()
+        }
+        process.waitUntilExit()
+        return SimbaProcess.Result(status: process.terminationStatus, stdout: output.text(), stderr: errors.text(),
+                                   seconds: Date().timeIntervalSince(started))
+    }
+}

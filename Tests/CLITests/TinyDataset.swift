@@ -1,0 +1,27 @@
+import Foundation
+import XCTest
+
+/// Scratch folders and one tiny cohort shared by the test classes that only
+/// read it (generated once per test process, on 2 ranks).
+enum TinyDataset {
+    static let folder: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("simba-shared-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TinyDataset.folder) }
+        return url
+    }()
+
+    static let path: String = {
+        let output = folder.appendingPathComponent("tiny.h5").path
+        let result = try? SimbaProcess.run(["generate", "--preset", "tiny", "-o", output], ranks: 2, timeout: 300)
+        XCTAssertEqual(result?.status, 0, result?.stderr ?? "generate did not run")
+        return output
+    }()
+
+    /// A fresh folder for one test class (removed by the caller's tearDown).
+    static func scratch(_ label: String) -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("simba-\(label)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
