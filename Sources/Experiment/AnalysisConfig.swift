@@ -5,8 +5,10 @@ import YAMLConfig
 /// The `analysis:` section of an experiment: which arms `simba run`
 /// trains and how they are evaluated.
 public struct AnalysisConfig: Equatable, Sendable {
-    /// Arms to train: biased (always), twin (the counterfactual no-bias
-    /// cohort), reweighed (the biased cohort with reweighing).
+    /// Arms to train: biased, twin (the counterfactual no-bias cohort),
+    /// reweighed (the biased cohort with reweighing); for multi-site
+    /// experiments central, federated, travelling (and local): the biased
+    /// cohort's sites under each strategy.
     public var arms = [ArmName.biased, ArmName.twin]
     /// Bootstrap resamples for every confidence interval.
     public var bootstrap = 1000
@@ -32,8 +34,8 @@ public struct AnalysisConfig: Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard arms.contains(ArmName.biased) else {
-            throw ConfigError("analysis.arms", "must include \(ArmName.biased), got \(arms)")
+        guard arms.contains(ArmName.biased) || arms.contains(ArmName.central) else {
+            throw ConfigError("analysis.arms", "must include \(ArmName.biased) (or \(ArmName.central) for a multi-site experiment), got \(arms)")
         }
         if let unknown = arms.first(where: { !ArmName.all.contains($0) }) {
             throw ConfigError("analysis.arms", "'\(unknown)' is not an arm (arms: \(ArmName.all.joined(separator: ", ")))")
@@ -100,7 +102,7 @@ public struct AnalysisConfig: Equatable, Sendable {
         case .quickstart, .simbaJAMIA, .multibias:
             config.arms = ArmName.all
         case .multisite:
-            break
+            config.arms = [ArmName.central, ArmName.federated, ArmName.travelling]
         }
         return config
     }

@@ -55,6 +55,7 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         }
     }
 
+    /// Always probed; "site" joins them when the test images come from several sites.
     public static let targetNames = ["bias", "bias_marginal", "disease"]
 
     public var layers: [String]
@@ -73,14 +74,19 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         let depth = run.config.widths.count
         let names = LayerEncoding.layerNames(depth: depth)
         let mine = Array(stride(from: world.rank, to: names.count, by: world.size))
+        let (reader, samples) = try world.unanimously { () -> (DatasetReader, [SampleRecord]) in
+            let reader = try Predictions.openDataset(dataset, for: run)
+            return (reader, reader.samples.filter { $0.split == split })
+        }
+        defer { try? reader.close() }
+        // The site is a target when the test images come from several sites.
+        let sites = samples.map(\.site)
+        let targetNames = Self.targetNames + (Set(sites).count > 1 ? ["site"] : [])
         // Per layer: features, then per target: accuracy, fit, chance, p, components (NaN: none).
         let width = 1 + 5 * targetNames.count
         var local = [Double](repeating: 0, count: names.count * width)
-        let sampleCount = try world.unanimously { () -> Int in
-            let reader = try Predictions.openDataset(dataset, for: run)
-            defer { try? reader.close() }
-            let samples = reader.samples.filter { $0.split == split }
-            guard !mine.isEmpty else { return samples.count }
+        try world.unanimously {
+            guard !mine.isEmpty else { return }
             let loader = ImageLoader(reader: reader)
             let model = try run.model(maxBatch: batch)
             let probe = EncodingProbe(folds: folds, seed: seed)
@@ -94,8 +100,15 @@ public struct EncodingTable: Codable, Sendable, Equatable {
                     withinClass.append((try probe.evaluate(features: try features.rows(rows), labels: rows.map { bias[$0] }),
                                         rows.count))
                 }
-                let probes = [try Probe(pooling: withinClass), Probe(try probe.evaluate(features: features, labels: bias)),
+                var probes = [try Probe(pooling: withinClass), Probe(try probe.evaluate(features: features, labels: bias)),
                               Probe(try probe.evaluate(features: features, labels: disease))]
+                if targetNames.contains("site") {
+                    let parts = try balancedOneVersusRest(sites, seed: seed).map { site, rows in
+                        (try probe.evaluate(features: try features.rows(rows), labels: rows.map { sites[$0] == site ? 1 : 0 }),
+                         rows.count)
+                    }
+                    probes.append(try Probe(pooling: parts))
+                }
                 var row = [Double(features.columnCount)]
                 for probe in probes {
                     row += [probe.accuracy ?? .nan, probe.fitSetAccuracy, probe.chance, probe.pValue ?? .nan,
@@ -103,7 +116,6 @@ public struct EncodingTable: Codable, Sendable, Equatable {
                 }
                 local.replaceSubrange((layer * width)..<((layer + 1) * width), with: row)
             }
-            return samples.count
         }
         try world.allreduce(&local, op: .sum)
         func value(_ layer: Int, _ column: Int) -> Double { local[layer * width + column] }
@@ -118,7 +130,7 @@ public struct EncodingTable: Codable, Sendable, Equatable {
             }
         }
         return EncodingTable(layers: names, features: names.indices.map { Int(value($0, 0)) }, targets: targets,
-                             samples: sampleCount, folds: folds)
+                             samples: samples.count, folds: folds)
     }
 
     /// Per disease class, as many images with the bias as without it
@@ -132,6 +144,23 @@ public struct EncodingTable: Codable, Sendable, Equatable {
             var generator = SeededGenerator(seed: seed, stream: UInt64(label), "balanced bias probe")
             for side in sides.indices { sides[side].deterministicShuffle(using: &generator) }
             return (sides[0].prefix(size) + sides[1].prefix(size)).sorted()
+        }
+    }
+
+    /// Per site: its images and as many drawn from the other sites (seeded),
+    /// so "this site or another?" has chance one half; pooled over sites
+    /// this is the lab's "secret site classifier".
+    static func balancedOneVersusRest(_ sites: [Int], seed: UInt64) -> [(site: Int, rows: [Int])] {
+        Set(sites).sorted().compactMap { site in
+            let inside = sites.indices.filter { sites[$0] == site }
+            var outside = sites.indices.filter { sites[$0] != site }
+            let size = min(inside.count, outside.count)
+            guard size >= 2 else { return nil }
+            var generator = SeededGenerator(seed: seed, stream: UInt64(site), "balanced site probe")
+            var chosen = inside
+            chosen.deterministicShuffle(using: &generator)
+            outside.deterministicShuffle(using: &generator)
+            return (site, (chosen.prefix(size) + outside.prefix(size)).sorted())
         }
     }
 

@@ -15,6 +15,8 @@ public struct Evaluation: Sendable {
     public let byGroup: SubgroupTable
     /// Per site; nil with one site.
     public let bySite: SubgroupTable?
+    /// Per site × bias group ("site-2|morph"); nil with one site.
+    public let bySiteAndGroup: SubgroupTable?
     public let disparities: [GroupDisparity]
 
     public init(predictions: Predictions, groupNames: GroupNames, siteNames: [String],
@@ -26,8 +28,13 @@ public struct Evaluation: Sendable {
         let byGroup = try SubgroupTable(samples: samples, groups: SampleGroups(groupKeys), metrics: Self.metrics,
                                         settings: settings)
         self.byGroup = byGroup
-        bySite = Set(siteKeys).count > 1
+        let severalSites = Set(siteKeys).count > 1
+        bySite = severalSites
             ? try SubgroupTable(samples: samples, groups: SampleGroups(siteKeys), metrics: Self.metrics, settings: settings)
+            : nil
+        bySiteAndGroup = severalSites
+            ? try SubgroupTable(samples: samples, groups: try SampleGroups.combining([siteKeys, groupKeys]),
+                                metrics: Self.metrics, settings: settings)
             : nil
         let present = Set(byGroup.groups.distinctKeys)
         disparities = present.contains(GroupNames.none)

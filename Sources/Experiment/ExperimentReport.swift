@@ -85,15 +85,21 @@ public struct ExperimentReport {
         let withSites = summary.arms.filter { $0.evaluation.bySite != nil }
         guard !withSites.isEmpty else { return }
         report.heading("Test metrics per site")
-        for arm in withSites { report.html(table(arm.evaluation.bySite!, caption: arm.name)) }
+        report.paragraph("A held-out site contributes test images only: its scanner was never seen in training.")
+        for arm in withSites {
+            report.html(table(arm.evaluation.bySite!, caption: arm.name))
+            if let detail = arm.evaluation.bySiteAndGroup {
+                report.html(table(detail, caption: "\(arm.name): site × bias group"))
+            }
+        }
     }
 
     private func encoding(_ report: inout HTMLReport) {
         let probed = summary.arms.filter { $0.encoding != nil }
         guard !probed.isEmpty else { return }
         report.heading("Where is the bias encoded?")
-        report.paragraph("Each layer's test-set activations → PCA (99% variance) → logistic regression, cross-validated accuracy. Chance is the majority-class share (dashed).")
-        for target in ["bias", "disease"] {
+        report.paragraph("Each layer's test-set activations → PCA (99% variance) → logistic regression, cross-validated accuracy. bias: within each disease class on balanced subsets (chance 0.5), so the disease cannot stand in for the bias; site: each site against as many images of the others (the 'secret site classifier'). Chance is dashed.")
+        for target in ["bias", "disease", "site"] where probed.contains(where: { $0.encoding?.targets[target] != nil }) {
             var series = probed.map { arm in
                 let table = arm.encoding!
                 return SVGChart.Series(name: arm.name, points: (table.targets[target] ?? []).enumerated().map {
@@ -169,6 +175,7 @@ public struct ExperimentReport {
         for arm in summary.arms {
             let tables = [("by_group", arm.evaluation.byGroup), ("disparities", arm.evaluation.disparities)]
                 + (arm.evaluation.bySite.map { [("by_site", $0)] } ?? [])
+                + (arm.evaluation.bySiteAndGroup.map { [("by_site_group", $0)] } ?? [])
             for (name, table) in tables { lines += table.csvLines(table: name).map { "\(arm.name),\($0)" } }
             if let encoding = arm.encoding {
                 for (target, probes) in encoding.targets.sorted(by: { $0.key < $1.key }) {

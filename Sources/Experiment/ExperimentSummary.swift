@@ -102,6 +102,11 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
         if let reweighed = arm(ArmName.reweighed), let biased = arm(ArmName.biased) {
             comparisons += try ArmComparison.compare(reweighed, against: biased, settings: settings)
         }
+        if let central = arm(ArmName.central) {
+            for name in ArmName.strategies.dropFirst() {
+                if let other = arm(name) { comparisons += try ArmComparison.compare(other, against: central, settings: settings) }
+            }
+        }
         self.comparisons = comparisons
     }
 
@@ -133,5 +138,9 @@ public enum ArmName {
     public static let twin = "twin"
     /// Trained on the biased cohort with reweighing.
     public static let reweighed = "reweighed"
-    public static let all = [biased, twin, reweighed]
+    /// Multi-site arms: the biased cohort's sites trained with one strategy
+    /// each (central pools them; the others keep the data at its site).
+    public static let central = "central", federated = "federated", travelling = "travelling", local = "local"
+    public static let strategies = [central, federated, travelling, local]
+    public static let all = [biased, twin, reweighed] + strategies
 }

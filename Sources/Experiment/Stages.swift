@@ -20,7 +20,7 @@ public enum Stages {
             let reader = try Predictions.openDataset(path, for: run)
             defer { try? reader.close() }
             let sites = run.config.sites > 0 ? (0..<run.config.sites).map { "site-\($0 + 1)" }
-                : reader.config.sites.map(\.name)
+                : reader.config.sites.map { $0.heldOut ? "\($0.name) (held out)" : $0.name }
             return (run, path, GroupNames(biasNames: reader.config.biases.map(\.name)), sites)
         }
         let predictions = try Predictions.score(run, dataset: datasetPath, world: world)

@@ -11,6 +11,7 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
     public var predictions: StoredPredictions
     public var byGroup: MetricTable
     public var bySite: MetricTable?
+    public var bySiteAndGroup: MetricTable?
     public var disparities: MetricTable
     public var bootstrapResamples: Int
     public var confidenceLevel: Double
@@ -33,6 +34,7 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
         let byGroup = MetricTable(evaluation.byGroup)
         self.byGroup = byGroup
         bySite = evaluation.bySite.map(MetricTable.init)
+        bySiteAndGroup = evaluation.bySiteAndGroup.map(MetricTable.init)
         let pairs = Dictionary(uniqueKeysWithValues: byGroup.keys.indices.map { (byGroup.keys[$0], $0) })
         func pairTotals(_ values: [Int]) -> [String: Int] {
             var totals: [String: Int] = [:]
@@ -70,6 +72,7 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
         try stored.writeDataset("score", predictions.scores)
         try byGroup.write(into: group, name: "by_group", description: "test metrics overall ('all') and per bias group")
         try bySite?.write(into: group, name: "by_site", description: "test metrics overall ('all') and per site")
+        try bySiteAndGroup?.write(into: group, name: "by_site_group", description: "test metrics overall ('all') and per site|bias group")
         try disparities.write(into: group, name: "disparities",
                               description: "metric(bias group) − metric(no-bias group); samples and positives of both groups")
         try group.setAttribute("complete", 1)
@@ -95,13 +98,14 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
                                            scores: try stored.dataset("score").read()),
             byGroup: try MetricTable.read(from: group, name: "by_group"),
             bySite: group.contains("by_site") ? try MetricTable.read(from: group, name: "by_site") : nil,
+            bySiteAndGroup: group.contains("by_site_group") ? try MetricTable.read(from: group, name: "by_site_group") : nil,
             disparities: try MetricTable.read(from: group, name: "disparities"),
             bootstrapResamples: try group.attribute("bootstrap_resamples", as: Int.self),
             confidenceLevel: try group.attribute("confidence_level", as: Double.self))
     }
 
     private init(checkpoint: String, epoch: Int, dataset: String, predictions: StoredPredictions,
-                 byGroup: MetricTable, bySite: MetricTable?, disparities: MetricTable,
+                 byGroup: MetricTable, bySite: MetricTable?, bySiteAndGroup: MetricTable?, disparities: MetricTable,
                  bootstrapResamples: Int, confidenceLevel: Double) {
         self.checkpoint = checkpoint
         self.epoch = epoch
@@ -109,6 +113,7 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
         self.predictions = predictions
         self.byGroup = byGroup
         self.bySite = bySite
+        self.bySiteAndGroup = bySiteAndGroup
         self.disparities = disparities
         self.bootstrapResamples = bootstrapResamples
         self.confidenceLevel = confidenceLevel

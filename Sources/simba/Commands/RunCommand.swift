@@ -119,6 +119,11 @@ struct ExperimentRun {
         for arm in analysis.arms {
             var config = training
             if arm == ArmName.reweighed { config.reweighing = true }
+            if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
+                config.strategy = strategy
+                if strategy != .central { config.batchNormCalibration = false }
+                try world.unanimously { try config.validate() }
+            }
             let data = arm == ArmName.twin ? CohortGeneration.twinPath(for: dataset) : dataset
             let runFile = path("run-\(arm).h5")
             let exists = try world.unanimously { FileManager.default.fileExists(atPath: runFile) }

@@ -90,6 +90,8 @@ struct SweepCommand: ClusterCommand {
             }
             try mine.free()
             if only != nil { return }
+            // Every group's experiments finish before rank 0 reads their summaries.
+            try world.barrier()
         }
         let written = try world.unanimously { () -> [String] in
             guard world.rank == 0 else { return [] }
