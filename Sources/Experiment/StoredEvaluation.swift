@@ -55,8 +55,12 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
     public func write(to path: String) throws {
         let file = try H5File.open(path, writable: true)
         let root = try file.root
-        if root.contains(Self.groupName) { try root.removeLink(Self.groupName) }
-        let group = try root.createGroup(Self.groupName)
+        // Other members (a local run's cross_site matrix) stay.
+        let group = root.contains(Self.groupName) ? try root.group(Self.groupName) : try root.createGroup(Self.groupName)
+        if group.hasAttribute("complete") { try group.deleteAttribute("complete") }
+        for child in ["predictions", "by_group", "by_site", "by_site_group", "disparities"] where group.contains(child) {
+            try group.removeLink(child)
+        }
         try group.setAttribute("checkpoint", checkpoint)
         try group.setAttribute("epoch", epoch)
         try group.setAttribute("dataset", dataset)

@@ -97,7 +97,7 @@ final class EvaluationTests: XCTestCase {
             ArmSummary(name: name, runFile: "r.h5", dataset: "d.h5", epochsRun: 1, bestEpoch: 1, stopReason: "budget",
                        evaluation: StoredEvaluation(try Fixture.evaluation(scores: scores), run: run, dataset: "d.h5",
                                                     settings: Fixture.settings),
-                       encoding: nil, saliency: nil,
+                       encoding: nil, saliency: nil, crossSite: nil,
                        history: TrainingHistory(epochs: [1], trainLoss: [0.7], validationLoss: [0.6], trainAccuracy: [0.5],
                                                 validationAccuracy: [0.6], stopReason: "budget", bestEpoch: 1,
                                                 strategy: "central", worldSize: 1))
