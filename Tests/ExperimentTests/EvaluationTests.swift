@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import Network
 import Storage
+import Synthesis
 import Training
 import XCTest
 @testable import Experiment
@@ -129,5 +130,22 @@ extension JSONDecoder {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
+    }
+}
+
+final class AnalysisConfigTests: XCTestCase {
+    func testPresetsTrainTheArmsTheirExperimentNeeds() {
+        XCTAssertEqual(AnalysisConfig.preset(.quickstart).arms, ["biased", "twin", "reweighed"])
+        XCTAssertEqual(AnalysisConfig.preset(.tiny).arms, ["biased", "twin"])
+        XCTAssertEqual(AnalysisConfig.preset(.multisite).arms, ["central", "federated", "travelling"])
+        for preset in CohortPreset.allCases { XCTAssertNoThrow(try AnalysisConfig.preset(preset).validate()) }
+    }
+
+    func testArmsAreChecked() {
+        var config = AnalysisConfig()
+        config.arms = ["twin"]
+        XCTAssertThrowsError(try config.validate())
+        config.arms = ["biased", "sideways"]
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'sideways' is not an arm")) }
     }
 }
