@@ -40,7 +40,7 @@ test: test-deps
 
 # A real one-node Slurm on this machine (installs slurm-wlm and munge as
 # root): batch jobs launched with srun and with mpirun.
-test-slurm: build-debug
+test-slurm: build-debug test-deps
 	scripts/test-slurm.sh $(DEBUG_BIN)
 
 # The science of the quickstart experiment (scripts/check-science.py): the

@@ -10,11 +10,18 @@ state=${2:-/tmp/simba-slurm}
 conf=$state/slurm.conf
 
 stop() {
+    local pids=()
     for daemon in slurmd slurmctld; do
-        [ -f "$state/$daemon.pid" ] && kill "$(cat "$state/$daemon.pid")" 2>/dev/null || true
+        [ -f "$state/$daemon.pid" ] && pids+=("$(cat "$state/$daemon.pid")")
     done
+    [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null
     pkill -x slurmd 2>/dev/null || true
     pkill -x slurmctld 2>/dev/null || true
+    # Wait until they are gone (slurmctld saves its state on the way out).
+    for _ in $(seq 1 40); do
+        pgrep -x slurmd >/dev/null || pgrep -x slurmctld >/dev/null || break
+        sleep 0.25
+    done
 }
 
 if [ "$action" = stop ]; then stop; exit 0; fi

@@ -239,6 +239,11 @@ public final class RunFile {
         try group.setAttribute("adam_step", optimizer.step)
     }
 
+    /// Whether the run holds a checkpoint (`latest` is linked only once one is complete).
+    public var hasCheckpoint: Bool {
+        (try? file.root.group("checkpoints").softLinkTarget("latest")) != nil
+    }
+
     /// The checkpoint `latest` points at, which must be complete.
     public func latestCheckpoint() throws -> Checkpoint {
         let checkpoints = try file.root.group("checkpoints")

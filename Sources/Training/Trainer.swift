@@ -252,7 +252,10 @@ public final class Trainer {
 
     private func train(into runFile: RunFile, progress: (TrainingProgress) -> Void) throws -> TrainingOutcome {
         var state = TrainingState()
-        if run.resume {
+        // A run stopped before its first checkpoint (e.g. a stop signal at
+        // its first step) starts from the beginning: the model is seeded, so
+        // that is the same computation as a fresh run.
+        if run.resume && runFile.hasCheckpoint {
             let checkpoint = try runFile.latestCheckpoint()
             if localSites != nil {
                 try localSites!.read(from: checkpoint.group)
@@ -265,8 +268,8 @@ public final class Trainer {
             }
             state = checkpoint.state
             if config.fedBN { siteBatchNorm = try siteRows.read("site_batch_norm", from: checkpoint.group) }
-            try runFile.truncateMetrics(toEpochs: state.epochsDone)
         }
+        if run.resume { try runFile.truncateMetrics(toEpochs: state.epochsDone) }
         var lastValidation = ValidationResult.empty(groups: groups, sites: layout.count)
         while state.epochsDone < config.epochs && state.epochsWithoutImprovement < config.patience {
             try world.stopIfRequested()
