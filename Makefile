@@ -39,7 +39,9 @@ test: test-deps
 	SIMBA_BIN=$(DEBUG_BIN) $(SWIFT) test --skip-build --disable-swift-testing
 
 # A real one-node Slurm on this machine (installs slurm-wlm and munge as
-# root): batch jobs launched with srun and with mpirun.
+# root): selftest under srun and mpirun, slurm/simba-run.sbatch (a run, the
+# requeue test bitwise against an uninterrupted run, the time-limit path)
+# and slurm/simba-sweep.sbatch (an array and its merge). About 4 minutes.
 test-slurm: build-debug test-deps
 	scripts/test-slurm.sh $(DEBUG_BIN)
 

@@ -168,6 +168,31 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try python(script, [uninterrupted, stopped]), "True True\n")
     }
 
+    /// A stop before the first checkpoint (e.g. Slurm's warning while an
+    /// experiment's next arm starts) leaves a run file without one; --resume
+    /// then trains from the beginning, as the uninterrupted run did.
+    func testStopBeforeTheFirstCheckpointResumesFromTheStart() throws {
+        let uninterrupted = path("early-full.h5"), stopped = path("early-stopped.h5")
+        let arguments = ["--epochs", "2", "--batch", "4"]
+        try train(uninterrupted, ranks: 2, arguments)
+        let job = try SimbaJob(["train", "--preset", "tiny", "--data", Self.dataset, "-o", stopped] + arguments, ranks: 2)
+        _ = job.wait(until: { FileManager.default.fileExists(atPath: stopped) }, timeout: 120)
+        kill(job.process.processIdentifier, SIGUSR1)
+        let result = job.finish(timeout: 120)
+        if result.status == 0 || RunFileProbe.hasLatestCheckpoint(stopped) {
+            throw XCTSkip("the first checkpoint was written before the stop signal arrived")
+        }
+        XCTAssertEqual(result.status, 75, result.stderr)
+        try train(stopped, ranks: 2, arguments + ["--resume"])
+        let script = """
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
+            print(np.array_equal(a['checkpoints/latest/parameters'][()], b['checkpoints/latest/parameters'][()]),
+                  np.array_equal(a['metrics/validation_loss'][()], b['metrics/validation_loss'][()]))
+            """
+        XCTAssertEqual(try python(script, [uninterrupted, stopped]), "True True\n")
+    }
+
     /// The benchmark prints one JSON line with the numbers issue 5 asks for.
     func testScalingBenchmarkPrintsItsJSONLine() throws {
         let result = try SimbaProcess.run(["bench", "scaling", "--input", "16x16x16", "--widths", "4,8", "--steps", "2"],
