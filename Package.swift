@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
-        .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Analysis", "Storage", "Training", "Network"]),
+        .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Analysis", "Storage", "Training", "Network", "Synthesis"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Synthesis", "YAMLConfig", "Cluster"]),
     ]
 )

@@ -217,9 +217,10 @@ for _ in $(seq 1 1200); do
 done
 scancel --signal=USR1 --batch "${array}_0"
 for _ in $(seq 1 420); do
-    # the merge waits on the array: let task 0 start again at once once requeued
+    # the merge waits on the array: let task 0 start again soon once requeued
     release_requeued "${array}_0"
-    case $(field "$merge" JobState) in PENDING|RUNNING|CONFIGURING|COMPLETING) sleep 1 ;; *) break ;; esac
+    # (an empty state: scontrol did not answer this time; ask again)
+    case $(field "$merge" JobState) in PENDING|RUNNING|CONFIGURING|COMPLETING|"") sleep 1 ;; *) break ;; esac
 done
 status=$(field "$merge" JobState)
 tasks=$(for task in 0 1; do field "${array}_$task" JobState; done | tr '\n' ' ')

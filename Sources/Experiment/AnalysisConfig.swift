@@ -100,7 +100,7 @@ public struct AnalysisConfig: Equatable, Sendable {
             config.bootstrap = 200
             config.saliency = 2
         case .quickstart, .simbaJAMIA, .multibias:
-            config.arms = ArmName.all
+            config.arms = [ArmName.biased, ArmName.twin, ArmName.reweighed]
         case .multisite:
             config.arms = [ArmName.central, ArmName.federated, ArmName.travelling]
         }

@@ -168,48 +168,40 @@ public struct EncodingTable: Codable, Sendable, Equatable {
 
     /// Replaces `/encoding` in the run file (serial; call on one rank).
     public func write(to path: String) throws {
-        let file = try H5File.open(path, writable: true)
-        let root = try file.root
-        if root.contains(Self.groupName) { try root.removeLink(Self.groupName) }
-        let group = try root.createGroup(Self.groupName)
-        try group.setAttribute("description", "per layer: PCA (99% variance) + logistic regression on the test split's activations, \(folds)-fold cross-validated; bias: probed within each disease class on balanced subsets (as many with as without the bias) and pooled, which removes what the disease label explains; bias_marginal: over all images as in the original; fit_set_accuracy is what the original reports; chance: majority-class share; p_value: one-sided exact binomial test against chance")
-        try group.setAttribute("samples", samples)
-        try group.setAttribute("folds", folds)
-        try group.writeStrings("layer", layers)
-        try group.writeDataset("features", features)
-        for (target, probes) in targets.sorted(by: { $0.key < $1.key }) {
-            let sub = try group.createGroup(target)
-            try sub.writeDataset("accuracy", probes.map { $0.accuracy ?? .nan })
-            try sub.writeDataset("fit_set_accuracy", probes.map(\.fitSetAccuracy))
-            try sub.writeDataset("chance", probes.map(\.chance))
-            try sub.writeDataset("p_value", probes.map { $0.pValue ?? .nan })
-            try sub.writeDataset("components", probes.map(\.components))
+        try RunFileSection.replace(Self.groupName, in: path) { group in
+            try group.setAttribute("description", "per layer: PCA (99% variance) + logistic regression on the test split's activations, \(folds)-fold cross-validated; bias: probed within each disease class on balanced subsets (as many with as without the bias) and pooled, which removes what the disease label explains; bias_marginal: over all images as in the original; fit_set_accuracy is what the original reports; chance: majority-class share; p_value: one-sided exact binomial test against chance")
+            try group.setAttribute("samples", samples)
+            try group.setAttribute("folds", folds)
+            try group.writeStrings("layer", layers)
+            try group.writeDataset("features", features)
+            for (target, probes) in targets.sorted(by: { $0.key < $1.key }) {
+                let sub = try group.createGroup(target)
+                try sub.writeDataset("accuracy", probes.map { $0.accuracy ?? .nan })
+                try sub.writeDataset("fit_set_accuracy", probes.map(\.fitSetAccuracy))
+                try sub.writeDataset("chance", probes.map(\.chance))
+                try sub.writeDataset("p_value", probes.map { $0.pValue ?? .nan })
+                try sub.writeDataset("components", probes.map(\.components))
         }
-        try group.setAttribute("complete", 1)
-        try file.close()
+        }
     }
 
     /// Reads `/encoding` of a run file, nil if it has none.
     public static func read(from path: String) throws -> EncodingTable? {
-        let file = try H5File.open(path)
-        defer { try? file.close() }
-        let root = try file.root
-        guard root.contains(groupName) else { return nil }
-        let group = try root.group(groupName)
-        guard group.hasAttribute("complete") else { return nil }
-        var targets: [String: [Probe]] = [:]
-        for target in try group.memberNames() where !["layer", "features"].contains(target) {
-            let sub = try group.group(target)
-            let accuracy: [Double] = try sub.dataset("accuracy").read(), fit: [Double] = try sub.dataset("fit_set_accuracy").read()
-            let chance: [Double] = try sub.dataset("chance").read(), p: [Double] = try sub.dataset("p_value").read()
-            let components: [Int] = try sub.dataset("components").read()
-            targets[target] = accuracy.indices.map {
-                Probe(accuracy: accuracy[$0].isNaN ? nil : accuracy[$0], fitSetAccuracy: fit[$0], chance: chance[$0],
-                      pValue: p[$0].isNaN ? nil : p[$0], components: components[$0])
-            }
+        try RunFileSection.read(groupName, in: path) { group in
+            var targets: [String: [Probe]] = [:]
+            for target in try group.memberNames() where !["layer", "features"].contains(target) {
+                let sub = try group.group(target)
+                let accuracy: [Double] = try sub.dataset("accuracy").read(), fit: [Double] = try sub.dataset("fit_set_accuracy").read()
+                let chance: [Double] = try sub.dataset("chance").read(), p: [Double] = try sub.dataset("p_value").read()
+                let components: [Int] = try sub.dataset("components").read()
+                targets[target] = accuracy.indices.map {
+                    Probe(accuracy: accuracy[$0].isNaN ? nil : accuracy[$0], fitSetAccuracy: fit[$0], chance: chance[$0],
+                          pValue: p[$0].isNaN ? nil : p[$0], components: components[$0])
+                }
         }
         return EncodingTable(layers: try group.readStrings("layer"), features: try group.dataset("features").read(),
                              targets: targets, samples: try group.attribute("samples", as: Int.self),
                              folds: try group.attribute("folds", as: Int.self))
+        }
     }
 }

@@ -86,6 +86,15 @@ public struct ExperimentReport {
         guard !withSites.isEmpty else { return }
         report.heading("Test metrics per site")
         report.paragraph("A held-out site contributes test images only: its scanner was never seen in training.")
+        for arm in summary.arms {
+            guard let matrix = arm.crossSite else { continue }
+            for (name, values) in [("accuracy", matrix.accuracy), ("AUROC", matrix.auroc)] {
+                report.table(["model of ↓ on test images of →"] + matrix.sites,
+                             matrix.sites.indices.map { [matrix.sites[$0]] + values[$0].map(Self.format) },
+                             caption: "\(arm.name): cross-site \(name) (each site's own model; the local arm's rows above score each image with its own site's model, a held-out site's with the mean of all)",
+                             numeric: Set(1...matrix.sites.count))
+            }
+        }
         for arm in withSites {
             report.html(table(arm.evaluation.bySite!, caption: arm.name))
             if let detail = arm.evaluation.bySiteAndGroup {

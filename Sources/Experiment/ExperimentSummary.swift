@@ -13,7 +13,17 @@ public struct ArmSummary: Codable, Sendable, Equatable {
     public var evaluation: StoredEvaluation
     public var encoding: EncodingTable?
     public var saliency: SaliencySummary?
+    /// Local arms: each site's model on every site's test images.
+    public var crossSite: CrossSiteSummary?
     public var history: TrainingHistory
+}
+
+/// The cross-site matrix of a local arm: rows are the model's site,
+/// columns the test site.
+public struct CrossSiteSummary: Codable, Sendable, Equatable {
+    public var sites: [String]
+    public var accuracy: [[Double?]]
+    public var auroc: [[Double?]]
 }
 
 /// The saliency analysis in numbers: per cell (bias group × outcome) the

@@ -88,49 +88,41 @@ public struct SaliencyTable: Sendable, Equatable {
 
     /// Replaces `/saliency` in the run file (serial; call on one rank).
     public func write(to path: String) throws {
-        let file = try H5File.open(path, writable: true)
-        let root = try file.root
-        if root.contains(Self.groupName) { try root.removeLink(Self.groupName) }
-        let group = try root.createGroup(Self.groupName)
-        try group.setAttribute("description", "SmoothGrad (20 copies, sigma 0.2) of correctly classified test images per bias group and outcome (TP: disease score, TN: healthy score); mean_map: the cell's average in template space (C order); region scores after a threshold of \(threshold): coverage_percent, weighted_score = min-max normalised mean x coverage")
-        try group.setAttribute("threshold", Double(threshold))
-        try group.writeStrings("cell", cells)
-        try group.writeDataset("images", counts)
-        try group.writeDataset("mean_map", maps.flatMap { $0 }, shape: [cells.count] + shape)
-        try group.writeDataset("region_label", regionLabels)
-        try group.writeStrings("region_name", regionNames)
-        try group.writeDataset("weighted_score", scores.flatMap { $0 }, shape: [cells.count, regionLabels.count])
-        try group.writeDataset("coverage_percent", coverage.flatMap { $0 }, shape: [cells.count, regionLabels.count])
-        try group.setAttribute("complete", 1)
-        try file.close()
+        try RunFileSection.replace(Self.groupName, in: path) { group in
+            try group.setAttribute("description", "SmoothGrad (20 copies, sigma 0.2) of correctly classified test images per bias group and outcome (TP: disease score, TN: healthy score); mean_map: the cell's average in template space (C order); region scores after a threshold of \(threshold): coverage_percent, weighted_score = min-max normalised mean x coverage")
+            try group.setAttribute("threshold", Double(threshold))
+            try group.writeStrings("cell", cells)
+            try group.writeDataset("images", counts)
+            try group.writeDataset("mean_map", maps.flatMap { $0 }, shape: [cells.count] + shape)
+            try group.writeDataset("region_label", regionLabels)
+            try group.writeStrings("region_name", regionNames)
+            try group.writeDataset("weighted_score", scores.flatMap { $0 }, shape: [cells.count, regionLabels.count])
+            try group.writeDataset("coverage_percent", coverage.flatMap { $0 }, shape: [cells.count, regionLabels.count])
+        }
     }
 }
 
 extension SaliencyTable {
     /// Reads `/saliency` of a run file, nil if it has none.
     public static func read(from path: String) throws -> SaliencyTable? {
-        let file = try H5File.open(path)
-        defer { try? file.close() }
-        let root = try file.root
-        guard root.contains(groupName) else { return nil }
-        let group = try root.group(groupName)
-        guard group.hasAttribute("complete") else { return nil }
-        let cells = try group.readStrings("cell")
-        let mapDataset = try group.dataset("mean_map")
-        let shape = Array(try mapDataset.shape.dropFirst())
-        let voxels = shape.reduce(1, *)
-        let flat: [Float] = try mapDataset.read()
-        let regions: [Int32] = try group.dataset("region_label").read()
-        let scores: [Double] = try group.dataset("weighted_score").read()
-        let coverage: [Double] = try group.dataset("coverage_percent").read()
-        func rows(_ values: [Double]) -> [[Double]] {
-            cells.indices.map { Array(values[($0 * regions.count)..<(($0 + 1) * regions.count)]) }
+        try RunFileSection.read(groupName, in: path) { group in
+            let cells = try group.readStrings("cell")
+            let mapDataset = try group.dataset("mean_map")
+            let shape = Array(try mapDataset.shape.dropFirst())
+            let voxels = shape.reduce(1, *)
+            let flat: [Float] = try mapDataset.read()
+            let regions: [Int32] = try group.dataset("region_label").read()
+            let scores: [Double] = try group.dataset("weighted_score").read()
+            let coverage: [Double] = try group.dataset("coverage_percent").read()
+            func rows(_ values: [Double]) -> [[Double]] {
+                cells.indices.map { Array(values[($0 * regions.count)..<(($0 + 1) * regions.count)]) }
         }
         let threshold = Float(try group.attribute("threshold", as: Double.self))
         return SaliencyTable(cells: cells, counts: try group.dataset("images").read(),
                              maps: cells.indices.map { Array(flat[($0 * voxels)..<(($0 + 1) * voxels)]) },
                              shape: shape, regionLabels: regions, regionNames: try group.readStrings("region_name"),
                              scores: rows(scores), coverage: rows(coverage), threshold: threshold)
+        }
     }
 
     /// Each cell's mean map as NIfTI in the dataset's world space

@@ -35,6 +35,36 @@ public enum Stages {
         return stored
     }
 
+    /// A local run (one model per site) evaluated as deployed: each test
+    /// image scored by its own site's best model, and an image of a site
+    /// without a model (held out) by the mean score of all site models.
+    /// The scores come from the run's cross-site matrix; the tables go to
+    /// `/evaluation` beside it.
+    public static func evaluateLocal(runFile: String, settings: BootstrapSettings = BootstrapSettings(),
+                                     world: Communicator) throws -> StoredEvaluation {
+        try world.unanimously { () -> StoredEvaluation in
+            let matrix = try CrossSiteTable.read(from: runFile)
+            let dataset = TrainedRun.resolve(matrix.dataset, besides: runFile)
+            let reader = try DatasetReader(path: dataset)
+            defer { try? reader.close() }
+            let records = Dictionary(uniqueKeysWithValues: reader.samples.map { ($0.index, $0) })
+            let scores = matrix.sampleIndices.indices.map { matrix.deployedScore(sample: $0) }
+            let predictions = Predictions(indices: matrix.sampleIndices, labels: matrix.sampleLabels,
+                                          groups: matrix.sampleIndices.map { records[$0]?.group ?? 0 },
+                                          sites: matrix.sampleSites, scores: scores)
+            let siteNames = reader.config.sites.map { $0.heldOut ? "\($0.name) (held out)" : $0.name }
+            let evaluation = try Evaluation(predictions: predictions,
+                                            groupNames: GroupNames(biasNames: reader.config.biases.map(\.name)),
+                                            siteNames: siteNames, settings: settings)
+            let run = TrainedRun(path: runFile, config: matrix.config, datasetPath: dataset, input: matrix.input,
+                                 checkpoint: "each site's best model (local)", epoch: matrix.bestRounds.max() ?? 0,
+                                 parameters: [])
+            let stored = StoredEvaluation(evaluation, run: run, dataset: dataset, settings: settings)
+            if world.rank == 0 { try stored.write(to: runFile) }
+            return stored
+        }
+    }
+
     /// Layer-wise encoding probes on the test split, stored in `/encoding`.
     public static func probe(runFile: String, dataset: String? = nil, checkpoint: String = "best", folds: Int = 5,
                              seed: UInt64 = 0, world: Communicator) throws -> EncodingTable {

@@ -55,8 +55,12 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
     public func write(to path: String) throws {
         let file = try H5File.open(path, writable: true)
         let root = try file.root
-        if root.contains(Self.groupName) { try root.removeLink(Self.groupName) }
-        let group = try root.createGroup(Self.groupName)
+        // Other members (a local run's cross_site matrix) stay.
+        let group = root.contains(Self.groupName) ? try root.group(Self.groupName) : try root.createGroup(Self.groupName)
+        if group.hasAttribute("complete") { try group.deleteAttribute("complete") }
+        for child in ["predictions", "by_group", "by_site", "by_site_group", "disparities"] where group.contains(child) {
+            try group.removeLink(child)
+        }
         try group.setAttribute("checkpoint", checkpoint)
         try group.setAttribute("epoch", epoch)
         try group.setAttribute("dataset", dataset)
@@ -81,27 +85,23 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
 
     /// Reads `/evaluation` of a run file, nil if it has none.
     public static func read(from path: String) throws -> StoredEvaluation? {
-        let file = try H5File.open(path)
-        defer { try? file.close() }
-        let root = try file.root
-        guard root.contains(groupName) else { return nil }
-        let group = try root.group(groupName)
-        guard group.hasAttribute("complete") else { return nil }
-        let stored = try group.group("predictions")
-        return StoredEvaluation(
-            checkpoint: try group.stringAttribute("checkpoint"), epoch: try group.attribute("epoch", as: Int.self),
-            dataset: try group.stringAttribute("dataset"),
-            predictions: StoredPredictions(indices: try stored.dataset("sample_index").read(),
-                                           labels: try stored.dataset("label").read(),
-                                           groups: try stored.readStrings("bias_group"),
-                                           sites: try stored.readStrings("site"),
-                                           scores: try stored.dataset("score").read()),
-            byGroup: try MetricTable.read(from: group, name: "by_group"),
-            bySite: group.contains("by_site") ? try MetricTable.read(from: group, name: "by_site") : nil,
-            bySiteAndGroup: group.contains("by_site_group") ? try MetricTable.read(from: group, name: "by_site_group") : nil,
-            disparities: try MetricTable.read(from: group, name: "disparities"),
-            bootstrapResamples: try group.attribute("bootstrap_resamples", as: Int.self),
-            confidenceLevel: try group.attribute("confidence_level", as: Double.self))
+        try RunFileSection.read(groupName, in: path) { group in
+            let stored = try group.group("predictions")
+            return StoredEvaluation(
+                checkpoint: try group.stringAttribute("checkpoint"), epoch: try group.attribute("epoch", as: Int.self),
+                dataset: try group.stringAttribute("dataset"),
+                predictions: StoredPredictions(indices: try stored.dataset("sample_index").read(),
+                                               labels: try stored.dataset("label").read(),
+                                               groups: try stored.readStrings("bias_group"),
+                                               sites: try stored.readStrings("site"),
+                                               scores: try stored.dataset("score").read()),
+                byGroup: try MetricTable.read(from: group, name: "by_group"),
+                bySite: group.contains("by_site") ? try MetricTable.read(from: group, name: "by_site") : nil,
+                bySiteAndGroup: group.contains("by_site_group") ? try MetricTable.read(from: group, name: "by_site_group") : nil,
+                disparities: try MetricTable.read(from: group, name: "disparities"),
+                bootstrapResamples: try group.attribute("bootstrap_resamples", as: Int.self),
+                confidenceLevel: try group.attribute("confidence_level", as: Double.self))
+        }
     }
 
     private init(checkpoint: String, epoch: Int, dataset: String, predictions: StoredPredictions,

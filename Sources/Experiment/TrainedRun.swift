@@ -35,6 +35,9 @@ public struct TrainedRun: Sendable {
             throw ExperimentError("\(path) is not a simba run file (no format attribute '\(RunFile.format)')")
         }
         let config = try TrainingConfig.read(try ConfigNode.parse(try root.stringAttribute("config"), source: "\(path) config"))
+        guard config.strategy != .local else {
+            throw ExperimentError("\(path) was trained with strategy local (one model per site, no single model): its evaluation is the cross-site matrix in /evaluation/cross_site")
+        }
         let input = try root.group("model").attribute("input", as: [Int].self)
         let checkpoints = try root.group("checkpoints")
         guard let target = checkpoints.softLinkTarget(link) else {

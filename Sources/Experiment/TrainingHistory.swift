@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import Synthesis
 
 /// A run file's training curves and how the run ended.
 public struct TrainingHistory: Codable, Sendable, Equatable {
@@ -49,6 +50,15 @@ extension ArmSummary {
         return ArmSummary(name: name, runFile: runFile, dataset: evaluation.dataset, epochsRun: history.epochs.count,
                           bestEpoch: history.bestEpoch, stopReason: history.stopReason, evaluation: evaluation,
                           encoding: try EncodingTable.read(from: runFile),
-                          saliency: try SaliencyTable.read(from: runFile).map { SaliencySummary($0) }, history: history)
+                          saliency: try SaliencyTable.read(from: runFile).map { SaliencySummary($0) },
+                          crossSite: history.strategy == "local" ? try crossSite(runFile) : nil, history: history)
+    }
+
+    static func crossSite(_ runFile: String) throws -> CrossSiteSummary {
+        let table = try CrossSiteTable.read(from: runFile)
+        let reader = try DatasetReader(path: TrainedRun.resolve(table.dataset, besides: runFile))
+        defer { try? reader.close() }
+        let names = (0..<table.sites).map { $0 < reader.config.sites.count ? reader.config.sites[$0].name : "site-\($0 + 1)" }
+        return CrossSiteSummary(sites: names, accuracy: table.accuracy, auroc: table.auroc)
     }
 }

@@ -60,6 +60,12 @@ public final class DatasetReader {
         try images.read(Float.self, offset: [range.lowerBound, 0, 0, 0], count: [range.count] + shape)
     }
 
+    /// Reads images `range` straight into `buffer` (range.count images,
+    /// C order). Collective when the file was opened with a communicator.
+    public func readImages(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try images.read(into: buffer, offset: [range.lowerBound, 0, 0, 0], count: [range.count] + shape)
+    }
+
     public func image(_ index: Int) throws -> Volume<Float> {
         Volume(grid: grid, cOrder: try readImages(index..<index + 1))
     }

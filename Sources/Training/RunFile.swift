@@ -23,13 +23,15 @@ public struct TrainingState: Equatable, Sendable {
 /// The parts of a complete checkpoint read back for `--resume`.
 public struct Checkpoint {
     public var path: String
+    /// The replicated model and its Adam state; empty in local runs, whose
+    /// checkpoints hold one model per site instead (`site_*` tables).
     public var parameters: [Float]
     public var firstMoment: [Float]
     public var secondMoment: [Float]
     public var adamStep: Int
-    /// FedBN: every site's batch-norm values [sites × values], if the run keeps them.
-    public var siteBatchNorm: [Float]?
     public var state: TrainingState
+    /// The checkpoint's group, for strategies that keep per-site tables in it.
+    public var group: H5Group
 }
 
 /// One epoch's row of `/metrics`.
@@ -195,24 +197,17 @@ public final class RunFile {
 
     static func checkpointName(epoch: Int) -> String { String(format: "epoch_%06d", epoch) }
 
-    /// Writes a checkpoint of the replicated model state (collective; rank
-    /// 0's copy is stored), flushes it to disk on every rank, and only then
-    /// marks it complete and points `latest` (and `best` when `isBest`) at
-    /// it. Older checkpoints that neither link names are removed.
-    public func writeCheckpoint(model: SimbaCNN, optimizer: Adam, state: TrainingState, isBest: Bool,
-                                siteBatchNorm: (values: [Float], sites: Int)? = nil) throws {
+    /// Writes a checkpoint (collective): `contents` fills the group with
+    /// the strategy's model state, then the training state is added, every
+    /// rank flushes it to disk, and only then is it marked complete and
+    /// `latest` (and `best` when `isBest`) pointed at it. Older checkpoints
+    /// that neither link names are removed.
+    public func writeCheckpoint(state: TrainingState, isBest: Bool, contents: (H5Group) throws -> Void) throws {
         let checkpoints = try file.root.group("checkpoints")
         let name = Self.checkpointName(epoch: state.epochsDone)
         if checkpoints.contains(name) { try checkpoints.removeLink(name) }
         let group = try checkpoints.createGroup(name)
-        try group.writeDataset("parameters", model.parameters.array)
-        try group.writeDataset("adam_first_moment", optimizer.firstMoment.array)
-        try group.writeDataset("adam_second_moment", optimizer.secondMoment.array)
-        if let siteBatchNorm {
-            try group.writeDataset("site_batch_norm", siteBatchNorm.values,
-                                   shape: [siteBatchNorm.sites, siteBatchNorm.values.count / max(siteBatchNorm.sites, 1)])
-        }
-        try group.setAttribute("adam_step", optimizer.step)
+        try contents(group)
         try group.setAttribute("epochs_done", state.epochsDone)
         try group.setAttribute("global_step", state.globalStep)
         try group.setAttribute("best_validation_loss", state.bestValidationLoss)
@@ -236,6 +231,14 @@ public final class RunFile {
         try file.flush()
     }
 
+    /// The replicated model's part of a checkpoint (rank 0's copy is stored).
+    public static func writeModel(_ model: SimbaCNN, optimizer: Adam, into group: H5Group) throws {
+        try group.writeDataset("parameters", model.parameters.array)
+        try group.writeDataset("adam_first_moment", optimizer.firstMoment.array)
+        try group.writeDataset("adam_second_moment", optimizer.secondMoment.array)
+        try group.setAttribute("adam_step", optimizer.step)
+    }
+
     /// Whether the run holds a checkpoint (`latest` is linked only once one is complete).
     public var hasCheckpoint: Bool {
         (try? file.root.group("checkpoints").softLinkTarget("latest")) != nil
@@ -257,12 +260,12 @@ public final class RunFile {
         state.bestValidationLoss = try group.attribute("best_validation_loss", as: Double.self)
         state.bestEpoch = try group.attribute("best_epoch", as: Int.self)
         state.epochsWithoutImprovement = try group.attribute("epochs_without_improvement", as: Int.self)
-        return Checkpoint(path: target, parameters: try group.dataset("parameters").read(),
-                          firstMoment: try group.dataset("adam_first_moment").read(),
-                          secondMoment: try group.dataset("adam_second_moment").read(),
-                          adamStep: try group.attribute("adam_step", as: Int.self),
-                          siteBatchNorm: group.contains("site_batch_norm") ? try group.dataset("site_batch_norm").read() : nil,
-                          state: state)
+        let replicated = group.contains("parameters")
+        return Checkpoint(path: target, parameters: replicated ? try group.dataset("parameters").read() : [],
+                          firstMoment: replicated ? try group.dataset("adam_first_moment").read() : [],
+                          secondMoment: replicated ? try group.dataset("adam_second_moment").read() : [],
+                          adamStep: replicated ? try group.attribute("adam_step", as: Int.self) : 0,
+                          state: state, group: group)
     }
 
     /// Records how the run ended (collective).

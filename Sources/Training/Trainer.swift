@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Network
 import Randomness
+import Storage
 import Synthesis
 
 /// What a finished (or early-stopped) run reports.
@@ -11,6 +12,8 @@ public struct TrainingOutcome: Sendable {
     public var bestEpoch: Int
     public var bestValidationLoss: Double
     public var lastValidationAccuracy: Double
+    /// Local training: every site's best model on every site's test split.
+    public var crossSite: CrossSiteMatrix?
 }
 
 /// Where the trainer stands, after every epoch (or round) on every rank.
@@ -37,21 +40,6 @@ public struct TrainingRun: Sendable {
     }
 }
 
-/// Which ranks train which simulated hospital: with at least as many sites
-/// as ranks, rank r hosts sites r, r + N, … in turn, alone; with fewer,
-/// each site gets a contiguous group of ranks that trains it data-parallel.
-struct SiteLayout {
-    let count: Int
-    let worldSize: Int
-
-    func hosts(of site: Int) -> Range<Int> {
-        count >= worldSize ? (site % worldSize)..<(site % worldSize + 1)
-            : evenShare(of: worldSize, rank: site, size: count)
-    }
-
-    func sites(hostedBy rank: Int) -> [Int] { (0..<count).filter { hosts(of: $0).contains(rank) } }
-}
-
 /// Trains the SimBA CNN with one of the strategies: one loop (epochs or
 /// rounds, validation, early stopping, metrics, checkpoints) around a round
 /// that each strategy fills in.
@@ -75,6 +63,14 @@ public final class Trainer {
     /// site's own values of them once it has trained.
     let batchNormRanges: [Range<Int>]
     var siteBatchNorm: [Int: [Float]] = [:]
+    /// Per-site checkpoint tables: which rank writes and reads which row.
+    let siteRows: SiteRows
+    /// Local training: validation samples of each site this rank hosts
+    /// (weighted with the site's own counts), every site's state, and the
+    /// test split for the cross-site matrix.
+    let siteValidation: [Int: SplitTable]
+    var localSites: LocalSites?
+    let test: SplitTable
 
     /// Opens the dataset on every rank and builds the model; failures are
     /// agreed, so every rank reports the same one-line error.
@@ -111,14 +107,15 @@ public final class Trainer {
         participants = participantSamples.keys.sorted()
         let participants = self.participants
         let hosted = config.strategy == .central ? [] : layout.sites(hostedBy: world.rank)
-        (training, validation, siteTables, model) = try world.unanimously {
+        (training, validation, siteTables, siteValidation, test, model) = try world.unanimously {
             let reweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: samples) : nil
             let training = try SplitTable(split: .train, samples: samples, reweighing: reweighing)
             let validation = try SplitTable(split: .validation, samples: samples, reweighing: reweighing)
             guard validation.count > 0 else {
                 throw TrainingError("\(run.datasetPath) has no validation samples, which early stopping needs")
             }
-            var siteTables: [Int: SplitTable] = [:]
+            var siteTables: [Int: SplitTable] = [:], siteValidation: [Int: SplitTable] = [:]
+            let test = try SplitTable(split: .test, samples: samples, reweighing: nil)
             if config.strategy == .central {
                 guard training.count >= config.batch else {
                     throw TrainingError("\(run.datasetPath) has \(training.count) training samples, fewer than one batch of \(config.batch)")
@@ -139,13 +136,25 @@ public final class Trainer {
                     // A site reweighs with its own counts: it sees no other site's data.
                     let siteReweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: siteSamples) : nil
                     siteTables[site] = try SplitTable(split: .train, samples: siteSamples, reweighing: siteReweighing)
+                    if config.strategy == .local {
+                        siteValidation[site] = try SplitTable(split: .validation, samples: siteSamples, reweighing: siteReweighing)
+                    }
+                }
+                if config.strategy == .local {
+                    let unvalidated = participants.filter { site in !samples.contains { $0.site == site && $0.split == .validation } }
+                    guard unvalidated.isEmpty else {
+                        throw TrainingError("strategy local: site\(unvalidated.count == 1 ? "" : "s") \(unvalidated.map(String.init).joined(separator: ", ")) of \(run.datasetPath) \(unvalidated.count == 1 ? "has" : "have") no validation samples, which each site's own early stopping needs")
+                    }
+                    guard test.count > 0 else {
+                        throw TrainingError("strategy local: \(run.datasetPath) has no test samples for the cross-site evaluation")
+                    }
                 }
             }
             // The largest share of a batch this rank can get.
             let ranksPerBatch = config.strategy == .central ? world.size : layout.hosts(of: hosted[0]).count
             let model = try SimbaCNN(configuration: config.model(input: grid),
                                      maxBatch: (config.batch + ranksPerBatch - 1) / ranksPerBatch, seed: config.seed)
-            return (training, validation, siteTables, model)
+            return (training, validation, siteTables, siteValidation, test, model)
         }
         let communicator: Communicator
         if config.strategy == .central {
@@ -158,6 +167,10 @@ public final class Trainer {
         replica = Replica(model: model, communicator: communicator, loader: loader, batch: config.batch,
                           learningRate: Float(config.learningRate), seed: config.seed)
         batchNormRanges = model.layout.slices.filter { $0.name.contains(".bn.") }.map(\.range)
+        siteRows = SiteRows(layout: layout, participants: participants, rank: world.rank)
+        if config.strategy == .local {
+            localSites = LocalSites(rows: siteRows, patience: config.patience, initial: model.parameters.array)
+        }
     }
 
     /// Trains to the budget or early stop, writing metrics and a checkpoint
@@ -200,8 +213,10 @@ public final class Trainer {
             if statvfs(directory, &status) == 0 { local = Double(status.f_bavail) * Double(status.f_frsize) }
         }
         let free = try world.broadcast(local, root: 0)
-        // Parameters and both Adam moments, plus room for metadata and the metrics rows.
-        let needed = Double(3 * model.parameters.count * MemoryLayout<Float>.stride) + 1_048_576
+        // Parameters and both Adam moments (local: and the best parameters,
+        // per site), plus room for metadata and the metrics rows.
+        let models = config.strategy == .local ? 4 * layout.count : 3
+        let needed = Double(models * model.parameters.count * MemoryLayout<Float>.stride) + 1_048_576
         if free >= 0 && free < needed {
             throw InsufficientSpace(directory: directory, free: free, needed: needed,
                                     lastCheckpoint: epochsDone > 0 ? RunFile.checkpointName(epoch: epochsDone) : nil)
@@ -229,7 +244,7 @@ public final class Trainer {
 
     /// Runs `body` on every rank and lets all agree on its failure (stop
     /// requests are agreed already: they come from a collective check).
-    private func agreed<T>(_ body: () throws -> T) throws -> T {
+    func agreed<T>(_ body: () throws -> T) throws -> T {
         let outcome = Result { try body() }
         if case .failure(let error) = outcome, error is StopRequested { throw error }
         return try world.unanimously { try outcome.get() }
@@ -242,13 +257,17 @@ public final class Trainer {
         // that is the same computation as a fresh run.
         if run.resume && runFile.hasCheckpoint {
             let checkpoint = try runFile.latestCheckpoint()
-            try world.unanimously {
-                try model.load(parameters: checkpoint.parameters)
-                try replica.optimizer.load(firstMoment: checkpoint.firstMoment, secondMoment: checkpoint.secondMoment,
-                                           step: checkpoint.adamStep)
+            if localSites != nil {
+                try localSites!.read(from: checkpoint.group)
+            } else {
+                try world.unanimously {
+                    try model.load(parameters: checkpoint.parameters)
+                    try replica.optimizer.load(firstMoment: checkpoint.firstMoment, secondMoment: checkpoint.secondMoment,
+                                               step: checkpoint.adamStep)
+                }
             }
             state = checkpoint.state
-            if let table = checkpoint.siteBatchNorm { restoreSiteBatchNorm(table) }
+            if config.fedBN { siteBatchNorm = try siteRows.read("site_batch_norm", from: checkpoint.group) }
         }
         if run.resume { try runFile.truncateMetrics(toEpochs: state.epochsDone) }
         var lastValidation = ValidationResult.empty(groups: groups, sites: layout.count)
@@ -266,7 +285,7 @@ public final class Trainer {
             try world.allreduce(&sums, op: .sum)
             replica.time.communication += Clock.seconds(since: commStart)
             if config.batchNormCalibration { try calibrateBatchNorm() }
-            lastValidation = try validate()
+            lastValidation = localSites == nil ? try validate() : try validateSites()
             let elapsed = Clock.seconds(since: started)
             state.globalStep += Int(sums[2])
             if lastValidation.loss < state.bestValidationLoss {
@@ -275,6 +294,11 @@ public final class Trainer {
                 state.epochsWithoutImprovement = 0
             } else {
                 state.epochsWithoutImprovement += 1
+            }
+            if localSites != nil {
+                // Each site stops on its own; the run goes on while one still trains.
+                localSites!.record(lossBySite: lastValidation.lossBySite, round: epoch)
+                state.epochsWithoutImprovement = localSites!.fewestRoundsWithoutImprovement
             }
             try ensureSpaceForCheckpoint(after: state.epochsDone)
             state.epochsDone = epoch
@@ -289,17 +313,40 @@ public final class Trainer {
                 computeSeconds: replica.time.compute - timeBefore.compute,
                 communicationSeconds: replica.time.communication - timeBefore.communication,
                 ioSeconds: loader.seconds - ioBefore))
-            let siteBatchNormTable: (values: [Float], sites: Int)? = try config.fedBN ? (gatherSiteBatchNorm(), layout.count) : nil
-            try runFile.writeCheckpoint(model: model, optimizer: replica.optimizer, state: state,
-                                        isBest: state.bestEpoch == epoch, siteBatchNorm: siteBatchNormTable)
+            try runFile.writeCheckpoint(state: state, isBest: state.bestEpoch == epoch, contents: writeModelState)
             progress(TrainingProgress(epochsDone: epoch, epochsTotal: config.epochs, lastValidationLoss: lastValidation.loss))
         }
-        let stopReason = state.epochsWithoutImprovement >= config.patience
-            ? "early stop: no lower validation loss for \(config.patience) \(config.strategy == .central ? "epochs" : "rounds") (best at \(state.bestEpoch))"
-            : "budget of \(config.epochs) \(config.strategy == .central ? "epochs" : "rounds") reached"
+        let unit = config.strategy == .central ? "epochs" : "rounds"
+        var stopReason = state.epochsWithoutImprovement >= config.patience
+            ? "early stop: no lower validation loss for \(config.patience) \(unit) (best at \(state.bestEpoch))"
+            : "budget of \(config.epochs) \(unit) reached"
+        var crossSite: CrossSiteMatrix?
+        if let localSites {
+            let bests = localSites.participants.map { "site \($0) at \(localSites.stopping[$0].bestRound)" }.joined(separator: ", ")
+            stopReason = (state.epochsWithoutImprovement >= config.patience
+                ? "early stop: no site's own validation loss fell for \(config.patience) rounds"
+                : "budget of \(config.epochs) rounds reached") + " (bests: \(bests))"
+            crossSite = try evaluateCrossSite()
+            try runFile.writeCrossSite(crossSite!)
+        }
         return TrainingOutcome(epochsRun: state.epochsDone, stopReason: stopReason, bestEpoch: state.bestEpoch,
                                bestValidationLoss: state.bestValidationLoss,
-                               lastValidationAccuracy: lastValidation.accuracy)
+                               lastValidationAccuracy: lastValidation.accuracy, crossSite: crossSite)
+    }
+
+    /// What a checkpoint holds of the model: the replicated model and its
+    /// Adam state (FedBN: and each site's batch norm), or, in local runs,
+    /// every site's own model.
+    private func writeModelState(into group: H5Group) throws {
+        if let localSites {
+            try localSites.write(into: group, width: model.parameters.count)
+            return
+        }
+        try RunFile.writeModel(model, optimizer: replica.optimizer, into: group)
+        if config.fedBN {
+            let width = batchNormRanges.reduce(0) { $0 + $1.count }
+            try siteRows.write("site_batch_norm", width: width, into: group) { siteBatchNorm[$0]! }
+        }
     }
 
     // MARK: strategies
@@ -311,10 +358,11 @@ public final class Trainer {
         case .central: return try centralEpoch(round)
         case .federated: return try federatedRound(round)
         case .travelling: return try travellingCycle(round)
+        case .local: return try localRound(round)
         }
     }
 
-    private func checkFinite(_ totals: EpochTotals, _ place: String) throws {
+    func checkFinite(_ totals: EpochTotals, _ place: String) throws {
         if let step = totals.nonFiniteStep {
             throw TrainingError("training loss or gradients became non-finite (NaN or infinite) at step \(step) of \(place); stopped, keeping the checkpoints before it")
         }
@@ -330,12 +378,15 @@ public final class Trainer {
     }
 
     /// `localEpochs` passes over one site's training data, continuing from
-    /// the replica's current model and optimizer.
-    private func visit(site: Int, round: Int) throws -> EpochTotals {
+    /// the replica's current model and optimizer. Local training numbers the
+    /// passes as the site's own epochs, so a site trains exactly as central
+    /// training on its data alone would (same shuffles, same dropout masks).
+    func visit(site: Int, round: Int) throws -> EpochTotals {
         var totals = EpochTotals()
         let table = siteTables[site]!
         for localEpoch in 0..<config.localEpochs {
-            let stream = (UInt64(round) << 32) | (UInt64(site) << 16) | UInt64(localEpoch)
+            let stream = config.strategy == .local ? UInt64((round - 1) * config.localEpochs + localEpoch + 1)
+                : (UInt64(round) << 32) | (UInt64(site) << 16) | UInt64(localEpoch)
             let plan = EpochPlan(splitCount: table.count, batch: config.batch, seed: config.seed, stream: stream)
             let pass = try replica.trainEpoch(table, plan: plan, stream: stream)
             try checkFinite(pass, "round \(round) at site \(site), local epoch \(localEpoch + 1)")
@@ -424,24 +475,6 @@ public final class Trainer {
         }
     }
 
-    /// Every site's batch-norm values [sites × values] on every rank (each
-    /// site's first rank contributes its row; one allreduce).
-    private func gatherSiteBatchNorm() throws -> [Float] {
-        let width = batchNormRanges.reduce(0) { $0 + $1.count }
-        var table = [Float](repeating: 0, count: layout.count * width)
-        if replica.communicator.rank == 0 {
-            for (site, values) in siteBatchNorm { table.replaceSubrange((site * width)..<((site + 1) * width), with: values) }
-        }
-        try world.allreduce(&table, op: .sum)
-        return table
-    }
-
-    private func restoreSiteBatchNorm(_ table: [Float]) {
-        let width = batchNormRanges.reduce(0) { $0 + $1.count }
-        guard table.count == layout.count * width else { return }
-        for site in siteTables.keys { siteBatchNorm[site] = Array(table[(site * width)..<((site + 1) * width)]) }
-    }
-
     // MARK: validation
 
     /// Precise batch norm: each rank runs its share of the training split
@@ -461,15 +494,17 @@ public final class Trainer {
     /// Runs `body` on this rank's even share of `table`, in chunks that fit
     /// every rank's model; every rank takes part in the same number of
     /// agreed loads. `positions` index the table.
-    private func forEachShareChunk(of table: SplitTable, _ body: (_ positions: [Int], _ images: [Float]) throws -> Void) throws {
-        let share = evenShare(of: table.count, rank: world.rank, size: world.size)
-        let chunk = (config.batch + world.size - 1) / world.size
-        let chunks = (evenShare(of: table.count, rank: 0, size: world.size).count + chunk - 1) / chunk
+    func forEachShareChunk(of table: SplitTable, over communicator: Communicator? = nil,
+                           _ body: (_ positions: [Int], _ images: [Float]) throws -> Void) throws {
+        let communicator = communicator ?? world
+        let share = evenShare(of: table.count, rank: communicator.rank, size: communicator.size)
+        let chunk = (config.batch + communicator.size - 1) / communicator.size
+        let chunks = (evenShare(of: table.count, rank: 0, size: communicator.size).count + chunk - 1) / chunk
         var start = share.lowerBound
         for _ in 0..<chunks {
             let end = min(start + chunk, share.upperBound)
             let positions = Array(start..<end)
-            let images = try world.unanimously { try loader.load(positions.map { table.indices[$0] }) }
+            let images = try communicator.unanimously { try loader.load(positions.map { table.indices[$0] }) }
             start = end
             if positions.isEmpty { continue }
             let computeStart = Clock.now
@@ -487,25 +522,31 @@ public final class Trainer {
         var totals = [Double](repeating: 0, count: 3 * (1 + groups + sites))
         try forEachShareChunk(of: validation) { positions, images in
             model.forward(images, batch: positions.count, mode: .eval)
-            let k = model.configuration.classes
-            for (n, position) in positions.enumerated() {
-                let row = model.logits.data + n * k
-                let label = validation.labels[position]
-                let largest = (0..<k).map { Double(row[$0]) }.max()!
-                let logSumExp = largest + log((0..<k).reduce(0.0) { $0 + exp(Double(row[$1]) - largest) })
-                let loss = Double(validation.weights[position]) * (logSumExp - Double(row[label]))
-                let predicted = (0..<k).max { row[$0] < row[$1] }!
-                for bucket in [0, 1 + validation.groups[position], 1 + groups + validation.sites[position]] {
-                    totals[3 * bucket] += loss
-                    totals[3 * bucket + 1] += predicted == label ? 1 : 0
-                    totals[3 * bucket + 2] += 1
-                }
-            }
+            addValidationTotals(of: positions, in: validation, to: &totals)
         }
         let commStart = Clock.now
         try world.allreduce(&totals, op: .sum)
         replica.time.communication += Clock.seconds(since: commStart)
         return ValidationResult(totals: totals, groups: groups, sites: sites)
+    }
+
+    /// Adds the last eval-mode forward's weighted loss, hits and count for
+    /// `positions` of `table` to the overall, group and site buckets.
+    func addValidationTotals(of positions: [Int], in table: SplitTable, to totals: inout [Double]) {
+        let k = model.configuration.classes
+        for (n, position) in positions.enumerated() {
+            let row = model.logits.data + n * k
+            let label = table.labels[position]
+            let largest = (0..<k).map { Double(row[$0]) }.max()!
+            let logSumExp = largest + log((0..<k).reduce(0.0) { $0 + exp(Double(row[$1]) - largest) })
+            let loss = Double(table.weights[position]) * (logSumExp - Double(row[label]))
+            let predicted = (0..<k).max { row[$0] < row[$1] }!
+            for bucket in [0, 1 + table.groups[position], 1 + groups + table.sites[position]] {
+                totals[3 * bucket] += loss
+                totals[3 * bucket + 1] += predicted == label ? 1 : 0
+                totals[3 * bucket + 2] += 1
+            }
+        }
     }
 }
 

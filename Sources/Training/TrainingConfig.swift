@@ -13,6 +13,11 @@ public enum TrainingStrategy: String, CaseIterable, Sendable {
     /// One model and its Adam state visit the sites in turn, `local_epochs`
     /// at each, in an order reshuffled every cycle.
     case travelling
+    /// One model per site, trained only on that site's data (`local_epochs`
+    /// per round), never exchanged; each site stops early on its own
+    /// validation loss, and the end of the run evaluates every site's best
+    /// model on every site's test split (the cross-site matrix).
+    case local
 }
 
 /// How FedAvg weighs the sites' models.
@@ -31,8 +36,8 @@ public struct TrainingConfig: Equatable, Sendable {
     public var widths = [32, 64, 128, 256, 512]
     public var activation = Activation.sigmoid
     public var dropout = 0.2
-    /// Most epochs (central) or rounds / cycles (federated, travelling) to
-    /// run (SimBA: 1000 epochs, stopped early).
+    /// Most epochs (central) or rounds / cycles (federated, travelling,
+    /// local) to run (SimBA: 1000 epochs, stopped early).
     public var epochs = 1000
     /// The global batch, summed over every rank (SimBA: 2).
     public var batch = 2
@@ -47,7 +52,7 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Simulated hospitals: 0 uses the dataset's sites; N > 0 deals the
     /// samples round-robin (by sample index) into N sites.
     public var sites = 0
-    /// Epochs each site trains per round (federated) or visit (travelling).
+    /// Epochs each site trains per round (federated, local) or visit (travelling).
     public var localEpochs = 1
     public var aggregation = Aggregation.uniform
     /// FedProx's μ (0: plain FedAvg).

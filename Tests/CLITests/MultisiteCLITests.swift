@@ -21,7 +21,7 @@ final class MultisiteCLITests: XCTestCase {
           - {name: south, disease_prevalence: 0.4, scanner: {gamma: 0.85, bias_field: 0.15, noise: 0.01, blur_mm: 0.5}}
           - {name: east, held_out: true, scanner: {gamma: 1.15, bias_field: 0.1, noise: 0.02, blur_mm: 1}}
         training: {widths: [4, 8], epochs: 1, batch: 4, patience: 3}
-        analysis: {arms: [central, federated, travelling], bootstrap: 200, saliency: 0}
+        analysis: {arms: [central, federated, travelling, local], bootstrap: 200, saliency: 0}
         """
 
     func testStrategyArmsReportSitesTheHeldOutSiteAndSiteEncoding() throws {
@@ -44,14 +44,17 @@ final class MultisiteCLITests: XCTestCase {
             print(sorted(set(k.split('|')[0] for k in central['by_site_and_group']['keys'])))
             print(sorted(arms['federated']['encoding']['targets']))
             print(sorted(set(c['arm'] + ' vs ' + c['against'] for c in summary['comparisons'])))
+            local = arms['local']
+            print(local['cross_site']['sites'], len(local['cross_site']['accuracy']), local['evaluation']['by_site']['keys'])
             """, folder + "/out/summary.json"])
         XCTAssertEqual(check.status, 0, check.stderr)
         XCTAssertEqual(check.stdout.split(separator: "\n").map(String.init), [
-            "['central', 'federated', 'travelling']",
+            "['central', 'federated', 'local', 'travelling']",
             "['all', 'east (held out)', 'north', 'south']",
             "['all', 'east (held out)', 'north', 'south']",
             "['bias', 'bias_marginal', 'disease', 'site']",
-            "['federated vs central', 'travelling vs central']",
+            "['federated vs central', 'local vs central', 'travelling vs central']",
+            "['north', 'south', 'east'] 3 ['all', 'east (held out)', 'north', 'south']",
         ])
     }
 }

@@ -259,6 +259,98 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try python(script, [full, resumed, plain]), "True True 3 True True\n")
     }
 
+    /// Local training, 3 simulated sites: 1 rank hosts all three in turn, 2
+    /// ranks 2 + 1, 3 ranks one each, so every site trains alone on one rank
+    /// and the site models, their bests and the cross-site matrix are
+    /// bitwise the same (one BLAS thread each, to keep the arithmetic
+    /// alike). With 2 sites on 3 ranks site 0 spans two ranks: equal up to
+    /// float reassociation. The matrix's accuracy and AUROC follow from its
+    /// scores (recomputed here, AUROC by counting pairs).
+    func testLocalSitesAgreeAcrossRankCountsWithTheirCrossSiteMatrix() throws {
+        let outputs = (1...3).map { path("local-\($0).h5") }
+        for (index, output) in outputs.enumerated() {
+            let result = try train(output, ranks: index + 1, ["--epochs", "2", "--strategy", "local", "--sites", "3",
+                                                              "--threads", "1"])
+            XCTAssertTrue(result.stdout.contains("trained 2 rounds (local)"), result.stdout)
+            XCTAssertTrue(result.stdout.contains("cross-site test accuracy/AUROC"), result.stdout)
+            XCTAssertEqual(result.stdout.split(separator: "\n").filter { $0.hasPrefix("       site ") }.count, 3, result.stdout)
+        }
+        let same = """
+            import h5py, numpy as np, sys
+            files = [h5py.File(p, 'r') for p in sys.argv[1:]]
+            names = ['checkpoints/latest/site_parameters', 'checkpoints/latest/site_best_parameters',
+                     'checkpoints/latest/site_adam_second_moment', 'evaluation/cross_site/scores',
+                     'evaluation/cross_site/accuracy', 'metrics/validation_loss_by_site']
+            print(all(np.array_equal(files[0][n][()], f[n][()], equal_nan=True) for n in names for f in files[1:]))
+            """
+        XCTAssertEqual(try python(same, outputs), "True\n")
+        let matrix = """
+            import h5py, numpy as np, sys
+            f = h5py.File(sys.argv[1], 'r')
+            g = f['evaluation/cross_site']
+            scores, accuracy, auroc = g['scores'][()], g['accuracy'][()], g['auroc'][()]
+            site, label = g['sample_site'][()], g['sample_label'][()]
+            ok = accuracy.shape == (3, 3) and scores.shape == (3, len(label)) and g.attrs['rows'].startswith('model')
+            for m in range(3):
+                for c in range(3):
+                    s, y = scores[m][site == c], label[site == c]
+                    ok &= np.isclose(accuracy[m, c], np.mean((s > 0.5) == (y == 1)))
+                    pos, neg = s[y == 1], s[y != 1]
+                    if len(pos) and len(neg):
+                        pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+                        ok &= np.isclose(auroc[m, c], pairs / (len(pos) * len(neg)))
+                    else:
+                        ok &= np.isnan(auroc[m, c])
+            print(ok, len(label))
+            """
+        let checked = try python(matrix, [outputs[1]]).split(separator: " ")
+        XCTAssertEqual(checked.first, "True")
+
+        let spanning = [path("local-spanning-1.h5"), path("local-spanning-3.h5")]
+        for (ranks, output) in zip([1, 3], spanning) {
+            try train(output, ranks: ranks, ["--epochs", "2", "--strategy", "local", "--sites", "2"])
+        }
+        let tolerance = """
+            import h5py, numpy as np, sys
+            def load(p):
+                f = h5py.File(p, 'r')
+                names = [n.decode() for n in f['model/parameter_names'][()]]
+                table = f['checkpoints/latest/site_parameters'][()]
+                keep = np.ones(table.shape[1], bool)
+                for n, o, c in zip(names, f['model/parameter_offsets'][()], f['model/parameter_counts'][()]):
+                    if n.endswith('.conv.bias'): keep[o:o + c] = False
+                return table[:, keep]
+            a, b = (load(p) for p in sys.argv[1:])
+            print('%.3g' % (np.abs(a - b).max() / np.abs(a).max()))
+            """
+        XCTAssertLessThan(Double(try python(tolerance, spanning).trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-5)
+    }
+
+    /// Local runs stopped after one round resume bitwise where uninterrupted
+    /// runs end: with ranks hosting several sites (2 ranks, 3 sites) and
+    /// with a site spanning ranks (3 ranks, 2 sites).
+    func testLocalRunsResumeBitwise() throws {
+        for (ranks, sites) in [(2, "3"), (3, "2")] {
+            let full = path("local-full-\(ranks).h5"), resumed = path("local-resumed-\(ranks).h5")
+            let arguments = ["--strategy", "local", "--sites", sites]
+            try train(full, ranks: ranks, arguments + ["--epochs", "3"])
+            try train(resumed, ranks: ranks, arguments + ["--epochs", "1"])
+            try train(resumed, ranks: ranks, arguments + ["--epochs", "3", "--resume"])
+            let script = """
+                import h5py, numpy as np, sys
+                a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
+                names = ['checkpoints/latest/site_parameters', 'checkpoints/latest/site_best_parameters',
+                         'checkpoints/latest/site_adam_first_moment', 'checkpoints/latest/site_adam_step',
+                         'checkpoints/latest/site_rounds_without_improvement', 'metrics/validation_loss_by_site',
+                         'evaluation/cross_site/scores']
+                print(all(np.array_equal(a[n][()], b[n][()], equal_nan=True) for n in names),
+                      int(b['checkpoints/latest'].attrs['complete']), b['checkpoints/latest/site_parameters'].shape[0],
+                      list(b['metrics/epoch'][()]))
+                """
+            XCTAssertEqual(try python(script, [full, resumed]), "True 1 \(sites) [1, 2, 3]\n", "\(ranks) ranks")
+        }
+    }
+
     func testBadInputIsRefusedOnEveryRankWithOneLine() throws {
         func refused(_ arguments: [String], ranks: Int = 2, _ expected: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {

@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import Network
 import Storage
+import Synthesis
 import Training
 import XCTest
 @testable import Experiment
@@ -97,7 +98,7 @@ final class EvaluationTests: XCTestCase {
             ArmSummary(name: name, runFile: "r.h5", dataset: "d.h5", epochsRun: 1, bestEpoch: 1, stopReason: "budget",
                        evaluation: StoredEvaluation(try Fixture.evaluation(scores: scores), run: run, dataset: "d.h5",
                                                     settings: Fixture.settings),
-                       encoding: nil, saliency: nil,
+                       encoding: nil, saliency: nil, crossSite: nil,
                        history: TrainingHistory(epochs: [1], trainLoss: [0.7], validationLoss: [0.6], trainAccuracy: [0.5],
                                                 validationAccuracy: [0.6], stopReason: "budget", bestEpoch: 1,
                                                 strategy: "central", worldSize: 1))
@@ -129,5 +130,22 @@ extension JSONDecoder {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
+    }
+}
+
+final class AnalysisConfigTests: XCTestCase {
+    func testPresetsTrainTheArmsTheirExperimentNeeds() {
+        XCTAssertEqual(AnalysisConfig.preset(.quickstart).arms, ["biased", "twin", "reweighed"])
+        XCTAssertEqual(AnalysisConfig.preset(.tiny).arms, ["biased", "twin"])
+        XCTAssertEqual(AnalysisConfig.preset(.multisite).arms, ["central", "federated", "travelling"])
+        for preset in CohortPreset.allCases { XCTAssertNoThrow(try AnalysisConfig.preset(preset).validate()) }
+    }
+
+    func testArmsAreChecked() {
+        var config = AnalysisConfig()
+        config.arms = ["twin"]
+        XCTAssertThrowsError(try config.validate())
+        config.arms = ["biased", "sideways"]
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'sideways' is not an arm")) }
     }
 }

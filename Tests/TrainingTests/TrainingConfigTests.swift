@@ -56,6 +56,9 @@ final class TrainingConfigTests: XCTestCase {
         let calibrated = try read("training:\n  batchnorm_calibration: true\n")
         XCTAssertTrue(calibrated.batchNormCalibration)
         XCTAssertEqual(try read(calibrated.yaml), calibrated)
+        let local = try read("training:\n  strategy: local\n  sites: 3\n  local_epochs: 2\n")
+        XCTAssertEqual(local.strategy, .local)
+        XCTAssertEqual(try read(local.yaml), local)
     }
 
     func testErrorsNameTheKey() {
@@ -64,7 +67,10 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  widths: [4, 2.5]\n", "training.widths: must be whole positive filter counts"),
             ("training:\n  dropout: 1\n", "training.dropout: must be in [0, 1)"),
             ("training:\n  learning_rate: -1\n", "training.learning_rate: must be positive"),
-            ("training:\n  strategy: gossip\n", "training.strategy: must be one of central, federated, travelling"),
+            ("training:\n  strategy: gossip\n", "training.strategy: must be one of central, federated, travelling, local"),
+            ("training:\n  strategy: local\n  fedbn: true\n", "apply to strategy federated only, not local"),
+            ("training:\n  strategy: local\n  batchnorm_calibration: true\n",
+             "training.batchnorm_calibration: applies to strategy central only"),
             ("training:\n  epoch: 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
             ("training:\n  activation: tanh\n", "training.activation: must be one of sigmoid, relu"),
             ("training:\n  local_epochs: 0\n", "training.local_epochs: must be at least 1"),

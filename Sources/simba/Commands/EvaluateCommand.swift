@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Cluster
 import Experiment
+import Foundation
 
 /// Options shared by the stages that read a trained run.
 struct TrainedRunOptions: ParsableArguments {
@@ -24,7 +25,9 @@ struct EvaluateCommand: ClusterCommand {
             The ranks share the test images; the predictions, the metrics \
             overall, per bias group and per site (accuracy, TPR, TNR, FPR, AP, \
             AUROC with bootstrap intervals) and the disparities ΔTPR, ΔFPR \
-            against the no-bias group go to the run file's /evaluation.
+            against the no-bias group go to the run file's /evaluation. A \
+            local run (one model per site) is evaluated as deployed: each test \
+            image by its own site's model (a held-out site's by their mean).
 
             Example:
               mpirun -q -np 2 simba evaluate run.h5
@@ -39,8 +42,14 @@ struct EvaluateCommand: ClusterCommand {
     }
 
     func run(world: Communicator) throws {
-        let stored = try Stages.evaluate(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
-                                         settings: BootstrapSettings(resamples: bootstrap), world: world)
+        let local = try world.unanimously {
+            FileManager.default.fileExists(atPath: trained.run) && (try? TrainingHistory.read(from: trained.run))?.strategy == "local"
+        }
+        let settings = BootstrapSettings(resamples: bootstrap)
+        // A local run has one model per site: it is evaluated as deployed, from its cross-site matrix.
+        let stored = local ? try Stages.evaluateLocal(runFile: trained.run, settings: settings, world: world)
+            : try Stages.evaluate(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
+                                  settings: settings, world: world)
         if world.rank == 0 {
             print("evaluated \(trained.run) (\(stored.checkpoint)) on \(stored.predictions.indices.count) test images of \(stored.dataset):")
             print(ResultText.table(stored.byGroup))

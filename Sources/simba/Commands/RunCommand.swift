@@ -130,6 +130,13 @@ struct ExperimentRun {
             _ = try TrainCommand.train(TrainingRun(config: config, datasetPath: data, runPath: runFile,
                                                    resume: resume && exists, overwrite: overwrite),
                                        world: world, label: label + arm, stall: stall)
+            guard config.strategy != .local else {
+                // One model per site: evaluated as deployed, from its cross-site matrix.
+                let stored = try Stages.evaluateLocal(runFile: runFile, settings: analysis.bootstrapSettings, world: world)
+                say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
+                runFiles.append((arm, runFile))
+                continue
+            }
             let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
                                              settings: analysis.bootstrapSettings, world: world)
             say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))

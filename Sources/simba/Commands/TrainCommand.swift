@@ -9,7 +9,7 @@ import YAMLConfig
 struct TrainCommand: ClusterCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the SimBA CNN across the ranks: central, federated or travelling model.",
+        abstract: "Train the SimBA CNN across the ranks: central, federated, travelling model or local (one model per site).",
         discussion: """
             The configuration's 'training:' section (or the training that goes \
             with a preset) sets the model, batch, learning rate and early \
@@ -17,9 +17,11 @@ struct TrainCommand: ClusterCommand {
             marked complete only once every rank's part is on disk) go to the \
             run file; --resume continues its latest complete checkpoint on the \
             same rank count, bit for bit as if never stopped (a larger \
-            --epochs continues a finished run). Federated and travelling runs \
-            split the data into sites (the dataset's, or --sites N simulated \
-            ones); ranks host sites in turn, or a site spans several ranks.
+            --epochs continues a finished run). Federated, travelling and local \
+            runs split the data into sites (the dataset's, or --sites N \
+            simulated ones); ranks host sites in turn, or a site spans several \
+            ranks. Local runs end with a cross-site matrix (every site's best \
+            model on every site's test split), printed and stored in the run file.
 
             Example:
               mpirun -q -np 4 simba train experiment.yaml --data dataset.h5 -o run.h5
@@ -95,6 +97,7 @@ struct TrainCommand: ClusterCommand {
                   + "\(unit.dropLast()) \(outcome.bestEpoch), "
                   + String(format: "last validation accuracy %.3f; ", outcome.lastValidationAccuracy)
                   + "\(outcome.stopReason); wrote \(run.runPath)")
+            if let matrix = outcome.crossSite { print(matrix.table) }
         }
         return outcome
     }

@@ -1,0 +1,58 @@
+import Foundation
+import Network
+import Storage
+import Training
+import YAMLConfig
+
+/// A local run's cross-site matrix as read back from `/evaluation/cross_site`.
+public struct CrossSiteTable: Codable, Sendable, Equatable {
+    public var sites: Int
+    public var sampleIndices: [Int], sampleSites: [Int], sampleLabels: [Int]
+    /// P(disease) [model site][test sample]
+    public var scores: [[Double]]
+    /// [model site][test site]
+    public var accuracy: [[Double?]], auroc: [[Double?]]
+    public var trained: [Bool]
+    public var bestRounds: [Int]
+    public var dataset: String
+    var configYAML: String
+    var inputShape: [Int]
+
+    var config: TrainingConfig { (try? TrainingConfig.read(try ConfigNode.parse(configYAML, source: "run file"))) ?? TrainingConfig() }
+    var input: Grid3 { Grid3(inputShape) }
+
+    /// The score of test sample `n` as the local models are deployed: its
+    /// own site's model, or the mean of every trained model for a site
+    /// without one.
+    func deployedScore(sample n: Int) -> Double {
+        let site = sampleSites[n]
+        if site < sites, trained[site] { return scores[site][n] }
+        let models = trained.indices.filter { trained[$0] }
+        return models.map { scores[$0][n] }.reduce(0, +) / Double(max(models.count, 1))
+    }
+
+    public static func read(from path: String) throws -> CrossSiteTable {
+        let file = try H5File.open(path)
+        defer { try? file.close() }
+        let root = try file.root
+        guard root.contains("evaluation"), try root.group("evaluation").contains("cross_site") else {
+            throw ExperimentError("\(path) has no cross-site matrix (/evaluation/cross_site): was it trained with strategy local to the end?")
+        }
+        let group = try root.group("evaluation").group("cross_site")
+        let indices: [Int] = try group.dataset("sample_index").read()
+        let flatScores: [Double] = try group.dataset("scores").read()
+        let sites = indices.isEmpty ? 0 : flatScores.count / indices.count
+        func square(_ name: String) throws -> [[Double?]] {
+            let values: [Double] = try group.dataset(name).read()
+            return (0..<sites).map { row in (0..<sites).map { values[row * sites + $0].isNaN ? nil : values[row * sites + $0] } }
+        }
+        let trained: [Int32] = try group.dataset("model_trained").read()
+        return CrossSiteTable(
+            sites: sites, sampleIndices: indices, sampleSites: try group.dataset("sample_site").read(),
+            sampleLabels: try group.dataset("sample_label").read(),
+            scores: (0..<sites).map { Array(flatScores[($0 * indices.count)..<(($0 + 1) * indices.count)]) },
+            accuracy: try square("accuracy"), auroc: try square("auroc"), trained: trained.map { $0 != 0 },
+            bestRounds: try group.dataset("model_best_round").read(), dataset: try root.stringAttribute("dataset"),
+            configYAML: try root.stringAttribute("config"), inputShape: try root.group("model").attribute("input", as: [Int].self))
+    }
+}

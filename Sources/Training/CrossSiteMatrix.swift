@@ -1,0 +1,112 @@
+import Foundation
+import Storage
+
+/// Local training's cross-site evaluation: every site's best model scored on
+/// every test sample, and from the scores the accuracy and AUROC of each
+/// model (row) on each site's test split (column).
+public struct CrossSiteMatrix: Sendable {
+    public let sites: Int
+    /// Dataset indices, sites and labels of the test samples (the columns of `scores`).
+    public let sampleIndices: [Int], sampleSites: [Int], sampleLabels: [Int]
+    /// P(disease) by model of site m for test sample j at [m × samples + j]
+    /// (softmax of the logits); NaN in rows of sites that did not train.
+    public let scores: [Double]
+    /// Which sites trained a model (the rows that are not NaN).
+    public let trained: [Bool]
+    /// The round each site's best model comes from (0: never improved).
+    public let bestRounds: [Int]
+    /// [model site × test site]: the fraction predicted right (disease when
+    /// the score exceeds 0.5) and the AUROC; NaN for a site that did not
+    /// train, a test site without samples, or (AUROC) with one class only.
+    public let accuracy: [Double], auroc: [Double]
+
+    public init(sites: Int, sampleIndices: [Int], sampleSites: [Int], sampleLabels: [Int], scores: [Double],
+                trained: [Bool], bestRounds: [Int]) {
+        precondition(scores.count == sites * sampleIndices.count && trained.count == sites && bestRounds.count == sites)
+        self.sites = sites
+        self.sampleIndices = sampleIndices
+        self.sampleSites = sampleSites
+        self.sampleLabels = sampleLabels
+        self.scores = scores
+        self.trained = trained
+        self.bestRounds = bestRounds
+        let columns = (0..<sites).map { site in sampleSites.indices.filter { sampleSites[$0] == site } }
+        var accuracy = [Double](repeating: .nan, count: sites * sites)
+        var auroc = accuracy
+        for model in 0..<sites where trained[model] {
+            let row = scores[(model * sampleIndices.count)..<((model + 1) * sampleIndices.count)]
+            for (site, samples) in columns.enumerated() where !samples.isEmpty {
+                let right = samples.filter { (row[row.startIndex + $0] > 0.5 ? 1 : 0) == sampleLabels[$0] }.count
+                accuracy[model * sites + site] = Double(right) / Double(samples.count)
+                auroc[model * sites + site] = rankAUROC(scores: samples.map { row[row.startIndex + $0] },
+                                                        labels: samples.map { sampleLabels[$0] })
+            }
+        }
+        self.accuracy = accuracy
+        self.auroc = auroc
+    }
+
+    /// A compact table for the terminal: accuracy/AUROC per model site (rows)
+    /// and test site (columns).
+    public var table: String {
+        let cell = 13
+        func pad(_ text: String) -> String { String(repeating: " ", count: max(0, cell - text.count)) + text }
+        func number(_ value: Double) -> String { value.isNaN ? "-" : String(format: "%.3f", value) }
+        var lines = ["cross-site test accuracy/AUROC (rows: model of site, columns: test site)",
+                     pad("model\\test") + (0..<sites).map { pad("site \($0)") }.joined()]
+        for model in 0..<sites {
+            let cells = (0..<sites).map { site -> String in
+                let accuracy = self.accuracy[model * sites + site], auroc = self.auroc[model * sites + site]
+                return pad(accuracy.isNaN ? "-" : number(accuracy) + "/" + number(auroc))
+            }
+            lines.append(pad("site \(model)") + cells.joined())
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The area under the ROC curve from ranks (Mann–Whitney U): the chance
+/// that a random positive scores above a random negative, ties counted
+/// half. NaN unless both classes (label 1 positive, others negative) occur.
+public func rankAUROC(scores: [Double], labels: [Int]) -> Double {
+    let positives = labels.filter { $0 == 1 }.count, negatives = labels.count - positives
+    guard positives > 0, negatives > 0 else { return .nan }
+    let order = scores.indices.sorted { scores[$0] < scores[$1] }
+    // Average 1-based ranks over runs of equal scores.
+    var positiveRankSum = 0.0
+    var start = 0
+    while start < order.count {
+        var end = start + 1
+        while end < order.count && scores[order[end]] == scores[order[start]] { end += 1 }
+        let rank = Double(start + 1 + end) / 2
+        for k in start..<end where labels[order[k]] == 1 { positiveRankSum += rank }
+        start = end
+    }
+    let u = positiveRankSum - Double(positives) * Double(positives + 1) / 2
+    return u / (Double(positives) * Double(negatives))
+}
+
+extension RunFile {
+    /// Writes `/evaluation/cross_site` (collective; every rank passes the
+    /// same matrix, rank 0's copy is stored), replacing an earlier one.
+    public func writeCrossSite(_ matrix: CrossSiteMatrix) throws {
+        let root = try file.root
+        let evaluation = root.contains("evaluation") ? try root.group("evaluation") : try root.createGroup("evaluation")
+        if evaluation.contains("cross_site") { try evaluation.removeLink("cross_site") }
+        let group = try evaluation.createGroup("cross_site")
+        try group.setAttribute("description", "local strategy: each site's best model (by its own validation loss) evaluated on every site's test split")
+        try group.setAttribute("rows", "model: the site whose model is evaluated")
+        try group.setAttribute("columns", "accuracy, auroc: test site; scores: test sample (sample_index)")
+        try group.setAttribute("units", "scores: P(disease) from the softmax of the logits; accuracy: fraction, disease predicted when the score exceeds 0.5; auroc: area under the ROC curve (NaN with one class); NaN rows: sites without a full training batch")
+        let samples = matrix.sampleIndices.count
+        try group.writeDataset("scores", matrix.scores, shape: [matrix.sites, samples])
+        try group.writeDataset("accuracy", matrix.accuracy, shape: [matrix.sites, matrix.sites])
+        try group.writeDataset("auroc", matrix.auroc, shape: [matrix.sites, matrix.sites])
+        try group.writeDataset("sample_index", matrix.sampleIndices)
+        try group.writeDataset("sample_site", matrix.sampleSites)
+        try group.writeDataset("sample_label", matrix.sampleLabels)
+        try group.writeDataset("model_trained", matrix.trained.map { $0 ? 1 : 0 } as [Int32])
+        try group.writeDataset("model_best_round", matrix.bestRounds)
+        try file.flush()
+    }
+}
