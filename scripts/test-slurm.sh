@@ -9,7 +9,7 @@
 #     checkpoint exists; it must stop at a safe point (75), requeue itself,
 #     resume and end with parameters bitwise identical to the uninterrupted run;
 #   - the time-limit path (mpirun): the same experiment with a 2-minute limit
-#     and Slurm's own warning 100 s before it: requeued, resumed, bitwise;
+#     and Slurm's own warning 70 s before it: requeued, resumed, bitwise;
 #   - slurm/simba-sweep.sbatch as a 2-task array (prevalence 0.5, 0.9 on the
 #     tiny preset, 1 rank each; task 0 warned, requeued and resumed) and the
 #     merge job after it (afterok): sweep.csv.
@@ -20,6 +20,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 simba=$(realpath "${1:?usage: scripts/test-slurm.sh SIMBA_BINARY}")
 python=/usr/bin/python3  # Debian's, with python3-h5py
+# One Slurm per machine (fixed ports, and slurm-local.sh stops any Slurm
+# daemons it finds): runs from other worktrees wait for each other.
+exec 9>/tmp/simba-test-slurm.lock
+if ! flock -n 9; then
+    echo "test-slurm: another scripts/test-slurm.sh is running on this machine; waiting for it"
+    flock -w 1800 9 || { echo "FAIL test-slurm: the lock /tmp/simba-test-slurm.lock stayed taken for 30 minutes"; exit 1; }
+fi
 state=$(mktemp -d /tmp/simba-slurm-XXXX)
 passed=0 failed=0
 finish() {
@@ -27,24 +34,36 @@ finish() {
     if [ "$failed" -eq 0 ]; then rm -rf "$state"; else echo "(files and Slurm logs kept in $state)"; fi
 }
 trap finish EXIT
-eval "$(scripts/slurm-local.sh start "$state")" || exit 1
+eval "$(scripts/slurm-local.sh start "$state" 9>&-)" || exit 1  # the daemons must not hold the lock
 export SIMBA=$simba  # sbatch passes the environment on to the batch scripts
 
 ok() { echo "ok   $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 field() { scontrol show job "$1" 2>/dev/null | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2; }
 
-# Waits for a job to end (at most $2 seconds) and prints its final state.
 # A requeued job waits for a begin time 2 minutes on (Slurm's requeue
-# delay); the test lets it start at once.
+# delay); the test lets it start after 3 s instead. Not at once: slurmd
+# revokes the job's credentials when it is requeued, at a resolution of one
+# second, and refuses a start within that second ("Job credential revoked").
+# Call once a second.
+declare -A held=()
+release_requeued() {
+    local job=$1
+    if [ "$(field "$job" JobState)" = PENDING ] && [ "$(field "$job" Reason)" = BeginTime ]; then
+        held[$job]=$(( ${held[$job]:-0} + 1 ))
+        if [ "${held[$job]}" -ge 3 ]; then scontrol update JobId="$job" StartTime=now; held[$job]=0; fi
+    else
+        held[$job]=0
+    fi
+}
+
+# Waits for a job to end (at most $2 seconds) and prints its final state.
 wait_job() {
     local job=$1 limit=$2 status=
     for _ in $(seq 1 "$limit"); do
         status=$(field "$job" JobState)
         case $status in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL|DEADLINE) break ;; esac
-        if [ "$status" = PENDING ] && [ "$(field "$job" Reason)" = BeginTime ]; then
-            scontrol update JobId="$job" StartTime=now
-        fi
+        release_requeued "$job"
         sleep 1
     done
     echo "$status"
@@ -138,7 +157,7 @@ started=$SECONDS
 job=$(sbatch --parsable --ntasks=2 --output="$log" slurm/simba-run.sbatch "$requeued" "${experiment[@]}")
 for _ in $(seq 1 1200); do
     grep -q '^biased: 1/' "$log" 2>/dev/null && break  # printed after epoch 1's checkpoint
-    case $(field "$job" JobState) in PENDING|RUNNING|CONFIGURING) ;; *) break ;; esac
+    case $(field "$job" JobState) in PENDING|RUNNING|CONFIGURING|"") ;; *) break ;; esac  # "": no answer this time
     sleep 0.25
 done
 scancel --signal=USR1 --batch "$job"
@@ -157,21 +176,23 @@ else
     fail "requeued run vs uninterrupted: $comparison"
 fi
 
-# The time-limit path itself: a 2-minute limit with Slurm's own warning 100 s
-# before it (slurmctld checks about every 30 s, so it comes 20 to 50 s into
-# each start), mpirun this time. Every start that is warned stops, requeues
-# and resumes until the experiment ends, as the uninterrupted run does.
+# The time-limit path itself: a 2-minute limit with Slurm's own warning 70 s
+# before it, mpirun this time. slurmctld looks every 30 s and sends the
+# warning when it is due before its next look, so it comes 20 to 50 s into
+# each start (with 100 s it came 1 s in, before simba had installed its
+# handlers). Every start that is warned stops, requeues and resumes until
+# the experiment ends, as the uninterrupted run does.
 timed=$state/timelimit
 log=$state/timelimit.out
 started=$SECONDS
-job=$(SIMBA_LAUNCHER=mpirun sbatch --parsable --ntasks=2 --time=2 --signal=B:USR1@100 --output="$log" \
+job=$(SIMBA_LAUNCHER=mpirun sbatch --parsable --ntasks=2 --time=2 --signal=B:USR1@70 --output="$log" \
     slurm/simba-run.sbatch "$timed" "${experiment[@]}")
 status=$(wait_job "$job" 420)
 restarts=$(field "$job" Restarts)
 if [ "$status" = COMPLETED ] && [ "$(field "$job" ExitCode)" = 0:0 ] && [ "${restarts:-0}" -ge 1 ] \
     && grep -q 'simba: stopped by SIGUSR1 at a safe point' "$log" \
     && comparison=$(same_parameters "$reference" "$timed"); then
-    ok "simba-run.sbatch (mpirun) --time=2 --signal=B:USR1@100: warned by Slurm, requeued $restarts×, resumed, exit 0, parameters bitwise those of the uninterrupted run ($((SECONDS - started)) s)"
+    ok "simba-run.sbatch (mpirun) --time=2 --signal=B:USR1@70: warned by Slurm, requeued $restarts×, resumed, exit 0, parameters bitwise those of the uninterrupted run ($((SECONDS - started)) s)"
 elif [ "$status" = COMPLETED ] && [ "$(field "$job" ExitCode)" = 0:0 ] && [ "$restarts" = 0 ]; then
     echo "skip time-limit path: Slurm's warning came after training had ended (job $job, $((SECONDS - started)) s)"
 else
@@ -191,13 +212,13 @@ merge=$(sbatch --parsable --dependency=afterok:"$array" --ntasks=1 --output="$st
     slurm/simba-sweep.sbatch "${arguments[@]}" --merge)
 for _ in $(seq 1 1200); do
     grep -q '^\[01-prevalence-0.5\] biased: 1/' "$state/sweep-${array}_0.out" 2>/dev/null && break
-    case $(field "${array}_0" JobState) in PENDING|RUNNING|CONFIGURING) ;; *) break ;; esac
+    case $(field "${array}_0" JobState) in PENDING|RUNNING|CONFIGURING|"") ;; *) break ;; esac  # "": no answer this time
     sleep 0.25
 done
 scancel --signal=USR1 --batch "${array}_0"
 for _ in $(seq 1 420); do
-    # the merge waits on the array: let task 0 start again at once once requeued
-    [ "$(field "${array}_0" Reason)" = BeginTime ] && scontrol update JobId="${array}_0" StartTime=now
+    # the merge waits on the array: let task 0 start again soon once requeued
+    release_requeued "${array}_0"
     # (an empty state: scontrol did not answer this time; ask again)
     case $(field "$merge" JobState) in PENDING|RUNNING|CONFIGURING|COMPLETING|"") sleep 1 ;; *) break ;; esac
 done
