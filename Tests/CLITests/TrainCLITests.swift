@@ -159,14 +159,17 @@ final class TrainCLITests: XCTestCase {
         }
         XCTAssertEqual(result.status, 75, result.stderr)
         try train(stopped, ranks: 2, arguments + ["--resume"])
-        let script = """
-            import h5py, numpy as np, sys
-            a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
-            print(np.array_equal(a['checkpoints/latest/parameters'][()], b['checkpoints/latest/parameters'][()]),
-                  np.array_equal(a['metrics/validation_loss'][()], b['metrics/validation_loss'][()]))
-            """
-        XCTAssertEqual(try python(script, [uninterrupted, stopped]), "True True\n")
+        XCTAssertEqual(try python(Self.sameEnding, [uninterrupted, stopped]), "True True\n")
     }
+
+    /// Prints whether two run files end with bitwise equal parameters and
+    /// equal validation-loss series.
+    static let sameEnding = """
+        import h5py, numpy as np, sys
+        a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
+        print(np.array_equal(a['checkpoints/latest/parameters'][()], b['checkpoints/latest/parameters'][()]),
+              np.array_equal(a['metrics/validation_loss'][()], b['metrics/validation_loss'][()]))
+        """
 
     /// A stop before the first checkpoint (e.g. Slurm's warning while an
     /// experiment's next arm starts) leaves a run file without one; --resume
@@ -184,13 +187,7 @@ final class TrainCLITests: XCTestCase {
         }
         XCTAssertEqual(result.status, 75, result.stderr)
         try train(stopped, ranks: 2, arguments + ["--resume"])
-        let script = """
-            import h5py, numpy as np, sys
-            a, b = (h5py.File(p, 'r') for p in sys.argv[1:])
-            print(np.array_equal(a['checkpoints/latest/parameters'][()], b['checkpoints/latest/parameters'][()]),
-                  np.array_equal(a['metrics/validation_loss'][()], b['metrics/validation_loss'][()]))
-            """
-        XCTAssertEqual(try python(script, [uninterrupted, stopped]), "True True\n")
+        XCTAssertEqual(try python(Self.sameEnding, [uninterrupted, stopped]), "True True\n")
     }
 
     /// The benchmark prints one JSON line with the numbers issue 5 asks for.
