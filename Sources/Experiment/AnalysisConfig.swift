@@ -6,7 +6,8 @@ import YAMLConfig
 /// trains and how they are evaluated.
 public struct AnalysisConfig: Equatable, Sendable {
     /// Arms to train: biased, twin (the counterfactual no-bias cohort),
-    /// reweighed (the biased cohort with reweighing); for multi-site
+    /// reweighed (the biased cohort with reweighing), group-models (the
+    /// biased arm's model fine-tuned per bias group); for multi-site
     /// experiments central, federated, travelling (and local): the biased
     /// cohort's sites under each strategy.
     public var arms = [ArmName.biased, ArmName.twin]
@@ -41,6 +42,10 @@ public struct AnalysisConfig: Equatable, Sendable {
             throw ConfigError("analysis.arms", "'\(unknown)' is not an arm (arms: \(ArmName.all.joined(separator: ", ")))")
         }
         guard Set(arms).count == arms.count else { throw ConfigError("analysis.arms", "lists an arm twice: \(arms)") }
+        if let groupModels = arms.firstIndex(of: ArmName.groupModels),
+           !(arms.firstIndex(of: ArmName.biased).map { $0 < groupModels } ?? false) {
+            throw ConfigError("analysis.arms", "\(ArmName.groupModels) fine-tunes the \(ArmName.biased) arm's model, so \(ArmName.biased) must come before it: got \(arms)")
+        }
         guard bootstrap >= 100 else { throw ConfigError("analysis.bootstrap", "must be at least 100 resamples, got \(bootstrap)") }
         guard confidenceLevel > 0.5, confidenceLevel < 1 else {
             throw ConfigError("analysis.confidence_level", "must be in (0.5, 1), got \(confidenceLevel)")

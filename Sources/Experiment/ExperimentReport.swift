@@ -32,6 +32,7 @@ public struct ExperimentReport {
         comparisons(&report)
         subgroups(&report)
         sites(&report)
+        crossSite(&report)
         encoding(&report)
         saliency(&report)
         curves(&report)
@@ -46,10 +47,10 @@ public struct ExperimentReport {
     private func comparisons(_ report: inout HTMLReport) {
         report.heading("Did the bias change the model?")
         guard !summary.comparisons.isEmpty else {
-            report.paragraph("No comparison: the experiment has no twin or reweighed arm.")
+            report.paragraph("No comparison: the experiment has no twin or mitigation arm.")
             return
         }
-        report.paragraph("Δ = metric(bias group) − metric(no-bias group) on the same test subjects. ΔΔ = Δ(arm) − Δ(reference arm), paired bootstrap: for biased vs twin it is the disparity the bias itself caused; for reweighed vs biased, what mitigation changed. A ΔΔ whose interval excludes 0 is marked.")
+        report.paragraph("Δ = metric(bias group) − metric(no-bias group) on the same test subjects. ΔΔ = Δ(arm) − Δ(reference arm), paired bootstrap: for biased vs twin it is the disparity the bias itself caused; for a mitigation (reweighed, group-models) vs biased, what mitigation changed. A ΔΔ whose interval excludes 0 is marked.")
         let rows = summary.comparisons.map { c in
             ["\(c.arm) vs \(c.against)", "\(c.group) − \(c.reference)", c.metric, Self.format(c.armDisparity),
              Self.format(c.againstDisparity), Self.format(c.difference), c.difference.excludesZero ? "yes" : "no"]
@@ -86,19 +87,29 @@ public struct ExperimentReport {
         guard !withSites.isEmpty else { return }
         report.heading("Test metrics per site")
         report.paragraph("A held-out site contributes test images only: its scanner was never seen in training.")
-        for arm in summary.arms {
-            guard let matrix = arm.crossSite else { continue }
-            for (name, values) in [("accuracy", matrix.accuracy), ("AUROC", matrix.auroc)] {
-                report.table(["model of ↓ on test images of →"] + matrix.sites,
-                             matrix.sites.indices.map { [matrix.sites[$0]] + values[$0].map(Self.format) },
-                             caption: "\(arm.name): cross-site \(name) (each site's own model; the local arm's rows above score each image with its own site's model, a held-out site's with the mean of all)",
-                             numeric: Set(1...matrix.sites.count))
-            }
-        }
         for arm in withSites {
             report.html(table(arm.evaluation.bySite!, caption: arm.name))
             if let detail = arm.evaluation.bySiteAndGroup {
                 report.html(table(detail, caption: "\(arm.name): site × bias group"))
+            }
+        }
+    }
+
+    /// Local arms' matrices: each site's (or bias group's) model on every
+    /// site's (group's) test images.
+    private func crossSite(_ report: inout HTMLReport) {
+        let arms = summary.arms.filter { $0.crossSite != nil }
+        guard !arms.isEmpty else { return }
+        report.heading("One model per site or bias group")
+        report.paragraph("Rows: whose model; columns: whose test images. The arm's tables above score each test image with its own site's (bias group's) model; a held-out site's images get the mean of all models' scores. Bias-group models start from the biased arm's best model and are fine-tuned on one bias group each.")
+        for arm in arms {
+            let matrix = arm.crossSite!
+            let unit = matrix.partition == "bias_group" ? "bias group" : "site"
+            for (name, values) in [("accuracy", matrix.accuracy), ("AUROC", matrix.auroc)] {
+                report.table(["model of ↓ on test images of →"] + matrix.sites,
+                             matrix.sites.indices.map { [matrix.sites[$0]] + values[$0].map(Self.format) },
+                             caption: "\(arm.name): \(name) of each \(unit)'s model on each \(unit)'s test images",
+                             numeric: Set(1...matrix.sites.count))
             }
         }
     }

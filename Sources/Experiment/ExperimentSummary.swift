@@ -13,14 +13,17 @@ public struct ArmSummary: Codable, Sendable, Equatable {
     public var evaluation: StoredEvaluation
     public var encoding: EncodingTable?
     public var saliency: SaliencySummary?
-    /// Local arms: each site's model on every site's test images.
+    /// Local arms: each site's model on every site's test images (bias-group
+    /// models: each group's model on every group's test images).
     public var crossSite: CrossSiteSummary?
     public var history: TrainingHistory
 }
 
 /// The cross-site matrix of a local arm: rows are the model's site,
-/// columns the test site.
+/// columns the test site (for bias-group models: the bias groups).
 public struct CrossSiteSummary: Codable, Sendable, Equatable {
+    /// "site" or "bias_group": what the rows and columns are.
+    public var partition: String
     public var sites: [String]
     public var accuracy: [[Double?]]
     public var auroc: [[Double?]]
@@ -94,7 +97,8 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
     public var created: String
     public var simbaVersion: String
     public var arms: [ArmSummary]
-    /// biased vs twin (the bias's own effect), reweighed vs biased (what mitigation removed).
+    /// biased vs twin (the bias's own effect), each mitigation vs biased
+    /// (what it removed), strategy arms vs central.
     public var comparisons: [ArmComparison]
 
     public init(experiment: String, ranks: Int, simbaVersion: String, arms: [ArmSummary],
@@ -109,8 +113,10 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
         if let biased = arm(ArmName.biased), let twin = arm(ArmName.twin) {
             comparisons += try ArmComparison.compare(biased, against: twin, settings: settings)
         }
-        if let reweighed = arm(ArmName.reweighed), let biased = arm(ArmName.biased) {
-            comparisons += try ArmComparison.compare(reweighed, against: biased, settings: settings)
+        if let biased = arm(ArmName.biased) {
+            for name in ArmName.mitigations {
+                if let mitigated = arm(name) { comparisons += try ArmComparison.compare(mitigated, against: biased, settings: settings) }
+            }
         }
         if let central = arm(ArmName.central) {
             for name in ArmName.strategies.dropFirst() {
@@ -148,9 +154,15 @@ public enum ArmName {
     public static let twin = "twin"
     /// Trained on the biased cohort with reweighing.
     public static let reweighed = "reweighed"
+    /// Bias-group models: the biased arm's best model fine-tuned once per
+    /// bias group on that group's data; each test image is scored by its
+    /// own group's model.
+    public static let groupModels = "group-models"
     /// Multi-site arms: the biased cohort's sites trained with one strategy
     /// each (central pools them; the others keep the data at its site).
     public static let central = "central", federated = "federated", travelling = "travelling", local = "local"
     public static let strategies = [central, federated, travelling, local]
-    public static let all = [biased, twin, reweighed] + strategies
+    /// Arms that mitigate the biased arm's shortcut (compared with it).
+    public static let mitigations = [reweighed, groupModels]
+    public static let all = [biased, twin] + mitigations + strategies
 }

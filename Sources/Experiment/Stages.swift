@@ -49,15 +49,19 @@ public enum Stages {
             defer { try? reader.close() }
             let records = Dictionary(uniqueKeysWithValues: reader.samples.map { ($0.index, $0) })
             let scores = matrix.sampleIndices.indices.map { matrix.deployedScore(sample: $0) }
+            // Bias-group models route by group; the tables still need the dataset's sites.
+            let byGroup = matrix.config.partition == .biasGroup
             let predictions = Predictions(indices: matrix.sampleIndices, labels: matrix.sampleLabels,
                                           groups: matrix.sampleIndices.map { records[$0]?.group ?? 0 },
-                                          sites: matrix.sampleSites, scores: scores)
+                                          sites: byGroup ? matrix.sampleIndices.map { records[$0]?.site ?? 0 } : matrix.sampleSites,
+                                          scores: scores)
             let siteNames = reader.config.sites.map { $0.heldOut ? "\($0.name) (held out)" : $0.name }
             let evaluation = try Evaluation(predictions: predictions,
                                             groupNames: GroupNames(biasNames: reader.config.biases.map(\.name)),
                                             siteNames: siteNames, settings: settings)
             let run = TrainedRun(path: runFile, config: matrix.config, datasetPath: dataset, input: matrix.input,
-                                 checkpoint: "each site's best model (local)", epoch: matrix.bestRounds.max() ?? 0,
+                                 checkpoint: byGroup ? "each bias group's best model (group models)" : "each site's best model (local)",
+                                 epoch: matrix.bestRounds.max() ?? 0,
                                  parameters: [])
             let stored = StoredEvaluation(evaluation, run: run, dataset: dataset, settings: settings)
             if world.rank == 0 { try stored.write(to: runFile) }

@@ -22,35 +22,16 @@ public struct TrainedRun: Sendable {
     /// Reads `link` ("best" or "latest") of the run file at `path`, which is
     /// opened serially and read-only (any rank may call it).
     public static func read(path: String, link: String = "best") throws -> TrainedRun {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ExperimentError("run file \(path) does not exist (train one with 'simba train')")
+        let stored: StoredModel
+        do { stored = try StoredModel.read(path: path, link: link) } catch let error as TrainingError {
+            throw ExperimentError(error.description)
         }
-        let file: H5File
-        do { file = try H5File.open(path) } catch {
-            throw ExperimentError("cannot open run file \(path): \(error)")
-        }
-        defer { try? file.close() }
-        let root = try file.root
-        guard root.hasAttribute("format"), try root.stringAttribute("format") == RunFile.format else {
-            throw ExperimentError("\(path) is not a simba run file (no format attribute '\(RunFile.format)')")
-        }
-        let config = try TrainingConfig.read(try ConfigNode.parse(try root.stringAttribute("config"), source: "\(path) config"))
-        guard config.strategy != .local else {
+        guard stored.config.strategy != .local else {
             throw ExperimentError("\(path) was trained with strategy local (one model per site, no single model): its evaluation is the cross-site matrix in /evaluation/cross_site")
         }
-        let input = try root.group("model").attribute("input", as: [Int].self)
-        let checkpoints = try root.group("checkpoints")
-        guard let target = checkpoints.softLinkTarget(link) else {
-            throw ExperimentError("\(path) has no '\(link)' checkpoint yet (training has not finished an epoch)")
-        }
-        let group = try root.group(String(target.dropFirst()))
-        guard group.hasAttribute("complete"), try group.attribute("complete", as: Int.self) == 1 else {
-            throw ExperimentError("\(path): \(target) is not marked complete")
-        }
-        return TrainedRun(path: path, config: config, datasetPath: resolve(try root.stringAttribute("dataset"), besides: path),
-                          input: Grid3(input), checkpoint: target,
-                          epoch: try group.attribute("epochs_done", as: Int.self),
-                          parameters: try group.dataset("parameters").read())
+        return TrainedRun(path: path, config: stored.config, datasetPath: resolve(stored.recordedDataset, besides: path),
+                          input: stored.input, checkpoint: stored.checkpoint, epoch: stored.epoch,
+                          parameters: stored.parameters)
     }
 
     public static func resolve(_ recorded: String, besides runFile: String) -> String {

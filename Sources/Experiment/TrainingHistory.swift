@@ -58,7 +58,12 @@ extension ArmSummary {
         let table = try CrossSiteTable.read(from: runFile)
         let reader = try DatasetReader(path: TrainedRun.resolve(table.dataset, besides: runFile))
         defer { try? reader.close() }
-        let names = (0..<table.sites).map { $0 < reader.config.sites.count ? reader.config.sites[$0].name : "site-\($0 + 1)" }
-        return CrossSiteSummary(sites: names, accuracy: table.accuracy, auroc: table.auroc)
+        let partition = table.config.partition
+        let groupNames = GroupNames(biasNames: reader.config.biases.map(\.name))
+        let names = (0..<table.sites).map { index in
+            partition == .biasGroup ? groupNames.name(of: index)
+                : index < reader.config.sites.count ? reader.config.sites[index].name : "site-\(index + 1)"
+        }
+        return CrossSiteSummary(partition: partition.rawValue, sites: names, accuracy: table.accuracy, auroc: table.auroc)
     }
 }

@@ -19,11 +19,15 @@ public struct CrossSiteMatrix: Sendable {
     /// the score exceeds 0.5) and the AUROC; NaN for a site that did not
     /// train, a test site without samples, or (AUROC) with one class only.
     public let accuracy: [Double], auroc: [Double]
+    /// What a site is here: the dataset's sites, or the bias groups
+    /// (bias-group models: sampleSites then holds each sample's group).
+    public let partition: SitePartition
 
     public init(sites: Int, sampleIndices: [Int], sampleSites: [Int], sampleLabels: [Int], scores: [Double],
-                trained: [Bool], bestRounds: [Int]) {
+                trained: [Bool], bestRounds: [Int], partition: SitePartition = .site) {
         precondition(scores.count == sites * sampleIndices.count && trained.count == sites && bestRounds.count == sites)
         self.sites = sites
+        self.partition = partition
         self.sampleIndices = sampleIndices
         self.sampleSites = sampleSites
         self.sampleLabels = sampleLabels
@@ -52,14 +56,15 @@ public struct CrossSiteMatrix: Sendable {
         let cell = 13
         func pad(_ text: String) -> String { String(repeating: " ", count: max(0, cell - text.count)) + text }
         func number(_ value: Double) -> String { value.isNaN ? "-" : String(format: "%.3f", value) }
-        var lines = ["cross-site test accuracy/AUROC (rows: model of site, columns: test site)",
-                     pad("model\\test") + (0..<sites).map { pad("site \($0)") }.joined()]
+        let unit = partition == .site ? "site" : "group"
+        var lines = ["cross-\(unit) test accuracy/AUROC (rows: model of \(unit), columns: test \(unit))",
+                     pad("model\\test") + (0..<sites).map { pad("\(unit) \($0)") }.joined()]
         for model in 0..<sites {
             let cells = (0..<sites).map { site -> String in
                 let accuracy = self.accuracy[model * sites + site], auroc = self.auroc[model * sites + site]
                 return pad(accuracy.isNaN ? "-" : number(accuracy) + "/" + number(auroc))
             }
-            lines.append(pad("site \(model)") + cells.joined())
+            lines.append(pad("\(unit) \(model)") + cells.joined())
         }
         return lines.joined(separator: "\n")
     }
@@ -95,6 +100,9 @@ extension RunFile {
         if evaluation.contains("cross_site") { try evaluation.removeLink("cross_site") }
         let group = try evaluation.createGroup("cross_site")
         try group.setAttribute("description", "local strategy: each site's best model (by its own validation loss) evaluated on every site's test split")
+        try group.setAttribute("partition", matrix.partition == .site
+            ? "site: rows and sample_site are the dataset's (or round-robin) sites"
+            : "bias_group: the sites are the bias groups (bias-group models); rows and sample_site are bias-group codes")
         try group.setAttribute("rows", "model: the site whose model is evaluated")
         try group.setAttribute("columns", "accuracy, auroc: test site; scores: test sample (sample_index)")
         try group.setAttribute("units", "scores: P(disease) from the softmax of the logits; accuracy: fraction, disease predicted when the score exceeds 0.5; auroc: area under the ROC curve (NaN with one class); NaN rows: sites without a full training batch")

@@ -21,6 +21,19 @@ extension Trainer {
         }
     }
 
+    /// Precise batch norm, site by site: each training site's model gets the
+    /// average batch statistics of its own training samples (shared among
+    /// the site's ranks), so no site sees another's data.
+    func calibrateSites() throws {
+        try agreed {
+            for site in localSites!.active where siteTables[site] != nil {
+                try model.load(parameters: localSites!.models[site]!.parameters)
+                try calibrateBatchNorm(on: siteTables[site]!, over: replica.communicator)
+                localSites!.models[site]!.parameters = model.parameters.array
+            }
+        }
+    }
+
     /// Each site's current model on its own validation samples (weighted
     /// with its own counts), split over the site's ranks; one allreduce
     /// gathers the buckets. Overall and per-group figures pool every
@@ -72,7 +85,7 @@ extension Trainer {
         }
         return CrossSiteMatrix(sites: sites, sampleIndices: test.indices, sampleSites: test.sites,
                                sampleLabels: test.labels, scores: scores, trained: trained,
-                               bestRounds: localSites!.stopping.map(\.bestRound))
+                               bestRounds: localSites!.stopping.map(\.bestRound), partition: config.partition)
     }
 
     /// Softmax probability of class 1 for sample `n` of the last forward.

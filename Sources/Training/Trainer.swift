@@ -94,6 +94,9 @@ public final class Trainer {
             if config.sites > 0 {
                 for i in samples.indices { samples[i].site = samples[i].index % config.sites }
             }
+            if config.partition == .biasGroup {
+                for i in samples.indices { samples[i].site = samples[i].group }
+            }
             return (ImageLoader(reader: reader), samples, Grid3(reader.shape))
         }
         let samples: [SampleRecord]
@@ -154,6 +157,11 @@ public final class Trainer {
             let ranksPerBatch = config.strategy == .central ? world.size : layout.hosts(of: hosted[0]).count
             let model = try SimbaCNN(configuration: config.model(input: grid),
                                      maxBatch: (config.batch + ranksPerBatch - 1) / ranksPerBatch, seed: config.seed)
+            if let start = config.initializeFrom {
+                let stored = try StoredModel.read(path: start, link: "best")
+                try stored.check(fits: model.configuration, key: "training.initialize_from")
+                try model.load(parameters: stored.parameters)
+            }
             return (training, validation, siteTables, siteValidation, test, model)
         }
         let communicator: Communicator
@@ -284,7 +292,9 @@ public final class Trainer {
             let commStart = Clock.now
             try world.allreduce(&sums, op: .sum)
             replica.time.communication += Clock.seconds(since: commStart)
-            if config.batchNormCalibration { try calibrateBatchNorm() }
+            if config.batchNormCalibration {
+                if localSites == nil { try calibrateBatchNorm(on: training, over: world) } else { try calibrateSites() }
+            }
             lastValidation = localSites == nil ? try validate() : try validateSites()
             let elapsed = Clock.seconds(since: started)
             state.globalStep += Int(sums[2])
@@ -477,16 +487,16 @@ public final class Trainer {
 
     // MARK: validation
 
-    /// Precise batch norm: each rank runs its share of the training split
-    /// through calibrate-mode forwards; one allreduce sums the statistics.
-    private func calibrateBatchNorm() throws {
+    /// Precise batch norm: each rank of `communicator` runs its share of
+    /// `table` through calibrate-mode forwards; one allreduce sums the statistics.
+    func calibrateBatchNorm(on table: SplitTable, over communicator: Communicator) throws {
         model.beginBatchNormCalibration()
-        try forEachShareChunk(of: training) { positions, images in
+        try forEachShareChunk(of: table, over: communicator) { positions, images in
             model.forward(images, batch: positions.count, mode: .calibrate)
         }
         var sums = model.batchNormCalibrationSums
         let commStart = Clock.now
-        try world.allreduce(&sums, op: .sum)
+        try communicator.allreduce(&sums, op: .sum)
         replica.time.communication += Clock.seconds(since: commStart)
         model.finishBatchNormCalibration(sums: sums)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Network
 import Synthesis
 import YAMLConfig
@@ -18,6 +19,18 @@ public enum TrainingStrategy: String, CaseIterable, Sendable {
     /// validation loss, and the end of the run evaluates every site's best
     /// model on every site's test split (the cross-site matrix).
     case local
+}
+
+/// What the site strategies treat as a site.
+public enum SitePartition: String, CaseIterable, Sendable {
+    /// The dataset's sites (or `training.sites` round-robin sites).
+    case site
+    /// Each bias group is a site: with strategy local, one model per bias
+    /// group, each test image scored by its own group's model (the
+    /// bias-group models of Puyol-Antón et al. 2021, SimBA's
+    /// model_3d_protectedgroupmodel.py, when started from a model trained
+    /// on everyone with `initialize_from`).
+    case biasGroup = "bias_group"
 }
 
 /// How FedAvg weighs the sites' models.
@@ -65,6 +78,12 @@ public struct TrainingConfig: Equatable, Sendable {
     /// the training split under the current weights. Off keeps Keras's
     /// momentum-0.99 moving averages, which swing with batches of 2–8.
     public var batchNormCalibration = false
+    /// What the site strategies treat as a site.
+    public var partition = SitePartition.site
+    /// A run file whose best checkpoint's parameters (batch-norm statistics
+    /// included) start training instead of the seeded initialisation; the
+    /// model (input, widths, activation) must match. Adam starts fresh.
+    public var initializeFrom: String?
 
     public init() {}
 
@@ -90,8 +109,17 @@ public struct TrainingConfig: Equatable, Sendable {
         guard strategy == .federated || (proximalMu == 0 && !fedBN) else {
             throw ConfigError("training", "proximal_mu and fedbn apply to strategy federated only, not \(strategy.rawValue)")
         }
-        guard strategy == .central || !batchNormCalibration else {
-            throw ConfigError("training.batchnorm_calibration", "applies to strategy central only (it would pool the sites' data), not \(strategy.rawValue)")
+        guard strategy == .central || strategy == .local || !batchNormCalibration else {
+            throw ConfigError("training.batchnorm_calibration", "applies to strategies central and local only (it would pool the sites' data), not \(strategy.rawValue)")
+        }
+        guard partition == .site || strategy != .central else {
+            throw ConfigError("training.partition", "applies to the site strategies (federated, travelling, local), not central")
+        }
+        guard partition == .site || sites == 0 else {
+            throw ConfigError("training", "sites: \(sites) deals samples into sites, partition: bias_group makes the bias groups the sites: give one")
+        }
+        if let initializeFrom, initializeFrom.isEmpty {
+            throw ConfigError("training.initialize_from", "must name a run file")
         }
         guard proximalMu >= 0, proximalMu.isFinite else {
             throw ConfigError("training.proximal_mu", "must be 0 or more, got \(proximalMu)")
@@ -128,6 +156,8 @@ extension TrainingConfig {
         config.proximalMu = try node.double("proximal_mu", default: defaults.proximalMu)
         config.fedBN = try node.bool("fedbn", default: defaults.fedBN)
         config.batchNormCalibration = try node.bool("batchnorm_calibration", default: defaults.batchNormCalibration)
+        config.partition = try node.choice("partition", default: defaults.partition)
+        config.initializeFrom = try node.string("initialize_from") ?? defaults.initializeFrom
         try node.finish()
         try config.validate()
         return config
@@ -153,7 +183,8 @@ extension TrainingConfig {
           proximal_mu: \(proximalMu)
           fedbn: \(fedBN)
           batchnorm_calibration: \(batchNormCalibration)
-
+          partition: \(partition.rawValue)
+        \(initializeFrom.map { "  initialize_from: \"\($0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"\n" } ?? "")
         """
     }
 

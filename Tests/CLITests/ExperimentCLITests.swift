@@ -8,10 +8,13 @@ final class ExperimentCLITests: XCTestCase {
     static var experiment: String { folder.appendingPathComponent("tiny").path }
     nonisolated(unsafe) static var firstRun: SimbaProcess.Result?
 
-    /// One tiny experiment (two arms, two epochs each) on 2 ranks, shared by the tests.
+    /// The tiny experiment's command line: three arms, two epochs each.
+    static var command: [String] { ["run", "--preset", "tiny", "-o", experiment, "--epochs", "2", "--arms", "biased,twin,group-models"] }
+
+    /// One tiny experiment on 2 ranks, shared by the tests.
     override class func setUp() {
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        firstRun = try? SimbaProcess.run(["run", "--preset", "tiny", "-o", experiment, "--epochs", "2"], ranks: 2, timeout: 600)
+        firstRun = try? SimbaProcess.run(command, ranks: 2, timeout: 600)
     }
 
     override class func tearDown() {
@@ -30,10 +33,11 @@ final class ExperimentCLITests: XCTestCase {
         let run = try XCTUnwrap(Self.firstRun)
         XCTAssertEqual(run.status, 0, run.stderr)
         for name in ["experiment.yaml", "dataset.h5", "dataset-nobias.h5", "run-biased.h5", "run-twin.h5",
-                     "report.html", "summary.json", "tables.csv"] {
+                     "run-group-models.h5", "report.html", "summary.json", "tables.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: path(name)), name)
         }
         XCTAssertTrue(run.stdout.contains("biased vs twin, morph − none: ΔTPR"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("group-models vs biased, morph − none: ΔFPR"), run.stdout)
         // summary.json's TPR per group equals /evaluation/by_group in each run file.
         let script = """
             import h5py, json, sys, math
@@ -52,10 +56,34 @@ final class ExperimentCLITests: XCTestCase {
                         assert (cell is None and math.isnan(stored)) or abs(cell - stored) < 1e-12, (key, metric, cell, stored)
                 n = len(f['evaluation/predictions/score'])
                 assert n == g['samples'][0], (n, g['samples'][0])
-                print(arm['name'], n, len(f['encoding/layer']))
+                print(arm['name'], n, len(f['encoding/layer']) if 'encoding' in f else 0)
             """
         let output = try python(script, [path("summary.json")])
-        XCTAssertTrue(output.contains("biased 16 3") && output.contains("twin 16 3"), output)
+        XCTAssertTrue(output.contains("biased 16 3") && output.contains("twin 16 3") && output.contains("group-models 16 0"), output)
+    }
+
+    /// The group-models arm scores each test image with its own bias
+    /// group's model (read from the cross-group matrix by h5py, groups from
+    /// the dataset), and those models started from the biased arm's best.
+    func testGroupModelsScoreEachImageWithItsOwnGroupsModel() throws {
+        XCTAssertEqual(Self.firstRun?.status, 0)
+        let output = try python("""
+            import h5py, sys
+            run, dataset = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+            cross = run['evaluation/cross_site']
+            assert cross.attrs['partition'].startswith('bias_group'), cross.attrs['partition']
+            names = [n.decode() for n in dataset['samples/bias_names'][()]]
+            flags = dataset['samples/bias_' + names[0]][()]
+            predictions = run['evaluation/predictions']
+            for j, (index, score) in enumerate(zip(predictions['sample_index'][()], predictions['score'][()])):
+                group = int(flags[index] != 0)
+                assert cross['sample_index'][j] == index and cross['sample_site'][j] == group
+                assert abs(cross['scores'][group, j] - score) < 1e-12, (j, score)
+            print(cross['scores'].shape[0], len(predictions['score']), run.attrs['config'].count('initialize_from'))
+            """, [path("run-group-models.h5"), path("dataset.h5")])
+        XCTAssertEqual(output, "2 16 1\n")
+        let report = try String(contentsOfFile: path("report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("group-models: accuracy of each bias group&#39;s model"), "no cross-group matrix in the report")
     }
 
     func testReportRendersInHeadlessChromiumWithTheNumbersOfTheRunFile() throws {
@@ -133,11 +161,15 @@ final class ExperimentCLITests: XCTestCase {
     func testResumeKeepsFinishedWorkAndAPlainRerunIsRefused() throws {
         XCTAssertEqual(Self.firstRun?.status, 0)
         let before = try FileManager.default.attributesOfItem(atPath: path("dataset.h5"))[.modificationDate] as? Date
-        let refused = try SimbaProcess.run(["run", "--preset", "tiny", "-o", Self.experiment, "--epochs", "2"], ranks: 2)
+        let refused = try SimbaProcess.run(Self.command, ranks: 2)
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertEqual(refused.stderrLines, ["simba: error: \(Self.experiment) holds an experiment already: use --resume to continue it or --overwrite to replace it"])
-        let resumed = try SimbaProcess.run(["run", "--preset", "tiny", "-o", Self.experiment, "--epochs", "2", "--resume"],
-                                           ranks: 2, timeout: 600)
+        let yaml = try String(contentsOfFile: path("experiment.yaml"), encoding: .utf8)
+        let otherCohort = try SimbaProcess.run(Self.command + ["--resume", "--seed", "77"], ranks: 2)
+        XCTAssertNotEqual(otherCohort.status, 0)
+        XCTAssertEqual(otherCohort.stderrLines, ["simba: error: --resume: the cohort settings differ from those of the experiment in \(Self.experiment) (experiment.yaml), whose cohorts would be kept: resume with the same settings, or use --overwrite to start again"])
+        XCTAssertEqual(try String(contentsOfFile: path("experiment.yaml"), encoding: .utf8), yaml)
+        let resumed = try SimbaProcess.run(Self.command + ["--resume"], ranks: 2, timeout: 600)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("keeping"), resumed.stdout)
         XCTAssertTrue(resumed.stdout.contains("biased: trained 2 epochs"), resumed.stdout)

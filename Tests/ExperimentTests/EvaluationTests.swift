@@ -147,5 +147,11 @@ final class AnalysisConfigTests: XCTestCase {
         XCTAssertThrowsError(try config.validate())
         config.arms = ["biased", "sideways"]
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("'sideways' is not an arm")) }
+        config.arms = ["group-models", "biased"]
+        XCTAssertThrowsError(try config.validate()) {
+            XCTAssertTrue("\($0)".contains("group-models fine-tunes the biased arm's model, so biased must come before it"), "\($0)")
+        }
+        config.arms = ["biased", "twin", "group-models"]
+        XCTAssertNoThrow(try config.validate())
     }
 }

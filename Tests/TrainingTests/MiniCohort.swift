@@ -32,9 +32,10 @@ enum MiniCohort {
     }
 
     /// Writes the samples `keep` (all by default) to `path`; `variant(i)`
-    /// picks sample i's noise.
+    /// picks sample i's noise; `biased(i)` puts sample i in the bias group
+    /// of a bias named "morph" (the flag only: the images do not change).
     static func write(_ path: String, keep: (Int) -> Bool = { _ in true },
-                      variant: (Int) -> UInt64 = { _ in 0 }) throws {
+                      variant: (Int) -> UInt64 = { _ in 0 }, biased: (Int) -> Bool = { _ in false }) throws {
         let chosen = (0..<count).filter(keep)
         let file = try H5File.create(path, existing: .overwrite)
         let root = try file.root
@@ -50,9 +51,9 @@ enum MiniCohort {
         try samples.writeDataset("site", chosen.map { Int32(site($0)) })
         try samples.writeDataset("disease_coefficient", chosen.map { _ in 0.0 })
         try samples.writeDataset("subject_coefficients", chosen.map { _ in 0.0 }, shape: [chosen.count, 1])
-        try samples.writeStrings("bias_names", ["none"])
-        try samples.writeDataset("bias_none", chosen.map { _ in Int32(0) })
-        try samples.writeDataset("bias_none_coefficient", chosen.map { _ in 0.0 })
+        try samples.writeStrings("bias_names", ["morph"])
+        try samples.writeDataset("bias_morph", chosen.map { Int32(biased($0) ? 1 : 0) })
+        try samples.writeDataset("bias_morph_coefficient", chosen.map { _ in 0.0 })
         let template = try root.createGroup("template")
         try template.setAttribute("affine", [4.0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 4, 0, 0, 0, 0, 1])
         try root.setAttribute("complete", 1)

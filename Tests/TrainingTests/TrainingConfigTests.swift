@@ -56,9 +56,16 @@ final class TrainingConfigTests: XCTestCase {
         let calibrated = try read("training:\n  batchnorm_calibration: true\n")
         XCTAssertTrue(calibrated.batchNormCalibration)
         XCTAssertEqual(try read(calibrated.yaml), calibrated)
-        let local = try read("training:\n  strategy: local\n  sites: 3\n  local_epochs: 2\n")
+        let local = try read("training:\n  strategy: local\n  sites: 3\n  local_epochs: 2\n  batchnorm_calibration: true\n")
         XCTAssertEqual(local.strategy, .local)
+        XCTAssertTrue(local.batchNormCalibration, "local calibrates each site on its own data")
         XCTAssertEqual(try read(local.yaml), local)
+        let groups = try read("training:\n  strategy: local\n  partition: bias_group\n  initialize_from: 'out/a \"b\": c\\\\d.h5'\n")
+        XCTAssertEqual(groups.partition, .biasGroup)
+        XCTAssertEqual(groups.initializeFrom, "out/a \"b\": c\\\\d.h5")
+        XCTAssertEqual(try read(groups.yaml), groups)
+        XCTAssertNil(local.initializeFrom)
+        XCTAssertEqual(local.partition, .site)
     }
 
     func testErrorsNameTheKey() {
@@ -69,8 +76,12 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  learning_rate: -1\n", "training.learning_rate: must be positive"),
             ("training:\n  strategy: gossip\n", "training.strategy: must be one of central, federated, travelling, local"),
             ("training:\n  strategy: local\n  fedbn: true\n", "apply to strategy federated only, not local"),
-            ("training:\n  strategy: local\n  batchnorm_calibration: true\n",
-             "training.batchnorm_calibration: applies to strategy central only"),
+            ("training:\n  strategy: federated\n  batchnorm_calibration: true\n",
+             "training.batchnorm_calibration: applies to strategies central and local only"),
+            ("training:\n  partition: bias_group\n", "training.partition: applies to the site strategies"),
+            ("training:\n  strategy: local\n  partition: bias_group\n  sites: 2\n", "give one"),
+            ("training:\n  strategy: local\n  partition: scanner\n", "training.partition: must be one of site, bias_group"),
+            ("training:\n  initialize_from: ''\n", "training.initialize_from: must name a run file"),
             ("training:\n  epoch: 3\n", "unknown key 'epoch' (did you mean 'epochs'?)"),
             ("training:\n  activation: tanh\n", "training.activation: must be one of sigmoid, relu"),
             ("training:\n  local_epochs: 0\n", "training.local_epochs: must be at least 1"),
@@ -78,7 +89,7 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  strategy: federated\n  proximal_mu: -0.1\n", "training.proximal_mu: must be 0 or more"),
             ("training:\n  fedbn: true\n", "training: proximal_mu and fedbn apply to strategy federated only, not central"),
             ("training:\n  strategy: travelling\n  batchnorm_calibration: true\n",
-             "training.batchnorm_calibration: applies to strategy central only"),
+             "training.batchnorm_calibration: applies to strategies central and local only"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try read(yaml), yaml) { error in

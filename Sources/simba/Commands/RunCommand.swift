@@ -4,6 +4,7 @@ import Experiment
 import Foundation
 import Synthesis
 import Training
+import YAMLConfig
 
 struct RunCommand: ClusterCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,7 @@ struct RunCommand: ClusterCommand {
         abstract: "Run a whole counterfactual bias experiment: generate, train, evaluate, probe, report.",
         discussion: """
             Generates the biased cohort and its no-bias twin, trains every arm \
-            of the 'analysis:' section (biased, twin, reweighed) with the same \
+            of the 'analysis:' section (biased, twin, reweighed, group-models) with the same \
             seeds, splits and batch order, evaluates each on the test split, \
             probes where the bias is encoded, and writes into OUTDIR: \
             dataset.h5, dataset-nobias.h5, run-ARM.h5, report.html, \
@@ -96,6 +97,13 @@ struct ExperimentRun {
         if resume && !manager.fileExists(atPath: marker) {
             throw ExperimentError("--resume: \(output) holds no experiment (no experiment.yaml)")
         }
+        if resume {
+            // The kept cohorts must be the ones this configuration describes.
+            let recorded = try CohortConfig.read(try ConfigNode.load(file: marker))
+            guard recorded == cohort else {
+                throw ExperimentError("--resume: the cohort settings differ from those of the experiment in \(output) (experiment.yaml), whose cohorts would be kept: resume with the same settings, or use --overwrite to start again")
+            }
+        }
     }
 
     /// Runs every stage; returns the summary (on every rank).
@@ -119,11 +127,20 @@ struct ExperimentRun {
         for arm in analysis.arms {
             var config = training
             if arm == ArmName.reweighed { config.reweighing = true }
+            if arm == ArmName.groupModels {
+                // Pretrained on everyone (the biased arm's best model), then
+                // one copy per bias group fine-tuned on that group alone.
+                config.strategy = .local
+                config.partition = .biasGroup
+                config.sites = 0
+                config.initializeFrom = path("run-\(ArmName.biased).h5")
+            }
             if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
                 config.strategy = strategy
-                if strategy != .central { config.batchNormCalibration = false }
-                try world.unanimously { try config.validate() }
+                // Precise batch norm would pool the sites' data (local calibrates each site on its own).
+                if strategy == .federated || strategy == .travelling { config.batchNormCalibration = false }
             }
+            try world.unanimously { try config.validate() }
             let data = arm == ArmName.twin ? CohortGeneration.twinPath(for: dataset) : dataset
             let runFile = path("run-\(arm).h5")
             let exists = try world.unanimously { FileManager.default.fileExists(atPath: runFile) }
@@ -131,7 +148,7 @@ struct ExperimentRun {
                                                    resume: resume && exists, overwrite: overwrite),
                                        world: world, label: label + arm, stall: stall)
             guard config.strategy != .local else {
-                // One model per site: evaluated as deployed, from its cross-site matrix.
+                // One model per site (or bias group): evaluated as deployed, from its cross-site matrix.
                 let stored = try Stages.evaluateLocal(runFile: runFile, settings: analysis.bootstrapSettings, world: world)
                 say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
                 runFiles.append((arm, runFile))
