@@ -11,14 +11,30 @@ public enum LayerEncoding {
         (1...depth).map { "block\($0)" } + ["features"]
     }
 
+    /// How each chosen layer's activations are pooled so that `count`
+    /// images' worth fits in `budget` floats per layer; the flattened
+    /// features (already averaged) are never pooled.
+    public static func pooling(model: SimbaCNN, layers: [Int], count: Int, budget: Int = .max) -> [ActivationPooling] {
+        let depth = model.configuration.widths.count
+        return layers.map { layer in
+            let shape = layer < depth ? Array(model.blockOutput(layer).shape.dropFirst()) : [1, 1, 1, model.features.count / model.maxBatch]
+            let grid = Grid3(shape[0], shape[1], shape[2])
+            return layer < depth ? ActivationPooling.fitting(grid: grid, channels: shape[3], images: count, budget: budget)
+                : ActivationPooling(grid: grid, channels: shape[3], factor: 1)
+        }
+    }
+
     /// Activations of the chosen layers (indices into `layerNames`) for
-    /// `count` images, in evaluation mode, batched by the model's maximum batch.
-    public static func activations(model: SimbaCNN, layers: [Int], count: Int,
+    /// `count` images, in evaluation mode, batched by the model's maximum
+    /// batch, each pooled as `pooling` says (default: not at all).
+    public static func activations(model: SimbaCNN, layers: [Int], count: Int, pooling: [ActivationPooling]? = nil,
                                    image: (Int) throws -> [Float]) throws -> [FeatureMatrix] {
         let depth = model.configuration.widths.count
         let voxels = model.configuration.input.voxels
         let tensors = layers.map { $0 < depth ? model.blockOutput($0) : model.features }
-        let widths = tensors.map { $0.count / model.maxBatch }
+        let pooling = pooling ?? Self.pooling(model: model, layers: layers, count: count)
+        precondition(pooling.count == layers.count, "one pooling per layer")
+        let widths = pooling.map(\.width)
         var values = widths.map { [Float](repeating: 0, count: count * $0) }
         var batchInput = [Float](repeating: 0, count: model.maxBatch * voxels)
         var start = 0
@@ -33,10 +49,11 @@ public enum LayerEncoding {
             }
             batchInput.withUnsafeBufferPointer { model.forward($0.baseAddress!, batch: batch, mode: .eval) }
             for (index, tensor) in tensors.enumerated() {
-                let width = widths[index]
-                for item in 0..<batch {
-                    let source = UnsafeBufferPointer(start: tensor.data + item * width, count: width)
-                    values[index].replaceSubrange((start + item) * width..<(start + item + 1) * width, with: source)
+                let width = widths[index], stride = tensor.count / model.maxBatch
+                values[index].withUnsafeMutableBufferPointer { rows in
+                    for item in 0..<batch {
+                        pooling[index].pool(tensor.data + item * stride, into: rows.baseAddress! + (start + item) * width)
+                    }
                 }
             }
             start += batch

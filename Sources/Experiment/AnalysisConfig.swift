@@ -18,6 +18,9 @@ public struct AnalysisConfig: Equatable, Sendable {
     public var probes = true
     /// Cross-validation folds of the probes.
     public var folds = 5
+    /// Memory for one layer's test-set activations in a probe; a layer that
+    /// needs more is average-pooled f×f×f with the smallest f that fits.
+    public var probeMemoryMiB = 2048
     /// SmoothGrad maps of up to this many correctly classified test images
     /// per bias group × outcome (TP, TN); 0 skips saliency (SimBA: 10).
     public var saliency = 10
@@ -51,6 +54,7 @@ public struct AnalysisConfig: Equatable, Sendable {
             throw ConfigError("analysis.confidence_level", "must be in (0.5, 1), got \(confidenceLevel)")
         }
         guard folds >= 2 else { throw ConfigError("analysis.folds", "must be at least 2, got \(folds)") }
+        guard probeMemoryMiB >= 1 else { throw ConfigError("analysis.probe_memory_mib", "must be at least 1, got \(probeMemoryMiB)") }
         guard saliency >= 0 else { throw ConfigError("analysis.saliency", "must be 0 (off) or more images, got \(saliency)") }
         guard saliencyThreshold >= 0, saliencyThreshold < 1 else {
             throw ConfigError("analysis.saliency_threshold", "must be in [0, 1), got \(saliencyThreshold)")
@@ -69,6 +73,7 @@ public struct AnalysisConfig: Equatable, Sendable {
         config.confidenceLevel = try node.double("confidence_level", default: defaults.confidenceLevel)
         config.probes = try node.bool("probes", default: defaults.probes)
         config.folds = try node.int("folds", default: defaults.folds)
+        config.probeMemoryMiB = try node.int("probe_memory_mib", default: defaults.probeMemoryMiB)
         config.saliency = try node.int("saliency", default: defaults.saliency)
         config.saliencyThreshold = try node.double("saliency_threshold", default: defaults.saliencyThreshold)
         config.checkpoint = try node.string("checkpoint", default: defaults.checkpoint)
@@ -89,6 +94,7 @@ public struct AnalysisConfig: Equatable, Sendable {
           confidence_level: \(confidenceLevel)
           probes: \(probes)
           folds: \(folds)
+          probe_memory_mib: \(probeMemoryMiB)
           saliency: \(saliency)
           saliency_threshold: \(saliencyThreshold)
           checkpoint: \(checkpoint)

@@ -60,6 +60,9 @@ public struct EncodingTable: Codable, Sendable, Equatable {
 
     public var layers: [String]
     public var features: [Int]
+    /// Per layer: the f of the f×f×f average pooling that made the test
+    /// set's activations fit the probe's memory (1: not pooled).
+    public var pooling: [Int]
     /// Probe results per target, one per layer.
     public var targets: [String: [Probe]]
     public var samples: Int
@@ -68,9 +71,11 @@ public struct EncodingTable: Codable, Sendable, Equatable {
     /// Probes every layer of `run`'s model on the split's images. Ranks
     /// share the layers (rank r probes layers r, r + N, …; each rank runs the
     /// forward passes itself, since activations are large); results are
-    /// gathered on every rank.
+    /// gathered on every rank. A layer whose activations over the split
+    /// would exceed `memoryMiB` is average-pooled until they fit.
     public static func probe(_ run: TrainedRun, dataset: String, split: Split = .test, world: Communicator,
-                             folds: Int = 5, seed: UInt64 = 0, batch: Int = 8) throws -> EncodingTable {
+                             folds: Int = 5, seed: UInt64 = 0, batch: Int = 8,
+                             memoryMiB: Int = AnalysisConfig().probeMemoryMiB) throws -> EncodingTable {
         let depth = run.config.widths.count
         let names = LayerEncoding.layerNames(depth: depth)
         let mine = Array(stride(from: world.rank, to: names.count, by: world.size))
@@ -82,8 +87,8 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         // The site is a target when the test images come from several sites.
         let sites = samples.map(\.site)
         let targetNames = Self.targetNames + (Set(sites).count > 1 ? ["site"] : [])
-        // Per layer: features, then per target: accuracy, fit, chance, p, components (NaN: none).
-        let width = 1 + 5 * targetNames.count
+        // Per layer: features, pooling, then per target: accuracy, fit, chance, p, components (NaN: none).
+        let width = 2 + 5 * targetNames.count
         var local = [Double](repeating: 0, count: names.count * width)
         try world.unanimously {
             guard !mine.isEmpty else { return }
@@ -91,10 +96,12 @@ public struct EncodingTable: Codable, Sendable, Equatable {
             let model = try run.model(maxBatch: batch)
             let probe = EncodingProbe(folds: folds, seed: seed)
             let bias = samples.map { $0.group == 0 ? 0 : 1 }, disease = samples.map(\.label)
-            let matrices = try LayerEncoding.activations(model: model, layers: mine, count: samples.count) {
+            let pooling = LayerEncoding.pooling(model: model, layers: mine, count: samples.count,
+                                                budget: memoryMiB * (1 << 20) / MemoryLayout<Float>.stride)
+            let matrices = try LayerEncoding.activations(model: model, layers: mine, count: samples.count, pooling: pooling) {
                 try loader.load([samples[$0].index])
             }
-            for (layer, features) in zip(mine, matrices) {
+            for ((layer, features), pooled) in zip(zip(mine, matrices), pooling) {
                 var withinClass: [(EncodingProbeResult, Int)] = []
                 for rows in balancedWithinClass(bias: bias, disease: disease, seed: seed) {
                     withinClass.append((try probe.evaluate(features: try features.rows(rows), labels: rows.map { bias[$0] }),
@@ -109,7 +116,7 @@ public struct EncodingTable: Codable, Sendable, Equatable {
                     }
                     probes.append(try Probe(pooling: parts))
                 }
-                var row = [Double(features.columnCount)]
+                var row = [Double(features.columnCount), Double(pooled.factor)]
                 for probe in probes {
                     row += [probe.accuracy ?? .nan, probe.fitSetAccuracy, probe.chance, probe.pValue ?? .nan,
                             Double(probe.components)]
@@ -122,14 +129,15 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         var targets: [String: [Probe]] = [:]
         for (t, target) in targetNames.enumerated() {
             targets[target] = names.indices.map { layer in
-                let base = 1 + 5 * t
+                let base = 2 + 5 * t
                 let accuracy = value(layer, base), p = value(layer, base + 3)
                 return Probe(accuracy: accuracy.isNaN ? nil : accuracy, fitSetAccuracy: value(layer, base + 1),
                              chance: value(layer, base + 2), pValue: p.isNaN ? nil : p,
                              components: Int(value(layer, base + 4)))
             }
         }
-        return EncodingTable(layers: names, features: names.indices.map { Int(value($0, 0)) }, targets: targets,
+        return EncodingTable(layers: names, features: names.indices.map { Int(value($0, 0)) },
+                             pooling: names.indices.map { Int(value($0, 1)) }, targets: targets,
                              samples: samples.count, folds: folds)
     }
 
@@ -174,6 +182,8 @@ public struct EncodingTable: Codable, Sendable, Equatable {
             try group.setAttribute("folds", folds)
             try group.writeStrings("layer", layers)
             try group.writeDataset("features", features)
+            try group.writeDataset("pooling", pooling)
+            try group.setAttribute("pooling", "f of the f×f×f average pooling of each layer's activations (1: none), applied when the split's activations would exceed the probe's memory")
             for (target, probes) in targets.sorted(by: { $0.key < $1.key }) {
                 let sub = try group.createGroup(target)
                 try sub.writeDataset("accuracy", probes.map { $0.accuracy ?? .nan })
@@ -189,7 +199,7 @@ public struct EncodingTable: Codable, Sendable, Equatable {
     public static func read(from path: String) throws -> EncodingTable? {
         try RunFileSection.read(groupName, in: path) { group in
             var targets: [String: [Probe]] = [:]
-            for target in try group.memberNames() where !["layer", "features"].contains(target) {
+            for target in try group.memberNames() where !["layer", "features", "pooling"].contains(target) {
                 let sub = try group.group(target)
                 let accuracy: [Double] = try sub.dataset("accuracy").read(), fit: [Double] = try sub.dataset("fit_set_accuracy").read()
                 let chance: [Double] = try sub.dataset("chance").read(), p: [Double] = try sub.dataset("p_value").read()
@@ -199,7 +209,9 @@ public struct EncodingTable: Codable, Sendable, Equatable {
                           pValue: p[$0].isNaN ? nil : p[$0], components: components[$0])
                 }
         }
-        return EncodingTable(layers: try group.readStrings("layer"), features: try group.dataset("features").read(),
+        let features: [Int] = try group.dataset("features").read()
+        return EncodingTable(layers: try group.readStrings("layer"), features: features,
+                             pooling: group.contains("pooling") ? try group.dataset("pooling").read() : features.map { _ in 1 },
                              targets: targets, samples: try group.attribute("samples", as: Int.self),
                              folds: try group.attribute("folds", as: Int.self))
         }

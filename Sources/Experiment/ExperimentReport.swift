@@ -133,8 +133,10 @@ public struct ExperimentReport {
             report.chart(SVGChart(title: "\(target) decoded from each layer", xLabel: "layer", yLabel: "accuracy",
                                   series: series, categories: probed.first?.encoding?.layers))
             let layers = probed.first?.encoding?.layers ?? []
+            let pooling = probed.first?.encoding?.pooling ?? []
             let rows = layers.indices.map { layer in
-                [layers[layer]] + probed.map { arm -> String in
+                [layers[layer] + (layer < pooling.count && pooling[layer] > 1 ? " (pooled \(pooling[layer])³)" : "")]
+                    + probed.map { arm -> String in
                     guard let probe = arm.encoding?.targets[target]?[layer] else { return "–" }
                     return Self.format(probe.accuracy) + (probe.pValue.map { $0 < 0.05 ? " *" : "" } ?? "")
                 }

@@ -71,9 +71,11 @@ public enum Stages {
 
     /// Layer-wise encoding probes on the test split, stored in `/encoding`.
     public static func probe(runFile: String, dataset: String? = nil, checkpoint: String = "best", folds: Int = 5,
-                             seed: UInt64 = 0, world: Communicator) throws -> EncodingTable {
+                             seed: UInt64 = 0, memoryMiB: Int = AnalysisConfig().probeMemoryMiB,
+                             world: Communicator) throws -> EncodingTable {
         let run = try world.unanimously { try TrainedRun.read(path: runFile, link: checkpoint) }
-        let table = try EncodingTable.probe(run, dataset: dataset ?? run.datasetPath, world: world, folds: folds, seed: seed)
+        let table = try EncodingTable.probe(run, dataset: dataset ?? run.datasetPath, world: world, folds: folds, seed: seed,
+                                            memoryMiB: memoryMiB)
         try world.unanimously { if world.rank == 0 { try table.write(to: runFile) } }
         return table
     }

@@ -23,12 +23,15 @@ struct ProbeCommand: ClusterCommand {
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var trained: TrainedRunOptions
     @Option(help: "Cross-validation folds.") var folds: Int = 5
+    @Option(name: .customLong("memory-mib"), help: "Memory (MiB) for one layer's test-set activations; a layer that needs more is average-pooled until it fits.")
+    var memoryMiB: Int = AnalysisConfig().probeMemoryMiB
     @Option(help: "Saliency maps of up to N correct test images per bias group and outcome (0: none).") var saliency: Int = 0
     @Option(help: "Lower threshold on mean saliency maps before region scoring.") var saliencyThreshold: Double = 0.2
     @Option(help: "Folder for the mean saliency maps as NIfTI.") var nifti: String?
 
     func validate() throws {
         if folds < 2 { throw ValidationError("--folds must be at least 2, got \(folds)") }
+        if memoryMiB < 1 { throw ValidationError("--memory-mib must be at least 1, got \(memoryMiB)") }
         if saliency < 0 { throw ValidationError("--saliency must be 0 or more, got \(saliency)") }
         if !(0..<1).contains(saliencyThreshold) { throw ValidationError("--saliency-threshold must be in [0, 1), got \(saliencyThreshold)") }
         if nifti != nil && saliency == 0 { throw ValidationError("--nifti needs --saliency N") }
@@ -36,7 +39,7 @@ struct ProbeCommand: ClusterCommand {
 
     func run(world: Communicator) throws {
         let table = try Stages.probe(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
-                                     folds: folds, world: world)
+                                     folds: folds, memoryMiB: memoryMiB, world: world)
         if world.rank == 0 { print(ResultText.encoding(table)) }
         if saliency > 0 {
             let maps = try Stages.saliency(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
@@ -58,15 +61,17 @@ extension ResultText {
 
     static func encoding(_ table: EncodingTable) -> String {
         let targets = table.targets.keys.sorted()
-        var lines = ["layer      features  " + targets.map { "\($0) accuracy (chance)".padding(toLength: 26, withPad: " ", startingAt: 0) }.joined()]
+        let column = 33
+        var lines = ["layer      features            " + targets.map { "\($0) accuracy (chance)".padding(toLength: column, withPad: " ", startingAt: 0) }.joined()]
         for (index, layer) in table.layers.enumerated() {
+            let pooled = table.pooling[index] > 1 ? " (pooled \(table.pooling[index])³)" : ""
             var line = layer.padding(toLength: 11, withPad: " ", startingAt: 0)
-                + String(table.features[index]).padding(toLength: 10, withPad: " ", startingAt: 0)
+                + (String(table.features[index]) + pooled).padding(toLength: 20, withPad: " ", startingAt: 0)
             for target in targets {
                 let probe = table.targets[target]![index]
                 let mark = (probe.pValue ?? 1) < 0.05 ? " *" : ""
                 line += (probe.accuracy.map { String(format: "%.3f", $0) } ?? "–").appending(String(format: " (%.2f)", probe.chance) + mark)
-                    .padding(toLength: 26, withPad: " ", startingAt: 0)
+                    .padding(toLength: column, withPad: " ", startingAt: 0)
             }
             lines.append(line)
         }

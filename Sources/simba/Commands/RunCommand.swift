@@ -159,7 +159,7 @@ struct ExperimentRun {
             say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
             if analysis.probes {
                 let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
-                                             seed: analysis.seed, world: world)
+                                             seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
                 say("\(arm): encoding\n" + ResultText.encoding(table))
             }
             if analysis.saliency > 0 {
