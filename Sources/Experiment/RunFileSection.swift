@@ -15,6 +15,18 @@ enum RunFileSection {
         try file.close()
     }
 
+    /// Records what a complete group `name` was computed from (its stamp).
+    static func setStamp(_ stamp: String, of name: String, in path: String) throws {
+        let file = try H5File.open(path, writable: true)
+        try file.root.group(name).setAttribute("stamp", stamp)
+        try file.close()
+    }
+
+    /// The stamp of group `name`; nil without a complete, stamped one.
+    static func stamp(of name: String, in path: String) throws -> String? {
+        try read(name, in: path) { group in group.hasAttribute("stamp") ? try group.stringAttribute("stamp") : nil } ?? nil
+    }
+
     /// What `body` reads from group `name`; nil if the run file has no complete one.
     static func read<T>(_ name: String, in path: String, _ body: (H5Group) throws -> T) throws -> T? {
         let file = try H5File.open(path)

@@ -29,7 +29,11 @@ public enum Stages {
             let evaluation = try Evaluation(predictions: predictions, groupNames: groupNames, siteNames: siteNames,
                                             settings: settings)
             let stored = StoredEvaluation(evaluation, run: run, dataset: datasetPath, settings: settings)
-            if world.rank == 0 { try stored.write(to: runFile) }
+            if world.rank == 0 {
+                try stored.write(to: runFile)
+                try RunFileSection.setStamp(StageStamp.evaluation(checkpoint: run.checkpoint, dataset: datasetPath, settings: settings),
+                                            of: StoredEvaluation.groupName, in: runFile)
+            }
             return stored
         }
         return stored
@@ -74,9 +78,15 @@ public enum Stages {
                              seed: UInt64 = 0, memoryMiB: Int = AnalysisConfig().probeMemoryMiB,
                              world: Communicator) throws -> EncodingTable {
         let run = try world.unanimously { try TrainedRun.read(path: runFile, link: checkpoint) }
-        let table = try EncodingTable.probe(run, dataset: dataset ?? run.datasetPath, world: world, folds: folds, seed: seed,
-                                            memoryMiB: memoryMiB)
-        try world.unanimously { if world.rank == 0 { try table.write(to: runFile) } }
+        let path = dataset ?? run.datasetPath
+        let table = try EncodingTable.probe(run, dataset: path, world: world, folds: folds, seed: seed, memoryMiB: memoryMiB)
+        try world.unanimously {
+            guard world.rank == 0 else { return }
+            try table.write(to: runFile)
+            try RunFileSection.setStamp(StageStamp.encoding(checkpoint: run.checkpoint, dataset: path, folds: folds, seed: seed,
+                                                            memoryMiB: memoryMiB),
+                                        of: EncodingTable.groupName, in: runFile)
+        }
         return table
     }
 }
@@ -104,6 +114,9 @@ extension Stages {
         try world.unanimously {
             guard world.rank == 0 else { return }
             try table.write(to: runFile)
+            try RunFileSection.setStamp(StageStamp.saliency(checkpoint: run.checkpoint, dataset: path, perCell: perCell,
+                                                            threshold: threshold),
+                                        of: SaliencyTable.groupName, in: runFile)
             if let niftiFolder { _ = try table.writeNIfTI(folder: niftiFolder, dataset: path) }
         }
         return table

@@ -173,6 +173,9 @@ final class ExperimentCLITests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("keeping"), resumed.stdout)
         XCTAssertTrue(resumed.stdout.contains("biased: trained 2 epochs"), resumed.stdout)
+        // Finished analysis stages are kept, not computed again.
+        XCTAssertTrue(resumed.stdout.contains("biased: keeping its evaluation, its encoding, its saliency maps"), resumed.stdout)
+        XCTAssertFalse(resumed.stdout.contains("biased: encoding"), resumed.stdout)
         let after = try FileManager.default.attributesOfItem(atPath: path("dataset.h5"))[.modificationDate] as? Date
         XCTAssertEqual(before, after, "the cohort was regenerated")
     }

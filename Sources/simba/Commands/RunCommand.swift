@@ -154,15 +154,24 @@ struct ExperimentRun {
                 runFiles.append((arm, runFile))
                 continue
             }
-            let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
-                                             settings: analysis.bootstrapSettings, world: world)
-            say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
-            if analysis.probes {
+            // A resumed experiment keeps what is current for the run's checkpoint.
+            let done = try world.unanimously { resume ? try FinishedStages.read(runFile: runFile, analysis: analysis) : FinishedStages() }
+            if done.evaluation {
+                say("\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(done.saliency ? "" : "not ")its saliency maps")
+            } else {
+                try world.stopIfRequested()
+                let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
+                                                 settings: analysis.bootstrapSettings, world: world)
+                say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
+            }
+            if analysis.probes && !done.encoding {
+                try world.stopIfRequested()
                 let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
                                              seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
                 say("\(arm): encoding\n" + ResultText.encoding(table))
             }
-            if analysis.saliency > 0 {
+            if analysis.saliency > 0 && !done.saliency {
+                try world.stopIfRequested()
                 let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
                                                threshold: Float(analysis.saliencyThreshold),
                                                niftiFolder: path("saliency-\(arm)"), world: world)
