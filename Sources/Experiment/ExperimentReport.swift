@@ -206,6 +206,16 @@ public struct ExperimentReport {
                     }
                 }
             }
+            if let matrix = arm.crossSite {
+                // key: "model of → test images of"
+                for (metric, values) in [("accuracy", matrix.accuracy), ("AUROC", matrix.auroc)] {
+                    for (model, row) in values.enumerated() {
+                        for (test, value) in row.enumerated() {
+                            lines.append("\(arm.name),cross_\(matrix.partition),\(matrix.sites[model]) → \(matrix.sites[test]),,,\(metric),\(value.map { String($0) } ?? ""),,")
+                        }
+                    }
+                }
+            }
         }
         for c in summary.comparisons {
             lines.append("\(c.arm),vs_\(c.against),\(c.group) − \(c.reference),,,Δ\(c.metric),\(c.difference.estimate.map { String($0) } ?? ""),\(c.difference.lower.map { String($0) } ?? ""),\(c.difference.upper.map { String($0) } ?? "")")

@@ -84,6 +84,8 @@ final class ExperimentCLITests: XCTestCase {
         XCTAssertEqual(output, "2 16 1\n")
         let report = try String(contentsOfFile: path("report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("group-models: accuracy of each bias group&#39;s model"), "no cross-group matrix in the report")
+        let tables = try String(contentsOfFile: path("tables.csv"), encoding: .utf8)
+        XCTAssertTrue(tables.contains("group-models,cross_bias_group,morph → none,,,AUROC,"), "no cross-group matrix in tables.csv")
     }
 
     func testReportRendersInHeadlessChromiumWithTheNumbersOfTheRunFile() throws {
