@@ -158,7 +158,10 @@ public final class Trainer {
             let model = try SimbaCNN(configuration: config.model(input: grid),
                                      maxBatch: (config.batch + ranksPerBatch - 1) / ranksPerBatch, seed: config.seed)
             if let start = config.initializeFrom {
-                let stored = try StoredModel.read(path: start, link: "best")
+                let stored: StoredModel
+                do { stored = try StoredModel.read(path: start, link: "best") } catch {
+                    throw TrainingError("training.initialize_from: \(error)")
+                }
                 try stored.check(fits: model.configuration, key: "training.initialize_from")
                 try model.load(parameters: stored.parameters)
             }

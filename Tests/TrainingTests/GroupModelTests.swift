@@ -67,7 +67,7 @@ extension LocalStrategyTests {
         for (start, expected) in [(other, "widths [4, 4]"), (local, "strategy local"), (path("missing.h5"), "does not exist")] {
             XCTAssertThrowsError(try train(groupModels(from: start), data: data, output: path("refused.h5"))) { error in
                 let message = String(describing: error)
-                XCTAssertTrue(message.contains("training.initialize_from") || message.contains("run file"), message)
+                XCTAssertTrue(message.hasPrefix("training.initialize_from: "), message)
                 XCTAssertTrue(message.contains(expected), message)
                 XCTAssertFalse(message.contains("\n"), message)
             }
