@@ -49,7 +49,8 @@ public final class ConvolutionScratch {
     public static let preferredTileFloats = 1 << 18
     public static let minimumTileRows = 256
 
-    /// `capacity` floats per buffer; must hold at least one patch row of every layer used.
+    /// `capacity` floats per buffer; must hold at least one patch row of every
+    /// layer used (for a one-input-channel layer: one line of patches, 27·Z).
     public init(capacity: Int) {
         self.capacity = capacity
         columns = Tensor(shape: [capacity])
@@ -182,12 +183,18 @@ public func conv3dForward(
     afterEachTile: (_ first: Int, _ count: Int) -> Void = { _, _ in }
 ) {
     let k = shape.patchLength, cout = shape.outChannels
-    forEachPatchTile(shape, input: input, scratch: scratch) { first, count in
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    Int32(count), Int32(cout), Int32(k),
-                    1, scratch.columns.data, Int32(k), kernel, Int32(cout),
-                    0, out + first * cout, Int32(cout))
-        afterEachTile(first, count)
+    if shape.inChannels == 1 {
+        // The first layer: patches laid out tap-major (Conv3DSingleChannel.swift).
+        singleChannelConv3dForward(out: out, input: input, kernel: kernel, shape: shape, scratch: scratch,
+                                   afterEachTile: afterEachTile)
+    } else {
+        forEachPatchTile(shape, input: input, scratch: scratch) { first, count in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                        Int32(count), Int32(cout), Int32(k),
+                        1, scratch.columns.data, Int32(k), kernel, Int32(cout),
+                        0, out + first * cout, Int32(cout))
+            afterEachTile(first, count)
+        }
     }
     if let bias {
         for row in 0..<shape.rows {
@@ -209,6 +216,15 @@ public func conv3dBackward(
     shape: Conv3DShape, scratch: ConvolutionScratch
 ) {
     let k = shape.patchLength, cout = shape.outChannels
+    if shape.inChannels == 1 && dInput == nil {
+        // The first layer in training (Conv3DSingleChannel.swift). The input
+        // gradient of a one-channel layer is only asked for saliency; it
+        // takes the general path below.
+        singleChannelConv3dKernelGradient(dKernel: dKernel, dOut: dOut, input: input, shape: shape,
+                                          scratch: scratch)
+        if let dBias { addRowSums(dBias, of: dOut, rows: shape.rows, channels: cout) }
+        return
+    }
     if let dInput { dInput.update(repeating: 0, count: shape.rows * shape.inChannels) }
     forEachPatchTile(shape, input: input, scratch: scratch) { first, count in
         let dOutTile = dOut + first * cout
@@ -228,9 +244,12 @@ public func conv3dBackward(
                         activation: dInput, columns: scratch.columnGradients.data, scatter: true)
         }
     }
-    if let dBias {
-        for row in 0..<shape.rows {
-            forEachLaneGroup(cout) { c, n in addLanes(loadLanes(dOut + row * cout + c, n), into: dBias + c, n) }
-        }
+    if let dBias { addRowSums(dBias, of: dOut, rows: shape.rows, channels: cout) }
+}
+
+/// sums [C] (+=) Σ over rows of x [rows, C]
+private func addRowSums(_ sums: UnsafeMutablePointer<Float>, of x: UnsafePointer<Float>, rows: Int, channels: Int) {
+    for row in 0..<rows {
+        forEachLaneGroup(channels) { c, n in addLanes(loadLanes(x + row * channels + c, n), into: sums + c, n) }
     }
 }

@@ -25,18 +25,64 @@ final class Conv3DTests: XCTestCase {
         assertClose(convolve(input, kernel, bias), expected, tolerance: 1e-5, "conv forward")
     }
 
-    func testSingleInputChannelMatchesNaive() {
-        let single = Conv3DShape(batch: 1, grid: Grid3(4, 3, 5), inChannels: 1, outChannels: 5)
-        let x = randomValues(single.rows, seed: 4), w = randomValues(single.kernelCount, seed: 5)
-        let b = randomValues(5, seed: 6)
-        var out = [Float](repeating: 0, count: single.rows * 5)
+    // The first layer's tap-major path (Conv3DSingleChannel.swift): odd
+    // sizes, two samples, and a scratch of two lines of patches, so the 30
+    // lines run in 15 tiles that cross from one sample into the next.
+    let single = Conv3DShape(batch: 2, grid: Grid3(5, 3, 5), inChannels: 1, outChannels: 5)
+    lazy var singleScratch = ConvolutionScratch(capacity: 27 * single.grid.z * 2)
+    lazy var singleInput = randomValues(single.rows, seed: 4)
+    lazy var singleKernel = randomValues(single.kernelCount, seed: 5)
+    lazy var singleBias = randomValues(single.outChannels, seed: 6)
+
+    func convolveSingle(_ input: [Float], _ kernel: [Float], _ bias: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: single.rows * single.outChannels)
         withPointers(&out) { o in
-            conv3dForward(out: o, input: x, kernel: w, bias: b, shape: single,
-                          scratch: ConvolutionScratch(capacity: 27 * 4))
+            conv3dForward(out: o, input: input, kernel: kernel, bias: bias, shape: single, scratch: singleScratch)
         }
-        let expected = referenceConvolution(input: x, kernel: w, bias: b, batch: 1, grid: single.grid,
-                                            inChannels: 1, outChannels: 5)
-        assertClose(out, expected, tolerance: 1e-5, "1-channel conv")
+        return out
+    }
+
+    func testSingleInputChannelMatchesNaive() {
+        let expected = referenceConvolution(input: singleInput, kernel: singleKernel, bias: singleBias,
+                                            batch: single.batch, grid: single.grid,
+                                            inChannels: 1, outChannels: single.outChannels)
+        assertClose(convolveSingle(singleInput, singleKernel, singleBias), expected, tolerance: 1e-5,
+                    "1-channel conv")
+    }
+
+    func testSingleInputChannelKernelGradientMatchesFiniteDifferences() {
+        // Without dInput, as in training, the tap-major path runs; it adds to
+        // what dKernel and dBias already hold.
+        let projection = randomValues(single.rows * single.outChannels, seed: 8)
+        let heldKernel = randomValues(single.kernelCount, seed: 9), heldBias = randomValues(single.outChannels, seed: 10)
+        var dKernel = heldKernel, dBias = heldBias
+        withPointers(&dKernel) { dk in withPointers(&dBias) { db in
+            conv3dBackward(dInput: nil, dKernel: dk, dBias: db, dOut: projection, input: singleInput,
+                           kernel: singleKernel, shape: single, scratch: singleScratch)
+        }}
+        checkGradient(values: singleKernel, analytic: zip(dKernel, heldKernel).map { $0 - $1 }, "1-channel dKernel") {
+            project(self.convolveSingle(self.singleInput, $0, self.singleBias), projection)
+        }
+        checkGradient(values: singleBias, analytic: zip(dBias, heldBias).map { $0 - $1 }, "1-channel dBias") {
+            project(self.convolveSingle(self.singleInput, self.singleKernel, $0), projection)
+        }
+    }
+
+    func testSingleInputChannelInputGradientMatchesFiniteDifferences() {
+        // With dInput (saliency) the layer takes the im2col path.
+        let projection = randomValues(single.rows * single.outChannels, seed: 11)
+        var dInput = [Float](repeating: 0, count: single.rows)
+        var dKernel = [Float](repeating: 0, count: single.kernelCount)
+        withPointers(&dInput) { di in withPointers(&dKernel) { dk in
+            conv3dBackward(dInput: di, dKernel: dk, dBias: nil, dOut: projection, input: singleInput,
+                           kernel: singleKernel, shape: single, scratch: singleScratch)
+        }}
+        checkGradient(values: singleInput, analytic: dInput, "1-channel dInput") {
+            project(self.convolveSingle($0, self.singleKernel, self.singleBias), projection)
+        }
+        checkGradient(values: singleKernel, analytic: dKernel, "1-channel dKernel with dInput") {
+            project(self.convolveSingle(self.singleInput, $0, self.singleBias), projection)
+        }
     }
 
     func testBackwardMatchesFiniteDifferences() {
