@@ -139,11 +139,19 @@ public final class RunFile {
         }
         var stored = try TrainingConfig.read(try ConfigNode.parse(try root.stringAttribute("config"), source: "\(path) config"))
         stored.epochs = config.epochs
+        // The start only seeds the first epoch; a moved experiment names it by its new path.
+        stored.initializeFrom = config.initializeFrom
         guard stored == config else {
             throw TrainingError("\(path) was trained with another training configuration; resume with the same configuration and overrides (only --epochs may change), or start a new run")
         }
         let storedDataset = try root.stringAttribute("dataset")
-        guard storedDataset == dataset else {
+        // A folder moved with its dataset: the recorded path is gone and the
+        // dataset of that name beside the run file is the one given.
+        let beside = ((path as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent((storedDataset as NSString).lastPathComponent)
+        let moved = !FileManager.default.fileExists(atPath: storedDataset)
+            && (beside as NSString).standardizingPath == (dataset as NSString).standardizingPath
+        guard storedDataset == dataset || moved else {
             throw TrainingError("\(path) was trained on \(storedDataset), not \(dataset); resume with --data \(storedDataset)")
         }
         let storedInput = try root.group("model").attribute("input", as: [Int].self)

@@ -54,6 +54,29 @@ final class TrainCLITests: XCTestCase {
             print('%.3g' % (np.abs(a - load(other)).max() / np.abs(a).max()))
         """
 
+    /// A folder moved with its run file and dataset resumes with the
+    /// dataset beside the run file; one whose recorded dataset still exists
+    /// elsewhere is refused.
+    func testAMovedFolderResumesWithTheDatasetBesideTheRunFile() throws {
+        let before = Self.folder.appendingPathComponent("before"), after = Self.folder.appendingPathComponent("after")
+        try FileManager.default.createDirectory(at: before, withIntermediateDirectories: true)
+        let data = before.appendingPathComponent("tiny.h5").path
+        try FileManager.default.copyItem(atPath: Self.dataset, toPath: data)
+        func run(_ folder: URL, _ extra: [String]) throws -> SimbaProcess.Result {
+            try SimbaProcess.run(["train", "--preset", "tiny", "--data", folder.appendingPathComponent("tiny.h5").path,
+                                  "-o", folder.appendingPathComponent("run.h5").path] + extra, ranks: 2, timeout: 300)
+        }
+        XCTAssertEqual(try run(before, ["--epochs", "1"]).status, 0)
+        try FileManager.default.copyItem(at: before, to: after)
+        let refused = try run(after, ["--epochs", "2", "--resume"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("was trained on \(data)"), refused.stderr)
+        try FileManager.default.removeItem(at: before)
+        let resumed = try run(after, ["--epochs", "2", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("trained 2 epochs"), resumed.stdout)
+    }
+
     /// The same global batch on 1, 2 and 3 ranks (3 ranks: uneven shares of
     /// the batch of 4 would be 2, 1, 1; the tiny batch of 6 gives 2 each;
     /// both run) ends at the same parameters up to float reassociation.
