@@ -33,13 +33,24 @@ done
 if [ -f bench/peers/torch_train.py ]; then
     "$venv/bin/python" -c "import torch" 2>/dev/null \
         || "$venv/bin/pip" install -q torch==2.13.0+cpu 2>/dev/null || "$venv/bin/pip" install -q torch
-    # Three interleaved rounds: the machine is shared, so compare each pair.
-    for round in 1 2 3; do
+    # Interleaved rounds (ROUNDS, default 5): the machine is shared, so
+    # compare each pair, then take the median of the pairs' ratios.
+    pairs=()
+    for round in $(seq "${ROUNDS:-5}"); do
         ours=$("$simba" bench train --input 64x64x64 --batch 2 --threads 1)
         peer=$("$venv/bin/python" bench/peers/torch_train.py --input 64,64,64 --batch 2 --threads 1)
         echo "$ours"
         echo "$peer"
         ratio "$ours" "$peer" train_samples_per_s
         ratio "$ours" "$peer" infer_samples_per_s
+        pairs+=("$ours" "$peer")
     done
+    "$venv/bin/python" - "${pairs[@]}" <<'PY'
+import json, statistics, sys
+runs = [json.loads(text) for text in sys.argv[1:]]
+for key in ("train_samples_per_s", "infer_samples_per_s"):
+    ratios = sorted(ours[key] / peer[key] for ours, peer in zip(runs[0::2], runs[1::2]))
+    print(f"median {key} ratio simba / torch over {len(ratios)} pairs: {statistics.median(ratios):.2f}x "
+          f"(range {ratios[0]:.2f}-{ratios[-1]:.2f})")
+PY
 fi
