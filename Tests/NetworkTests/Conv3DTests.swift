@@ -70,38 +70,39 @@ final class Conv3DTests: XCTestCase {
 
     func testSingleInputChannelInputGradientMatchesFiniteDifferences() {
         // With dInput (saliency) the layer takes the im2col path.
-        let projection = randomValues(single.rows * single.outChannels, seed: 11)
-        var dInput = [Float](repeating: 0, count: single.rows)
-        var dKernel = [Float](repeating: 0, count: single.kernelCount)
-        withPointers(&dInput) { di in withPointers(&dKernel) { dk in
-            conv3dBackward(dInput: di, dKernel: dk, dBias: nil, dOut: projection, input: singleInput,
-                           kernel: singleKernel, shape: single, scratch: singleScratch)
-        }}
-        checkGradient(values: singleInput, analytic: dInput, "1-channel dInput") {
-            project(self.convolveSingle($0, self.singleKernel, self.singleBias), projection)
-        }
-        checkGradient(values: singleKernel, analytic: dKernel, "1-channel dKernel with dInput") {
-            project(self.convolveSingle(self.singleInput, $0, self.singleBias), projection)
-        }
+        checkBackwardFromZero(shape: single, input: singleInput, kernel: singleKernel, bias: singleBias,
+                              scratch: singleScratch, seed: 11, withBias: false, label: "1-channel",
+                              convolve: convolveSingle)
     }
 
-    func testBackwardMatchesFiniteDifferences() {
-        let projection = randomValues(shape.rows * shape.outChannels, seed: 7)
+    /// dInput, dKernel (and dBias) from zeroed buffers against finite
+    /// differences of the projected output of `convolve`.
+    func checkBackwardFromZero(shape: Conv3DShape, input: [Float], kernel: [Float], bias: [Float],
+                               scratch: ConvolutionScratch, seed: UInt64, withBias: Bool, label: String,
+                               convolve: @escaping ([Float], [Float], [Float]) -> [Float]) {
+        let projection = randomValues(shape.rows * shape.outChannels, seed: seed)
         var dInput = [Float](repeating: 0, count: input.count)
         var dKernel = [Float](repeating: 0, count: kernel.count)
         var dBias = [Float](repeating: 0, count: bias.count)
         withPointers(&dInput) { di in withPointers(&dKernel) { dk in withPointers(&dBias) { db in
-            conv3dBackward(dInput: di, dKernel: dk, dBias: db, dOut: projection, input: input,
+            conv3dBackward(dInput: di, dKernel: dk, dBias: withBias ? db : nil, dOut: projection, input: input,
                            kernel: kernel, shape: shape, scratch: scratch)
         }}}
-        checkGradient(values: input, analytic: dInput, "conv dInput") {
-            project(self.convolve($0, self.kernel, self.bias), projection)
+        checkGradient(values: input, analytic: dInput, "\(label) dInput") {
+            project(convolve($0, kernel, bias), projection)
         }
-        checkGradient(values: kernel, analytic: dKernel, "conv dKernel") {
-            project(self.convolve(self.input, $0, self.bias), projection)
+        checkGradient(values: kernel, analytic: dKernel, "\(label) dKernel with dInput") {
+            project(convolve(input, $0, bias), projection)
         }
-        checkGradient(values: bias, analytic: dBias, "conv dBias") {
-            project(self.convolve(self.input, self.kernel, $0), projection)
+        if withBias {
+            checkGradient(values: bias, analytic: dBias, "\(label) dBias") {
+                project(convolve(input, kernel, $0), projection)
+            }
         }
+    }
+
+    func testBackwardMatchesFiniteDifferences() {
+        checkBackwardFromZero(shape: shape, input: input, kernel: kernel, bias: bias, scratch: scratch,
+                              seed: 7, withBias: true, label: "conv", convolve: convolve)
     }
 }
