@@ -31,6 +31,26 @@ public struct Conv3DShape: Equatable, Sendable {
     public var forwardFlops: Double { 2 * Double(rows) * Double(patchLength) * Double(outChannels) }
 }
 
+/// How a layer computes its convolution.
+public enum Conv3DAlgorithm: Sendable {
+    /// Patches gathered into tiles, one sgemm per tile (a one-channel layer
+    /// gathers them tap-major: Conv3DSingleChannel.swift).
+    case im2col
+    /// Winograd F(2×2×2, 3×3×3), 64 sgemms per chunk of tiles (Conv3DWinograd.swift).
+    case winograd
+
+    /// Winograd wherever its 64 small products are still large enough for
+    /// sgemm to run well: several channels and a few hundred tiles. The
+    /// layers below that (the last block of a small input) are cheap either way.
+    public static func automatic(for shape: Conv3DShape) -> Conv3DAlgorithm {
+        let tiles = shape.batch * ((shape.grid.x + 1) / 2) * ((shape.grid.y + 1) / 2) * ((shape.grid.z + 1) / 2)
+        return shape.inChannels >= minimumWinogradChannels && tiles >= minimumWinogradTiles ? .winograd : .im2col
+    }
+
+    static let minimumWinogradChannels = 8
+    static let minimumWinogradTiles = 64
+}
+
 /// Reusable im2col tiles shared by all convolution layers of a model.
 ///
 /// Tiles are sized for the cache, not for memory: about 1 MiB of patches
@@ -45,21 +65,39 @@ public final class ConvolutionScratch {
     /// All zero between calls: see walkPatches.
     let columnGradients: Tensor
     public let capacity: Int
+    /// Transformed tiles and kernels of the Winograd layers.
+    let winograd: WinogradBuffers
 
     public static let preferredTileFloats = 1 << 18
     public static let minimumTileRows = 256
 
     /// `capacity` floats per buffer; must hold at least one patch row of every
     /// layer used (for a one-input-channel layer: one line of patches, 27·Z).
-    public init(capacity: Int) {
+    public convenience init(capacity: Int) {
+        self.init(capacity: capacity, winograd: WinogradBuffers())
+    }
+
+    /// `winogradChunkTiles`: tiles per chunk of a Winograd layer (at least one slab).
+    convenience init(capacity: Int, winogradChunkTiles: Int) {
+        self.init(capacity: capacity, winograd: WinogradBuffers(preferredChunkTiles: winogradChunkTiles))
+    }
+
+    init(capacity: Int, winograd: WinogradBuffers) {
         self.capacity = capacity
+        self.winograd = winograd
         columns = Tensor(shape: [capacity])
         columnGradients = Tensor(shape: [capacity])
     }
 
-    /// A scratch big enough for the preferred tiles of all these layers.
-    public convenience init(for shapes: [Conv3DShape]) {
-        self.init(capacity: shapes.map { Self.preferredRows($0) * $0.patchLength }.max() ?? 0)
+    /// A scratch big enough for the preferred tiles of all these layers,
+    /// each computed with its algorithm (by default Conv3DAlgorithm.automatic).
+    public convenience init(for shapes: [Conv3DShape], algorithms: [Conv3DAlgorithm]? = nil) {
+        let chosen = algorithms ?? shapes.map { Conv3DAlgorithm.automatic(for: $0) }
+        precondition(chosen.count == shapes.count, "one algorithm per layer")
+        let im2col = zip(shapes, chosen).filter { $0.1 == .im2col }.map(\.0)
+        let winograd = zip(shapes, chosen).filter { $0.1 == .winograd }.map(\.0)
+        self.init(capacity: im2col.map { Self.preferredRows($0) * $0.patchLength }.max() ?? 0,
+                  winograd: WinogradBuffers(for: winograd))
     }
 
     static func preferredRows(_ shape: Conv3DShape) -> Int {
@@ -174,16 +212,20 @@ private func forEachPatchTile(
 
 /// out = conv(input, kernel) (+ bias when given). afterEachTile(first, count)
 /// sees each finished tile of output rows while it is still in cache (the
-/// model gathers batch-norm statistics there).
+/// model gathers batch-norm statistics there). `algorithm` defaults to
+/// Conv3DAlgorithm.automatic.
 /// input [N,X,Y,Z,Cin], kernel [3,3,3,Cin,Cout], bias [Cout]?, out [N,X,Y,Z,Cout]
 public func conv3dForward(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    shape: Conv3DShape, scratch: ConvolutionScratch,
+    shape: Conv3DShape, scratch: ConvolutionScratch, algorithm: Conv3DAlgorithm? = nil,
     afterEachTile: (_ first: Int, _ count: Int) -> Void = { _, _ in }
 ) {
     let k = shape.patchLength, cout = shape.outChannels
-    if shape.inChannels == 1 {
+    if (algorithm ?? .automatic(for: shape)) == .winograd {
+        winogradConv3dForward(out: out, input: input, kernel: kernel, shape: shape, buffers: scratch.winograd,
+                              afterEachTile: afterEachTile)
+    } else if shape.inChannels == 1 {
         // The first layer: patches laid out tap-major (Conv3DSingleChannel.swift).
         singleChannelConv3dForward(out: out, input: input, kernel: kernel, shape: shape, scratch: scratch,
                                    afterEachTile: afterEachTile)
@@ -213,9 +255,15 @@ public func conv3dBackward(
     dInput: UnsafeMutablePointer<Float>?, dKernel: UnsafeMutablePointer<Float>,
     dBias: UnsafeMutablePointer<Float>?,
     dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
-    shape: Conv3DShape, scratch: ConvolutionScratch
+    shape: Conv3DShape, scratch: ConvolutionScratch, algorithm: Conv3DAlgorithm? = nil
 ) {
     let k = shape.patchLength, cout = shape.outChannels
+    if (algorithm ?? .automatic(for: shape)) == .winograd {
+        winogradConv3dBackward(dInput: dInput, dKernel: dKernel, dOut: dOut, input: input, kernel: kernel,
+                               shape: shape, buffers: scratch.winograd)
+        if let dBias { addRowSums(dBias, of: dOut, rows: shape.rows, channels: cout) }
+        return
+    }
     if shape.inChannels == 1 && dInput == nil {
         // The first layer in training (Conv3DSingleChannel.swift). The input
         // gradient of a one-channel layer is only asked for saliency; it

@@ -83,6 +83,10 @@ public final class SimbaCNN {
     private let denseKernel: Int, denseBias: Int
     private let convolutionGradient: Tensor
     private let convolutionScratch: ConvolutionScratch
+    /// Each block's convolution algorithm, fixed when the model is built
+    /// (Conv3DAlgorithm.automatic at maxBatch), so that results do not
+    /// depend on the size of a batch.
+    let convolutionAlgorithms: [Conv3DAlgorithm]
     private let sums: ScratchBuffer<Double>
     private let coefficients: Tensor
     /// Flattened average-pool output [maxBatch, features] (before dropout).
@@ -92,7 +96,10 @@ public final class SimbaCNN {
     public let logits: Tensor, probabilities: Tensor
     private let logitsGradient: Tensor
 
-    public init(configuration: SimbaCNNConfiguration, maxBatch: Int, seed: UInt64) throws {
+    /// `algorithm` forces one convolution algorithm on every block (tests
+    /// compare them); by default each block takes Conv3DAlgorithm.automatic.
+    public init(configuration: SimbaCNNConfiguration, maxBatch: Int, seed: UInt64,
+                algorithm: Conv3DAlgorithm? = nil) throws {
         try configuration.validate()
         guard maxBatch > 0 else { throw NetworkError.invalidConfiguration("batch \(maxBatch) must be positive") }
         self.configuration = configuration
@@ -115,7 +122,8 @@ public final class SimbaCNN {
         let widest = configuration.widths.max()!
         sums = ScratchBuffer<Double>(count: 2 * widest)
         coefficients = Tensor(shape: [3 * widest])
-        convolutionScratch = ConvolutionScratch(for: convolutions)
+        convolutionAlgorithms = convolutions.map { algorithm ?? Conv3DAlgorithm.automatic(for: $0) }
+        convolutionScratch = ConvolutionScratch(for: convolutions, algorithms: convolutionAlgorithms)
         let f = shapes.features, k = configuration.classes
         features = Tensor(shape: [maxBatch, f])
         dropoutMask = Tensor(shape: [maxBatch, f]); dropped = Tensor(shape: [maxBatch, f])
@@ -192,7 +200,7 @@ public final class SimbaCNN {
         let training = mode != .eval
         if training { sums.data.update(repeating: 0, count: 2 * channels) }
         conv3dForward(out: conv, input: blockInput, kernel: parameter(slices.kernel), bias: nil,
-                      shape: shape, scratch: convolutionScratch) { first, count in
+                      shape: shape, scratch: convolutionScratch, algorithm: convolutionAlgorithms[index]) { first, count in
             if training {
                 batchNormAccumulateStatistics(sums: sums.data, x: conv + first * channels, rows: count,
                                               channels: channels, reference: conv)
@@ -324,7 +332,8 @@ public final class SimbaCNN {
         conv3dBackward(dInput: dInput, dKernel: gradient(slices.kernel), dBias: nil,
                        dOut: convolutionGradient.data,
                        input: index == 0 ? input.data : blocks[index - 1].pooled.data,
-                       kernel: parameter(slices.kernel), shape: shape, scratch: convolutionScratch)
+                       kernel: parameter(slices.kernel), shape: shape, scratch: convolutionScratch,
+                       algorithm: convolutionAlgorithms[index])
     }
 
     // MARK: Training

@@ -11,9 +11,14 @@ final class Conv3DTests: XCTestCase {
     lazy var bias = randomValues(shape.outChannels, seed: 3)
 
     func convolve(_ input: [Float], _ kernel: [Float], _ bias: [Float]) -> [Float] {
+        convolve(input, kernel, bias, algorithm: .im2col)
+    }
+
+    func convolve(_ input: [Float], _ kernel: [Float], _ bias: [Float], algorithm: Conv3DAlgorithm) -> [Float] {
         var out = [Float](repeating: 0, count: shape.rows * shape.outChannels)
         withPointers(&out) { o in
-            conv3dForward(out: o, input: input, kernel: kernel, bias: bias, shape: shape, scratch: scratch)
+            conv3dForward(out: o, input: input, kernel: kernel, bias: bias, shape: shape, scratch: scratch,
+                          algorithm: algorithm)
         }
         return out
     }
@@ -79,6 +84,7 @@ final class Conv3DTests: XCTestCase {
     /// differences of the projected output of `convolve`.
     func checkBackwardFromZero(shape: Conv3DShape, input: [Float], kernel: [Float], bias: [Float],
                                scratch: ConvolutionScratch, seed: UInt64, withBias: Bool, label: String,
+                               algorithm: Conv3DAlgorithm? = nil,
                                convolve: @escaping ([Float], [Float], [Float]) -> [Float]) {
         let projection = randomValues(shape.rows * shape.outChannels, seed: seed)
         var dInput = [Float](repeating: 0, count: input.count)
@@ -86,7 +92,7 @@ final class Conv3DTests: XCTestCase {
         var dBias = [Float](repeating: 0, count: bias.count)
         withPointers(&dInput) { di in withPointers(&dKernel) { dk in withPointers(&dBias) { db in
             conv3dBackward(dInput: di, dKernel: dk, dBias: withBias ? db : nil, dOut: projection, input: input,
-                           kernel: kernel, shape: shape, scratch: scratch)
+                           kernel: kernel, shape: shape, scratch: scratch, algorithm: algorithm)
         }}}
         checkGradient(values: input, analytic: dInput, "\(label) dInput") {
             project(convolve($0, kernel, bias), projection)
@@ -103,6 +109,71 @@ final class Conv3DTests: XCTestCase {
 
     func testBackwardMatchesFiniteDifferences() {
         checkBackwardFromZero(shape: shape, input: input, kernel: kernel, bias: bias, scratch: scratch,
-                              seed: 7, withBias: true, label: "conv", convolve: convolve)
+                              seed: 7, withBias: true, label: "conv", algorithm: .im2col) {
+            self.convolve($0, $1, $2, algorithm: .im2col)
+        }
+    }
+
+    // Winograd F(2×2×2, 3×3×3) (Conv3DWinograd.swift) on the small odd shape:
+    // every tile there touches the border.
+    func testWinogradForwardMatchesNaive() {
+        let expected = referenceConvolution(input: input, kernel: kernel, bias: bias, batch: shape.batch,
+                                            grid: shape.grid, inChannels: shape.inChannels,
+                                            outChannels: shape.outChannels)
+        assertClose(convolve(input, kernel, bias, algorithm: .winograd), expected, tolerance: 1e-5, "Winograd forward")
+    }
+
+    func testWinogradBackwardMatchesFiniteDifferences() {
+        checkBackwardFromZero(shape: shape, input: input, kernel: kernel, bias: bias, scratch: scratch,
+                              seed: 12, withBias: true, label: "Winograd", algorithm: .winograd) {
+            self.convolve($0, $1, $2, algorithm: .winograd)
+        }
+    }
+
+    // A larger odd shape with interior tiles, 20 → 18 channels (two full
+    // groups of 8 and a partial one), in chunks of five lines of 4 tiles
+    // along z: chunks end inside slabs of 3 lines, and the chunk of lines
+    // 10–14 crosses from the first sample into the second.
+    let wide = Conv3DShape(batch: 2, grid: Grid3(7, 5, 8), inChannels: 20, outChannels: 18)
+    lazy var wideScratch = ConvolutionScratch(capacity: wide.patchLength * 16, winogradChunkTiles: 20)
+    lazy var wideInput = randomValues(wide.rows * wide.inChannels, seed: 13)
+    lazy var wideKernel = randomValues(wide.kernelCount, seed: 14, scale: 0.2)
+
+    func testWinogradMatchesNaiveLoopsInChunks() {
+        XCTAssertEqual(WinogradTiling(wide, preferredChunkTiles: 20).linesPerChunk, 5)
+        var out = [Float](repeating: .nan, count: wide.rows * wide.outChannels)
+        var chunks: [Int] = []
+        withPointers(&out) { o in
+            conv3dForward(out: o, input: wideInput, kernel: wideKernel, bias: nil, shape: wide, scratch: wideScratch,
+                          algorithm: .winograd) { first, count in chunks += [first, count] }
+        }
+        let zeroBias = [Float](repeating: 0, count: wide.outChannels)
+        let expected = referenceConvolution(input: wideInput, kernel: wideKernel, bias: zeroBias, batch: 2,
+                                            grid: wide.grid, inChannels: 20, outChannels: 18)
+        assertClose(out, expected, tolerance: 1e-5, "Winograd forward in chunks")
+        // Chunks end after lines 5, 10, 15, 20, 24, completing slabs 1, 3, 5,
+        // 6, 8 (4 per sample, the last one plane thick): planes 0–1; 2–5;
+        // plane 6 and the second sample's 0–1; its 2–3; its 4–6 — of 5·8 rows.
+        XCTAssertEqual(chunks, [0, 80, 80, 160, 240, 120, 360, 80, 440, 120])
+
+        let dOut = randomValues(wide.rows * wide.outChannels, seed: 15)
+        let held = randomValues(wide.kernelCount, seed: 16)
+        var dInput = [Float](repeating: .nan, count: wideInput.count), dKernel = held
+        withPointers(&dInput) { di in withPointers(&dKernel) { dk in
+            conv3dBackward(dInput: di, dKernel: dk, dBias: nil, dOut: dOut, input: wideInput, kernel: wideKernel,
+                           shape: wide, scratch: wideScratch, algorithm: .winograd)
+        }}
+        let reference = referenceConvolutionGradients(input: wideInput, kernel: wideKernel, dOut: dOut, batch: 2,
+                                                      grid: wide.grid, inChannels: 20, outChannels: 18)
+        assertClose(dInput, reference.dInput, tolerance: 1e-5, "Winograd dInput in chunks")
+        assertClose(zip(dKernel, held).map { $0 - $1 }, reference.dKernel, tolerance: 1e-4, "Winograd dKernel (+=)")
+    }
+
+    func testAutomaticChoiceOfAlgorithm() {
+        // SimBA's blocks 2–4 at 64³ take Winograd; the one-channel first
+        // layer and the 4³ last block (16 tiles at batch 2) take im2col.
+        let shapes = SimbaCNNShapes(.simba(input: Grid3(64, 64, 64)))
+        let chosen = (0..<5).map { Conv3DAlgorithm.automatic(for: shapes.convolution(block: $0, batch: 2)) }
+        XCTAssertEqual(chosen, [.im2col, .winograd, .winograd, .winograd, .im2col])
     }
 }

@@ -31,6 +31,32 @@ func referenceConvolution(input: [Float], kernel: [Float], bias: [Float], batch:
     return out
 }
 
+/// Gradients of referenceConvolution for an output gradient dOut: the input
+/// gradient and the kernel gradient, each by its own loop over every tap.
+func referenceConvolutionGradients(input: [Float], kernel: [Float], dOut: [Float], batch: Int, grid: Grid3,
+                                   inChannels: Int, outChannels: Int) -> (dInput: [Float], dKernel: [Float]) {
+    var dInput = [Double](repeating: 0, count: input.count)
+    var dKernel = [Double](repeating: 0, count: kernel.count)
+    for n in 0..<batch {
+        for x in 0..<grid.x { for y in 0..<grid.y { for z in 0..<grid.z {
+            for kx in 0..<3 { for ky in 0..<3 { for kz in 0..<3 {
+                let sx = x + kx - 1, sy = y + ky - 1, sz = z + kz - 1
+                if sx < 0 || sy < 0 || sz < 0 || sx >= grid.x || sy >= grid.y || sz >= grid.z { continue }
+                for i in 0..<inChannels {
+                    let source = channelsLastIndex(n, sx, sy, sz, i, grid: grid, channels: inChannels)
+                    for o in 0..<outChannels {
+                        let g = Double(dOut[channelsLastIndex(n, x, y, z, o, grid: grid, channels: outChannels)])
+                        let tap = (((kx * 3 + ky) * 3 + kz) * inChannels + i) * outChannels + o
+                        dInput[source] += Double(kernel[tap]) * g
+                        dKernel[tap] += Double(input[source]) * g
+                    }
+                }
+            }}}
+        }}}
+    }
+    return (dInput.map(Float.init), dKernel.map(Float.init))
+}
+
 /// 2×2×2 stride-2 pooling, TF 'same': output ceil(n/2), the padding of an
 /// odd size at the end. Max ignores padded cells; average counts only real ones.
 func referencePool(_ x: [Float], batch: Int, grid: Grid3, channels: Int, maximum: Bool) -> [Float] {

@@ -92,6 +92,43 @@ final class SimbaCNNTests: XCTestCase {
         }
     }
 
+    func testWinogradBlockMatchesFiniteDifferencesAndTheIm2colModel() throws {
+        // Block 2 here is 8 → 8 channels on 8×7×6 at batch 2 (96 tiles):
+        // large enough for Conv3DAlgorithm.automatic to take Winograd.
+        let config = SimbaCNNConfiguration(input: Grid3(16, 14, 12), widths: [8, 8], dropoutRate: 0)
+        let model = try SimbaCNN(configuration: config, maxBatch: 2, seed: 12)
+        XCTAssertEqual(model.convolutionAlgorithms, [.im2col, .winograd])
+        let input = randomValues(2 * config.input.voxels, seed: 82, scale: 2)
+        model.forward(input, batch: 2, mode: .train)
+        model.backward(labels: labels, weights: weights, inputGradient: true)
+        let analytic = model.gradients.array, analyticInput = Array(model.inputGradient.array[0..<input.count])
+        let parameters = model.parameters.array
+        let block2 = model.layout["block2.conv.kernel"].range
+        checkGradient(values: Array(parameters[block2]), analytic: Array(analytic[block2]), step: 1e-3, tolerance: 2e-2,
+                      allowingKinks: true, "Winograd block kernel") { kernel in
+            var values = parameters
+            values.replaceSubrange(block2, with: kernel)
+            try! model.load(parameters: values)
+            return self.crossEntropy(model.forward(input, batch: 2, mode: .train), classes: config.classes)
+        }
+        // The same model with im2col everywhere: the same logits, parameter
+        // gradients and input gradient up to float rounding.
+        try model.load(parameters: parameters)
+        let logits = model.forward(input, batch: 2, mode: .train)
+        let reference = try SimbaCNN(configuration: config, maxBatch: 2, seed: 12, algorithm: .im2col)
+        XCTAssertEqual(reference.convolutionAlgorithms, [.im2col, .im2col])
+        try reference.load(parameters: parameters)
+        assertClose(logits, reference.forward(input, batch: 2, mode: .train), tolerance: 1e-5, "logits")
+        reference.backward(labels: labels, weights: weights, inputGradient: true)
+        func scaled(_ values: [Float]) -> [Float] {
+            let scale = values.map(abs).max()!
+            return values.map { $0 / scale }
+        }
+        let referenceInput = Array(reference.inputGradient.array[0..<input.count])
+        assertClose(scaled(analytic), scaled(reference.gradients.array), tolerance: 1e-4, "parameter gradients")
+        assertClose(scaled(analyticInput), scaled(referenceInput), tolerance: 1e-4, "input gradient")
+    }
+
     func testClassScoreSaliencyInEvalModeMatchesFiniteDifferences() throws {
         let model = try SimbaCNN(configuration: small, maxBatch: 2, seed: 10)
         // Move the moving statistics away from their initial values first.

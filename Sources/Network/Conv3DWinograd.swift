@@ -1,0 +1,472 @@
+import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// 3×3×3 'same' convolution by Winograd's minimal filtering F(2×2×2, 3×3×3)
+// (Lavin & Gray, "Fast algorithms for convolutional neural networks", 2016,
+// taken to three dimensions): each 2×2×2 block of output voxels comes from
+// the 4×4×4 block of input around it as
+//     Y = Aᵀ[(G W Gᵀ) ⊙ (Bᵀ D B)]A        (each product along x, y and z),
+// so that per pair of channels a tile costs 64 multiplications instead of
+// 8 · 27 = 216. Over the channels the 64 element-wise products are 64
+// matrix products, one per transform point ξ:
+//     M[ξ] (tiles × Cout) = U[ξ] (tiles × Cin) · V[ξ] (Cin × Cout),
+// which run as sgemm. The two backward products follow by the chain rule
+// through the same linear maps (no flipped kernel):
+//     dV[ξ] += U[ξ]ᵀ · dM[ξ],  dU[ξ] = dM[ξ] · V[ξ]ᵀ,  with dM = A dY Aᵀ,
+// then dW = Gᵀ dV G and dD = B dU Bᵀ added over overlapping input tiles.
+//
+// The transforms use only 0, ±1 and ½, so the results equal the direct
+// convolution up to float rounding (a few ulp of the summed magnitudes).
+//
+// Tiles are processed in chunks of lines of tiles along z, a chunk's
+// transformed tiles U and products M stored point-major ([64][tiles][C]) so
+// that each sgemm reads and writes contiguous rows. Transforms run on eight
+// channels at a time through a 4×4×4 block of vectors, the point
+// ξ = (x·4 + y)·4 + z.
+
+/// The 64 points of a 4×4×4 transformed tile.
+let winogradPoints = 64
+
+/// How one layer's output splits into 2×2×2 tiles, lines of tiles along z
+/// and chunks of lines.
+struct WinogradTiling {
+    let shape: Conv3DShape
+    let tilesX: Int, tilesY: Int, tilesZ: Int
+    let linesPerChunk: Int
+
+    /// Tiles per chunk: small enough that a chunk's transformed tiles stay
+    /// in cache between the transform and the sgemms, large enough for
+    /// sgemm to see a hundred rows. A chunk holds at least one line.
+    static let preferredChunkTiles = 128
+
+    init(_ shape: Conv3DShape, preferredChunkTiles: Int = Self.preferredChunkTiles) {
+        self.shape = shape
+        tilesX = (shape.grid.x + 1) / 2; tilesY = (shape.grid.y + 1) / 2; tilesZ = (shape.grid.z + 1) / 2
+        linesPerChunk = Swift.max(1, preferredChunkTiles / tilesZ)
+    }
+
+    /// Lines of tiles along z: (sample, tx, ty), ty fastest.
+    var lines: Int { shape.batch * tilesX * tilesY }
+    var chunkTiles: Int { Swift.min(lines, linesPerChunk) * tilesZ }
+
+    /// Output rows of the first `slabs` slabs (a slab: one sample's lines at
+    /// one tx, i.e. output planes 2·tx and 2·tx + 1). Slabs are contiguous rows.
+    func rows(beforeSlab slab: Int) -> Int {
+        let (sample, tx) = slab.quotientAndRemainder(dividingBy: tilesX)
+        return (sample * shape.grid.x + Swift.min(2 * tx, shape.grid.x)) * shape.grid.y * shape.grid.z
+    }
+
+    /// body(tile index within the chunk, sample, corner x, y, z of the
+    /// tile's 4×4×4 input block) for every tile of lines first..<first+count.
+    @inline(__always)
+    func forEachTile(lines first: Int, count: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
+        var tile = 0
+        for line in first..<(first + count) {
+            let (slab, ty) = line.quotientAndRemainder(dividingBy: tilesY)
+            let (sample, tx) = slab.quotientAndRemainder(dividingBy: tilesX)
+            for tz in 0..<tilesZ {
+                body(tile, sample, 2 * tx - 1, 2 * ty - 1, 2 * tz - 1)
+                tile += 1
+            }
+        }
+    }
+
+    /// body(first line, line count) for consecutive chunks; finished(first
+    /// row, row count) after each chunk that completes slabs, with the rows
+    /// of the slabs it completed.
+    @inline(__always)
+    func forEachChunk(_ body: (Int, Int) -> Void, finished: (Int, Int) -> Void) {
+        var first = 0, reportedSlabs = 0
+        while first < lines {
+            let count = Swift.min(linesPerChunk, lines - first)
+            body(first, count)
+            first += count
+            let completeSlabs = first / tilesY
+            if completeSlabs > reportedSlabs {
+                let start = rows(beforeSlab: reportedSlabs)
+                finished(start, rows(beforeSlab: completeSlabs) - start)
+                reportedSlabs = completeSlabs
+            }
+        }
+    }
+}
+
+/// Zeroed floats on 2 MiB-aligned memory that Linux is asked to back with
+/// huge pages: a transform touches 64 planes of a chunk per tile, each
+/// plane on other pages, which would otherwise thrash the TLB.
+final class HugePageFloats {
+    let count: Int
+    let data: UnsafeMutablePointer<Float>
+
+    init(count: Int) {
+        self.count = count
+        let bytes = Swift.max(count, 1) * MemoryLayout<Float>.stride
+        var raw: UnsafeMutableRawPointer?
+        precondition(posix_memalign(&raw, 2 << 20, bytes) == 0 && raw != nil, "out of memory for \(bytes) bytes")
+        #if canImport(Glibc)
+        _ = madvise(raw, bytes, MADV_HUGEPAGE)
+        #endif
+        data = raw!.bindMemory(to: Float.self, capacity: Swift.max(count, 1))
+        data.initialize(repeating: 0, count: Swift.max(count, 1))
+    }
+
+    deinit { free(data) }
+}
+
+/// Buffers of the transformed tiles and kernels, sized for the largest
+/// layer when the model is built and grown on first use otherwise.
+final class WinogradBuffers {
+    let preferredChunkTiles: Int
+    private(set) var tiles: HugePageFloats    // U or dU: [64][chunk tiles][Cin]
+    private(set) var products: HugePageFloats // M or dM: [64][chunk tiles][Cout]
+    private(set) var kernel: Tensor         // V: [64][Cin][Cout]
+    private(set) var kernelGradient: Tensor // dV: [64][Cin][Cout]
+
+    /// Sized for all of `shapes`.
+    init(for shapes: [Conv3DShape] = [], preferredChunkTiles: Int = WinogradTiling.preferredChunkTiles) {
+        self.preferredChunkTiles = preferredChunkTiles
+        var tileFloats = 0, productFloats = 0, kernelFloats = 0
+        for shape in shapes {
+            let tiles = WinogradTiling(shape, preferredChunkTiles: preferredChunkTiles).chunkTiles
+            tileFloats = Swift.max(tileFloats, winogradPoints * tiles * shape.inChannels)
+            productFloats = Swift.max(productFloats, winogradPoints * tiles * shape.outChannels)
+            kernelFloats = Swift.max(kernelFloats, winogradPoints * shape.inChannels * shape.outChannels)
+        }
+        tiles = HugePageFloats(count: tileFloats); products = HugePageFloats(count: productFloats)
+        kernel = Tensor(shape: [kernelFloats]); kernelGradient = Tensor(shape: [kernelFloats])
+    }
+
+    /// The layer's tiling, with every buffer large enough for it.
+    func tiling(for shape: Conv3DShape) -> WinogradTiling {
+        let tiling = WinogradTiling(shape, preferredChunkTiles: preferredChunkTiles)
+        func grown(_ tensor: Tensor, _ floats: Int) -> Tensor { tensor.count >= floats ? tensor : Tensor(shape: [floats]) }
+        func grown(_ buffer: HugePageFloats, _ floats: Int) -> HugePageFloats {
+            buffer.count >= floats ? buffer : HugePageFloats(count: floats)
+        }
+        tiles = grown(tiles, winogradPoints * tiling.chunkTiles * shape.inChannels)
+        products = grown(products, winogradPoints * tiling.chunkTiles * shape.outChannels)
+        let kernelFloats = winogradPoints * shape.inChannels * shape.outChannels
+        kernel = grown(kernel, kernelFloats)
+        kernelGradient = grown(kernelGradient, kernelFloats)
+        return tiling
+    }
+}
+
+// MARK: The transforms, one line of four vectors at a time
+
+/// Eight channels: two SSE registers, so that a line of four fits in
+/// registers on baseline x86-64 (16 channels would need all sixteen).
+typealias Octet = SIMD8<Float>
+
+/// Four vectors along one axis of a tile.
+typealias Quad = (Octet, Octet, Octet, Octet)
+
+@inline(__always) private func loadOctet(_ pointer: UnsafePointer<Float>, _ count: Int) -> Octet {
+    if count == Octet.scalarCount { return UnsafeRawPointer(pointer).loadUnaligned(as: Octet.self) }
+    var lanes = Octet()
+    for i in 0..<count { lanes[i] = pointer[i] }
+    return lanes
+}
+
+@inline(__always) private func storeOctet(_ lanes: Octet, _ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
+    if count == Octet.scalarCount { UnsafeMutableRawPointer(pointer).storeBytes(of: lanes, as: Octet.self); return }
+    for i in 0..<count { pointer[i] = lanes[i] }
+}
+
+/// body(first channel, channels in group) for groups of ≤ 8 channels.
+@inline(__always) private func forEachOctet(_ channels: Int, _ body: (Int, Int) -> Void) {
+    var first = 0
+    while first < channels {
+        body(first, Swift.min(Octet.scalarCount, channels - first))
+        first += Octet.scalarCount
+    }
+}
+
+/// Bᵀd: four input values to four transformed ones.
+@inline(__always) private func inputLine(_ d: Quad) -> Quad {
+    (d.0 - d.2, d.1 + d.2, d.2 - d.1, d.1 - d.3)
+}
+
+/// B u: the transpose of inputLine.
+@inline(__always) private func inputTransposeLine(_ u: Quad) -> Quad {
+    (u.0, u.1 - u.2 + u.3, u.1 + u.2 - u.0, Octet() - u.3)
+}
+
+/// G g: three kernel taps (the first three entries) to four transformed values.
+@inline(__always) private func kernelLine(_ g: Quad) -> Quad {
+    let outer = 0.5 * (g.0 + g.2), middle = 0.5 * g.1
+    return (g.0, outer + middle, outer - middle, g.2)
+}
+
+/// Gᵀv: the transpose of kernelLine, four values to three taps.
+@inline(__always) private func kernelTransposeLine(_ v: Quad) -> Quad {
+    let sum = 0.5 * (v.1 + v.2)
+    return (v.0 + sum, 0.5 * (v.1 - v.2), sum + v.3, Octet())
+}
+
+/// Aᵀm: four products to two output values (the first two entries).
+@inline(__always) private func outputLine(_ m: Quad) -> Quad {
+    (m.0 + m.1 + m.2, m.1 - m.2 - m.3, Octet(), Octet())
+}
+
+/// A dy: the transpose of outputLine, two output gradients to four.
+@inline(__always) private func outputTransposeLine(_ dy: Quad) -> Quad {
+    (dy.0, dy.0 + dy.1, dy.0 - dy.1, Octet() - dy.1)
+}
+
+/// One 3-D transform of a tile, `line` along z, then y, then x: `from`
+/// entries per axis in, `to` entries per axis out. The z pass reads through
+/// load(x, y, z) and the x pass writes through store(x, y, z, value), so a
+/// tile crosses the 64-vector block `t` only twice.
+@inline(__always)
+private func transformTile(
+    _ t: UnsafeMutablePointer<Octet>, from: Int, to: Int, _ line: (Quad) -> Quad,
+    load: (Int, Int, Int) -> Octet, store: (Int, Int, Int, Octet) -> Void
+) {
+    let zero = Octet()
+    for x in 0..<from {
+        for y in 0..<from {
+            let d = line((load(x, y, 0), from > 1 ? load(x, y, 1) : zero,
+                          from > 2 ? load(x, y, 2) : zero, from > 3 ? load(x, y, 3) : zero))
+            let row = t + x * 16 + y * 4
+            row[0] = d.0; row[1] = d.1
+            if to > 2 { row[2] = d.2 }
+            if to > 3 { row[3] = d.3 }
+        }
+    }
+    for x in 0..<from {
+        for z in 0..<to {
+            let p = t + x * 16 + z
+            let d = line((p[0], from > 1 ? p[4] : zero, from > 2 ? p[8] : zero, from > 3 ? p[12] : zero))
+            p[0] = d.0; p[4] = d.1
+            if to > 2 { p[8] = d.2 }
+            if to > 3 { p[12] = d.3 }
+        }
+    }
+    for y in 0..<to {
+        for z in 0..<to {
+            let p = t + y * 4 + z
+            let d = line((p[0], from > 1 ? p[16] : zero, from > 2 ? p[32] : zero, from > 3 ? p[48] : zero))
+            store(0, y, z, d.0); store(1, y, z, d.1)
+            if to > 2 { store(2, y, z, d.2) }
+            if to > 3 { store(3, y, z, d.3) }
+        }
+    }
+}
+
+/// body(block) with a 64-vector scratch block on the stack.
+@inline(__always)
+private func withBlock(_ body: (UnsafeMutablePointer<Octet>) -> Void) {
+    withUnsafeTemporaryAllocation(of: Octet.self, capacity: winogradPoints) { body($0.baseAddress!) }
+}
+
+/// The point ξ of entry (x, y, z) of a transformed tile.
+@inline(__always) private func point(_ x: Int, _ y: Int, _ z: Int) -> Int { (x * 4 + y) * 4 + z }
+
+// MARK: Tiles and kernels in and out of the transformed domain
+
+/// Where a tile's 4×4×4 input block lies in its volume.
+private struct TileWindow {
+    let x0: Int, y0: Int, z0: Int
+    let gx: Int, gy: Int, gz: Int
+    /// All 64 input voxels inside the volume.
+    let interior: Bool
+
+    init(x0: Int, y0: Int, z0: Int, grid: Grid3) {
+        self.x0 = x0; self.y0 = y0; self.z0 = z0
+        gx = grid.x; gy = grid.y; gz = grid.z
+        interior = x0 >= 0 && x0 + 4 <= gx && y0 >= 0 && y0 + 4 <= gy && z0 >= 0 && z0 + 4 <= gz
+    }
+
+    @inline(__always) func contains(_ i: Int, _ j: Int, _ k: Int) -> Bool {
+        interior || (x0 + i >= 0 && x0 + i < gx && y0 + j >= 0 && y0 + j < gy && z0 + k >= 0 && z0 + k < gz)
+    }
+
+    /// Offset of entry (i, j, k) from the block's corner, in floats.
+    @inline(__always) func offset(_ i: Int, _ j: Int, _ k: Int, channels: Int) -> Int {
+        ((i * gy + j) * gz + k) * channels
+    }
+}
+
+/// U[ξ][tile][c] = (Bᵀ D B)[ξ] of every tile of the chunk; D is zero outside the volume.
+private func transformInputTiles(_ input: UnsafePointer<Float>, tiling: WinogradTiling,
+                                 lines first: Int, count: Int, into u: UnsafeMutablePointer<Float>) {
+    let grid = tiling.shape.grid, channels = tiling.shape.inChannels
+    let pointStride = count * tiling.tilesZ * channels
+    withBlock { t in
+        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
+            let window = TileWindow(x0: x0, y0: y0, z0: z0, grid: grid)
+            let corner = input + (((sample * grid.x + x0) * grid.y + y0) * grid.z + z0) * channels
+            forEachOctet(channels) { c, n in
+                let destination = u + tile * channels + c
+                transformTile(t, from: 4, to: 4, inputLine, load: { i, j, k in
+                    window.contains(i, j, k) ? loadOctet(corner + window.offset(i, j, k, channels: channels) + c, n) : Octet()
+                }, store: { i, j, k, value in
+                    storeOctet(value, destination + point(i, j, k) * pointStride, n)
+                })
+            }
+        }
+    }
+}
+
+/// dInput += B dU Bᵀ of every tile of the chunk, dropping what falls outside the volume.
+private func addInputTileGradients(_ dInput: UnsafeMutablePointer<Float>, tiling: WinogradTiling,
+                                   lines first: Int, count: Int, from du: UnsafePointer<Float>) {
+    let grid = tiling.shape.grid, channels = tiling.shape.inChannels
+    let pointStride = count * tiling.tilesZ * channels
+    withBlock { t in
+        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
+            let window = TileWindow(x0: x0, y0: y0, z0: z0, grid: grid)
+            let corner = dInput + (((sample * grid.x + x0) * grid.y + y0) * grid.z + z0) * channels
+            forEachOctet(channels) { c, n in
+                let source = du + tile * channels + c
+                transformTile(t, from: 4, to: 4, inputTransposeLine, load: { i, j, k in
+                    loadOctet(source + point(i, j, k) * pointStride, n)
+                }, store: { i, j, k, value in
+                    guard window.contains(i, j, k) else { return }
+                    let target = corner + window.offset(i, j, k, channels: channels) + c
+                    storeOctet(loadOctet(target, n) + value, target, n)
+                })
+            }
+        }
+    }
+}
+
+/// out = Aᵀ M A for every tile of the chunk, keeping the voxels inside the volume.
+private func storeOutputTiles(_ out: UnsafeMutablePointer<Float>, tiling: WinogradTiling,
+                              lines first: Int, count: Int, from m: UnsafePointer<Float>) {
+    let grid = tiling.shape.grid, channels = tiling.shape.outChannels
+    let pointStride = count * tiling.tilesZ * channels
+    withBlock { t in
+        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
+            let (x, y, z) = (x0 + 1, y0 + 1, z0 + 1)
+            let corner = out + (((sample * grid.x + x) * grid.y + y) * grid.z + z) * channels
+            let (nx, ny, nz) = (grid.x - x, grid.y - y, grid.z - z)
+            forEachOctet(channels) { c, n in
+                let source = m + tile * channels + c
+                transformTile(t, from: 4, to: 2, outputLine, load: { i, j, k in
+                    loadOctet(source + point(i, j, k) * pointStride, n)
+                }, store: { i, j, k, value in
+                    guard i < nx && j < ny && k < nz else { return }
+                    storeOctet(value, corner + ((i * grid.y + j) * grid.z + k) * channels + c, n)
+                })
+            }
+        }
+    }
+}
+
+/// dM[ξ] = (A dY Aᵀ)[ξ] for every tile of the chunk; dY is zero outside the volume.
+private func transformOutputGradientTiles(_ dOut: UnsafePointer<Float>, tiling: WinogradTiling,
+                                          lines first: Int, count: Int, into dm: UnsafeMutablePointer<Float>) {
+    let grid = tiling.shape.grid, channels = tiling.shape.outChannels
+    let pointStride = count * tiling.tilesZ * channels
+    withBlock { t in
+        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
+            let (x, y, z) = (x0 + 1, y0 + 1, z0 + 1)
+            let corner = dOut + (((sample * grid.x + x) * grid.y + y) * grid.z + z) * channels
+            let (nx, ny, nz) = (grid.x - x, grid.y - y, grid.z - z)
+            forEachOctet(channels) { c, n in
+                let destination = dm + tile * channels + c
+                transformTile(t, from: 2, to: 4, outputTransposeLine, load: { i, j, k in
+                    i < nx && j < ny && k < nz ? loadOctet(corner + ((i * grid.y + j) * grid.z + k) * channels + c, n) : Octet()
+                }, store: { i, j, k, value in
+                    storeOctet(value, destination + point(i, j, k) * pointStride, n)
+                })
+            }
+        }
+    }
+}
+
+/// V[ξ] = (G W Gᵀ)[ξ], the kernel [27][Cin·Cout] to [64][Cin·Cout].
+private func transformKernel(_ kernel: UnsafePointer<Float>, length: Int, into v: UnsafeMutablePointer<Float>) {
+    withBlock { t in
+        forEachOctet(length) { c, n in
+            transformTile(t, from: 3, to: 4, kernelLine, load: { i, j, k in
+                loadOctet(kernel + ((i * 3 + j) * 3 + k) * length + c, n)
+            }, store: { i, j, k, value in
+                storeOctet(value, v + point(i, j, k) * length + c, n)
+            })
+        }
+    }
+}
+
+/// dKernel [27][Cin·Cout] += (Gᵀ dV G), from dV [64][Cin·Cout].
+private func addKernelGradient(_ dKernel: UnsafeMutablePointer<Float>, length: Int, from dv: UnsafePointer<Float>) {
+    withBlock { t in
+        forEachOctet(length) { c, n in
+            transformTile(t, from: 4, to: 3, kernelTransposeLine, load: { i, j, k in
+                loadOctet(dv + point(i, j, k) * length + c, n)
+            }, store: { i, j, k, value in
+                let target = dKernel + ((i * 3 + j) * 3 + k) * length + c
+                storeOctet(loadOctet(target, n) + value, target, n)
+            })
+        }
+    }
+}
+
+// MARK: Forward and backward
+
+/// out [N,X,Y,Z,Cout] = conv(input [N,X,Y,Z,Cin], kernel [3,3,3,Cin,Cout]),
+/// no bias; afterEachTile(first, count) sees the output rows of each
+/// completed run of slabs (two planes of voxels per sample and tile along x).
+func winogradConv3dForward(
+    out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+    shape: Conv3DShape, buffers: WinogradBuffers, afterEachTile: (_ first: Int, _ count: Int) -> Void
+) {
+    let tiling = buffers.tiling(for: shape)
+    let (cin, cout) = (shape.inChannels, shape.outChannels)
+    let u = buffers.tiles.data, m = buffers.products.data, v = buffers.kernel.data
+    transformKernel(kernel, length: cin * cout, into: v)
+    tiling.forEachChunk { first, count in
+        let tiles = count * tiling.tilesZ
+        transformInputTiles(input, tiling: tiling, lines: first, count: count, into: u)
+        for point in 0..<winogradPoints {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(cout), Int32(cin),
+                        1, u + point * tiles * cin, Int32(cin), v + point * cin * cout, Int32(cout),
+                        0, m + point * tiles * cout, Int32(cout))
+        }
+        storeOutputTiles(out, tiling: tiling, lines: first, count: count, from: m)
+    } finished: { first, count in
+        afterEachTile(first, count)
+    }
+}
+
+/// dKernel [3,3,3,Cin,Cout] (+=) and dInput [N,X,Y,Z,Cin] (=, when given)
+/// from dOut [N,X,Y,Z,Cout].
+func winogradConv3dBackward(
+    dInput: UnsafeMutablePointer<Float>?, dKernel: UnsafeMutablePointer<Float>,
+    dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+    shape: Conv3DShape, buffers: WinogradBuffers
+) {
+    let tiling = buffers.tiling(for: shape)
+    let (cin, cout) = (shape.inChannels, shape.outChannels)
+    let u = buffers.tiles.data, dm = buffers.products.data
+    let v = buffers.kernel.data, dv = buffers.kernelGradient.data
+    dv.update(repeating: 0, count: winogradPoints * cin * cout)
+    if let dInput {
+        transformKernel(kernel, length: cin * cout, into: v)
+        dInput.update(repeating: 0, count: shape.rows * cin)
+    }
+    tiling.forEachChunk { first, count in
+        let tiles = count * tiling.tilesZ
+        transformInputTiles(input, tiling: tiling, lines: first, count: count, into: u)
+        transformOutputGradientTiles(dOut, tiling: tiling, lines: first, count: count, into: dm)
+        for point in 0..<winogradPoints {
+            // dV[ξ] (Cin × Cout) += U[ξ]ᵀ · dM[ξ]
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cin), Int32(cout), Int32(tiles),
+                        1, u + point * tiles * cin, Int32(cin), dm + point * tiles * cout, Int32(cout),
+                        1, dv + point * cin * cout, Int32(cout))
+        }
+        guard let dInput else { return }
+        for point in 0..<winogradPoints {
+            // dU[ξ] (tiles × Cin) = dM[ξ] · V[ξ]ᵀ, over U (consumed above)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tiles), Int32(cin), Int32(cout),
+                        1, dm + point * tiles * cout, Int32(cout), v + point * cin * cout, Int32(cout),
+                        0, u + point * tiles * cin, Int32(cin))
+        }
+        addInputTileGradients(dInput, tiling: tiling, lines: first, count: count, from: u)
+    } finished: { _, _ in }
+    addKernelGradient(dKernel, length: cin * cout, from: dv)
+}
