@@ -15,8 +15,12 @@ public struct TrainBenchmarkResult: Sendable {
     public var trainSamplesPerS: Double
     /// Inference samples per second: forward(eval), median pass.
     public var inferSamplesPerS: Double
-    /// Training FLOP rate, with 3 × forward FLOPs per training sample.
+    /// Training FLOP rate, with 3 × forward FLOPs per training sample counted
+    /// as the direct convolution (the PyTorch peer's count): an effective rate.
     public var trainGflops: Double
+    /// The same with the multiplications the chosen algorithms perform
+    /// (Winograd blocks do fewer): the arithmetic rate actually reached.
+    public var trainExecutedGflops: Double
     /// Peak resident set (VmHWM) of the process so far, MiB.
     public var peakRssMib: Double
     /// Best of square sgemm at 1024 and 2048 with the same thread count.
@@ -26,12 +30,15 @@ public struct TrainBenchmarkResult: Sendable {
 
     /// trainGflops as a fraction of sgemmGflops.
     public var sgemmShare: Double { trainGflops / sgemmGflops }
+    /// trainExecutedGflops as a fraction of sgemmGflops.
+    public var executedSgemmShare: Double { trainExecutedGflops / sgemmGflops }
 
     public var json: String {
         func number(_ v: Double) -> String { String(Double(Int((v * 10_000).rounded())) / 10_000) }
         return "{\"train_samples_per_s\": \(number(trainSamplesPerS)), \"infer_samples_per_s\": \(number(inferSamplesPerS)), "
             + "\"train_gflops\": \(number(trainGflops)), \"peak_rss_mib\": \(number(peakRssMib)), "
             + "\"sgemm_gflops\": \(number(sgemmGflops)), \"sgemm_share\": \(number(sgemmShare)), "
+            + "\"train_executed_gflops\": \(number(trainExecutedGflops)), \"executed_sgemm_share\": \(number(executedSgemmShare)), "
             + "\"input\": [\(input.x), \(input.y), \(input.z)], \"batch\": \(batch), \"threads\": \(threads)}"
     }
 }
@@ -63,7 +70,9 @@ public enum TrainBenchmark {
         return TrainBenchmarkResult(
             input: grid, batch: batch, threads: BLASThreads.count,
             trainSamplesPerS: Double(batch) / trainStep, inferSamplesPerS: Double(batch) / inferPass,
-            trainGflops: flops / trainStep / 1e9, peakRssMib: peakResidentMib(),
+            trainGflops: flops / trainStep / 1e9,
+            trainExecutedGflops: model.executedTrainingFlopsPerSample * Double(batch) / trainStep / 1e9,
+            peakRssMib: peakResidentMib(),
             sgemmGflops: measureSgemmGflops(), stepSeconds: stepSeconds)
     }
 

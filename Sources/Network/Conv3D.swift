@@ -27,8 +27,21 @@ public struct Conv3DShape: Equatable, Sendable {
     /// Length of one im2col patch: the K of the forward sgemm.
     public var patchLength: Int { 27 * inChannels }
     public var kernelCount: Int { patchLength * outChannels }
-    /// Multiply-adds × 2 of the forward pass.
+    /// Multiply-adds × 2 of the forward pass, as the direct convolution counts them.
     public var forwardFlops: Double { 2 * Double(rows) * Double(patchLength) * Double(outChannels) }
+
+    /// 2×2×2 output tiles of Winograd F(2×2×2, 3×3×3) over the batch.
+    public var winogradTiles: Int { batch * ((grid.x + 1) / 2) * ((grid.y + 1) / 2) * ((grid.z + 1) / 2) }
+
+    /// Multiply-adds × 2 that `algorithm` actually performs in its products
+    /// (Winograd: 64 per tile and channel pair instead of 8 · 27; the
+    /// transforms, additions only, are not counted).
+    public func executedForwardFlops(_ algorithm: Conv3DAlgorithm) -> Double {
+        switch algorithm {
+        case .im2col: return forwardFlops
+        case .winograd: return 2 * Double(winogradTiles) * 64 * Double(inChannels) * Double(outChannels)
+        }
+    }
 }
 
 /// How a layer computes its convolution.
@@ -43,8 +56,7 @@ public enum Conv3DAlgorithm: Sendable {
     /// sgemm to run well: several channels and a few hundred tiles. The
     /// layers below that (the last block of a small input) are cheap either way.
     public static func automatic(for shape: Conv3DShape) -> Conv3DAlgorithm {
-        let tiles = shape.batch * ((shape.grid.x + 1) / 2) * ((shape.grid.y + 1) / 2) * ((shape.grid.z + 1) / 2)
-        return shape.inChannels >= minimumWinogradChannels && tiles >= minimumWinogradTiles ? .winograd : .im2col
+        shape.inChannels >= minimumWinogradChannels && shape.winogradTiles >= minimumWinogradTiles ? .winograd : .im2col
     }
 
     static let minimumWinogradChannels = 8

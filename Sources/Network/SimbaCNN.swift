@@ -338,6 +338,16 @@ public final class SimbaCNN {
 
     // MARK: Training
 
+    /// Training FLOPs of one sample as this model computes them: the
+    /// convention of SimbaCNNShapes.trainingFlopsPerSample (3 × forward),
+    /// with each block's products counted as its algorithm performs them.
+    public var executedTrainingFlopsPerSample: Double {
+        let convolutions = (0..<shapes.depth).reduce(0.0) {
+            $0 + shapes.convolution(block: $1, batch: 1).executedForwardFlops(convolutionAlgorithms[$1])
+        }
+        return 3 * (convolutions + 2 * Double(shapes.features * configuration.classes))
+    }
+
     /// forward(train) → backward → Adam update; returns the loss.
     /// A data-parallel caller instead calls forward, backward, allreduces
     /// `gradients`, then `optimizer.update(parameters:gradients:)`.

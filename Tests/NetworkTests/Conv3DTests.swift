@@ -175,5 +175,12 @@ final class Conv3DTests: XCTestCase {
         let shapes = SimbaCNNShapes(.simba(input: Grid3(64, 64, 64)))
         let chosen = (0..<5).map { Conv3DAlgorithm.automatic(for: shapes.convolution(block: $0, batch: 2)) }
         XCTAssertEqual(chosen, [.im2col, .winograd, .winograd, .winograd, .im2col])
+        // Block 2: 2 · 16³ tiles, 64 products per tile and channel pair
+        // against 8 · 27 for the direct convolution.
+        let block2 = shapes.convolution(block: 1, batch: 2)
+        XCTAssertEqual(block2.winogradTiles, 8192)
+        XCTAssertEqual(block2.executedForwardFlops(.winograd), 2 * 8192 * 64 * 32 * 64)
+        XCTAssertEqual(block2.executedForwardFlops(.im2col), 2 * 65536 * 27 * 32 * 64)
+        XCTAssertEqual(block2.forwardFlops / block2.executedForwardFlops(.winograd), 3.375)
     }
 }
