@@ -270,111 +270,92 @@ private func withBlock(_ body: (UnsafeMutablePointer<Octet>) -> Void) {
 
 // MARK: Tiles and kernels in and out of the transformed domain
 
-/// Where a tile's 4×4×4 input block lies in its volume.
-private struct TileWindow {
-    let x0: Int, y0: Int, z0: Int
-    let gx: Int, gy: Int, gz: Int
-    /// All 64 input voxels inside the volume.
-    let interior: Bool
+/// Which voxels of a volume a tile's transform reads or writes: the 4×4×4
+/// input block around its outputs or the 2×2×2 output block itself.
+private enum TileSide { case input, output }
 
-    init(x0: Int, y0: Int, z0: Int, grid: Grid3) {
-        self.x0 = x0; self.y0 = y0; self.z0 = z0
-        gx = grid.x; gy = grid.y; gz = grid.z
-        interior = x0 >= 0 && x0 + 4 <= gx && y0 >= 0 && y0 + 4 <= gy && z0 >= 0 && z0 + 4 <= gz
-    }
-
-    @inline(__always) func contains(_ i: Int, _ j: Int, _ k: Int) -> Bool {
-        interior || (x0 + i >= 0 && x0 + i < gx && y0 + j >= 0 && y0 + j < gy && z0 + k >= 0 && z0 + k < gz)
-    }
-
-    /// Offset of entry (i, j, k) from the block's corner, in floats.
-    @inline(__always) func offset(_ i: Int, _ j: Int, _ k: Int, channels: Int) -> Int {
-        ((i * gy + j) * gz + k) * channels
+/// body(block, tile, voxel, c, n) for every tile of lines first..<first+count
+/// and every group of ≤ 8 of `channels` channels from c: `tile` is the
+/// tile's index in the chunk, voxel(i, j, k) the offset in floats of entry
+/// (i, j, k) of the tile's block on `side` in a volume of `channels`
+/// channels, or nil where that voxel lies outside the volume.
+@inline(__always)
+private func forEachTileOctet(
+    _ tiling: WinogradTiling, lines first: Int, count: Int, side: TileSide, channels: Int,
+    _ body: (UnsafeMutablePointer<Octet>, Int, (Int, Int, Int) -> Int?, Int, Int) -> Void
+) {
+    let (gx, gy, gz) = (tiling.shape.grid.x, tiling.shape.grid.y, tiling.shape.grid.z)
+    withBlock { t in
+        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
+            // The block's corner: the input block starts one voxel before the outputs.
+            let shift = side == .input ? 0 : 1
+            let (x, y, z) = (x0 + shift, y0 + shift, z0 + shift)
+            let extent = side == .input ? 4 : 2
+            let interior = x >= 0 && x + extent <= gx && y >= 0 && y + extent <= gy && z >= 0 && z + extent <= gz
+            let corner = ((sample * gx + x) * gy + y) * gz + z
+            let voxel = { (i: Int, j: Int, k: Int) -> Int? in
+                let inside = interior || (x + i >= 0 && x + i < gx && y + j >= 0 && y + j < gy && z + k >= 0 && z + k < gz)
+                return inside ? (corner + (i * gy + j) * gz + k) * channels : nil
+            }
+            forEachOctet(channels) { c, n in body(t, tile, voxel, c, n) }
+        }
     }
 }
 
-/// U[ξ][tile][c] = (Bᵀ D B)[ξ] of every tile of the chunk; D is zero outside the volume.
+/// U[tile][ξ][c] = (Bᵀ D B)[ξ] of every tile of the chunk; D is zero outside the volume.
 private func transformInputTiles(_ input: UnsafePointer<Float>, tiling: WinogradTiling,
                                  lines first: Int, count: Int, into u: UnsafeMutablePointer<Float>) {
-    let grid = tiling.shape.grid, channels = tiling.shape.inChannels
-    withBlock { t in
-        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
-            let window = TileWindow(x0: x0, y0: y0, z0: z0, grid: grid)
-            let corner = input + (((sample * grid.x + x0) * grid.y + y0) * grid.z + z0) * channels
-            forEachOctet(channels) { c, n in
-                let destination = u + tile * winogradPoints * channels + c
-                transformTile(t, from: 4, to: 4, inputLine, load: { i, j, k in
-                    window.contains(i, j, k) ? loadOctet(corner + window.offset(i, j, k, channels: channels) + c, n) : Octet()
-                }, store: { i, j, k, value in
-                    storeOctet(value, destination + point(i, j, k) * channels, n)
-                })
-            }
-        }
+    let channels = tiling.shape.inChannels
+    forEachTileOctet(tiling, lines: first, count: count, side: .input, channels: channels) { t, tile, voxel, c, n in
+        let destination = u + tile * winogradPoints * channels + c
+        transformTile(t, from: 4, to: 4, inputLine, load: { i, j, k in
+            voxel(i, j, k).map { loadOctet(input + $0 + c, n) } ?? Octet()
+        }, store: { i, j, k, value in
+            storeOctet(value, destination + point(i, j, k) * channels, n)
+        })
     }
 }
 
 /// dInput += B dU Bᵀ of every tile of the chunk, dropping what falls outside the volume.
 private func addInputTileGradients(_ dInput: UnsafeMutablePointer<Float>, tiling: WinogradTiling,
                                    lines first: Int, count: Int, from du: UnsafePointer<Float>) {
-    let grid = tiling.shape.grid, channels = tiling.shape.inChannels
-    withBlock { t in
-        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
-            let window = TileWindow(x0: x0, y0: y0, z0: z0, grid: grid)
-            let corner = dInput + (((sample * grid.x + x0) * grid.y + y0) * grid.z + z0) * channels
-            forEachOctet(channels) { c, n in
-                let source = du + tile * winogradPoints * channels + c
-                transformTile(t, from: 4, to: 4, inputTransposeLine, load: { i, j, k in
-                    loadOctet(source + point(i, j, k) * channels, n)
-                }, store: { i, j, k, value in
-                    guard window.contains(i, j, k) else { return }
-                    let target = corner + window.offset(i, j, k, channels: channels) + c
-                    storeOctet(loadOctet(target, n) + value, target, n)
-                })
-            }
-        }
+    let channels = tiling.shape.inChannels
+    forEachTileOctet(tiling, lines: first, count: count, side: .input, channels: channels) { t, tile, voxel, c, n in
+        let source = du + tile * winogradPoints * channels + c
+        transformTile(t, from: 4, to: 4, inputTransposeLine, load: { i, j, k in
+            loadOctet(source + point(i, j, k) * channels, n)
+        }, store: { i, j, k, value in
+            guard let offset = voxel(i, j, k) else { return }
+            storeOctet(loadOctet(dInput + offset + c, n) + value, dInput + offset + c, n)
+        })
     }
 }
 
 /// out = Aᵀ M A for every tile of the chunk, keeping the voxels inside the volume.
 private func storeOutputTiles(_ out: UnsafeMutablePointer<Float>, tiling: WinogradTiling,
                               lines first: Int, count: Int, from m: UnsafePointer<Float>) {
-    let grid = tiling.shape.grid, channels = tiling.shape.outChannels
-    withBlock { t in
-        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
-            let (x, y, z) = (x0 + 1, y0 + 1, z0 + 1)
-            let corner = out + (((sample * grid.x + x) * grid.y + y) * grid.z + z) * channels
-            let (nx, ny, nz) = (grid.x - x, grid.y - y, grid.z - z)
-            forEachOctet(channels) { c, n in
-                let source = m + tile * winogradPoints * channels + c
-                transformTile(t, from: 4, to: 2, outputLine, load: { i, j, k in
-                    loadOctet(source + point(i, j, k) * channels, n)
-                }, store: { i, j, k, value in
-                    guard i < nx && j < ny && k < nz else { return }
-                    storeOctet(value, corner + ((i * grid.y + j) * grid.z + k) * channels + c, n)
-                })
-            }
-        }
+    let channels = tiling.shape.outChannels
+    forEachTileOctet(tiling, lines: first, count: count, side: .output, channels: channels) { t, tile, voxel, c, n in
+        let source = m + tile * winogradPoints * channels + c
+        transformTile(t, from: 4, to: 2, outputLine, load: { i, j, k in
+            loadOctet(source + point(i, j, k) * channels, n)
+        }, store: { i, j, k, value in
+            if let offset = voxel(i, j, k) { storeOctet(value, out + offset + c, n) }
+        })
     }
 }
 
-/// dM[ξ] = (A dY Aᵀ)[ξ] for every tile of the chunk; dY is zero outside the volume.
+/// dM[tile][ξ] = (A dY Aᵀ)[ξ] for every tile of the chunk; dY is zero outside the volume.
 private func transformOutputGradientTiles(_ dOut: UnsafePointer<Float>, tiling: WinogradTiling,
                                           lines first: Int, count: Int, into dm: UnsafeMutablePointer<Float>) {
-    let grid = tiling.shape.grid, channels = tiling.shape.outChannels
-    withBlock { t in
-        tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
-            let (x, y, z) = (x0 + 1, y0 + 1, z0 + 1)
-            let corner = dOut + (((sample * grid.x + x) * grid.y + y) * grid.z + z) * channels
-            let (nx, ny, nz) = (grid.x - x, grid.y - y, grid.z - z)
-            forEachOctet(channels) { c, n in
-                let destination = dm + tile * winogradPoints * channels + c
-                transformTile(t, from: 2, to: 4, outputTransposeLine, load: { i, j, k in
-                    i < nx && j < ny && k < nz ? loadOctet(corner + ((i * grid.y + j) * grid.z + k) * channels + c, n) : Octet()
-                }, store: { i, j, k, value in
-                    storeOctet(value, destination + point(i, j, k) * channels, n)
-                })
-            }
-        }
+    let channels = tiling.shape.outChannels
+    forEachTileOctet(tiling, lines: first, count: count, side: .output, channels: channels) { t, tile, voxel, c, n in
+        let destination = dm + tile * winogradPoints * channels + c
+        transformTile(t, from: 2, to: 4, outputTransposeLine, load: { i, j, k in
+            voxel(i, j, k).map { loadOctet(dOut + $0 + c, n) } ?? Octet()
+        }, store: { i, j, k, value in
+            storeOctet(value, destination + point(i, j, k) * channels, n)
+        })
     }
 }
 
