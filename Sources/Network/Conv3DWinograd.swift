@@ -228,33 +228,30 @@ private func transformTile(
     _ t: UnsafeMutablePointer<Octet>, from: Int, to: Int, _ line: (Quad) -> Quad,
     load: (Int, Int, Int) -> Octet, store: (Int, Int, Int, Octet) -> Void
 ) {
-    let zero = Octet()
+    /// `line` on entries 0..<from of read, written to entries 0..<to.
+    @inline(__always) func apply(_ read: (Int) -> Octet, _ write: (Int, Octet) -> Void) {
+        let zero = Octet()
+        let d = line((read(0), from > 1 ? read(1) : zero, from > 2 ? read(2) : zero, from > 3 ? read(3) : zero))
+        write(0, d.0); write(1, d.1)
+        if to > 2 { write(2, d.2) }
+        if to > 3 { write(3, d.3) }
+    }
     for x in 0..<from {
         for y in 0..<from {
-            let d = line((load(x, y, 0), from > 1 ? load(x, y, 1) : zero,
-                          from > 2 ? load(x, y, 2) : zero, from > 3 ? load(x, y, 3) : zero))
             let row = t + x * 16 + y * 4
-            row[0] = d.0; row[1] = d.1
-            if to > 2 { row[2] = d.2 }
-            if to > 3 { row[3] = d.3 }
+            apply({ load(x, y, $0) }, { row[$0] = $1 })
         }
     }
     for x in 0..<from {
         for z in 0..<to {
-            let p = t + x * 16 + z
-            let d = line((p[0], from > 1 ? p[4] : zero, from > 2 ? p[8] : zero, from > 3 ? p[12] : zero))
-            p[0] = d.0; p[4] = d.1
-            if to > 2 { p[8] = d.2 }
-            if to > 3 { p[12] = d.3 }
+            let column = t + x * 16 + z
+            apply({ column[4 * $0] }, { column[4 * $0] = $1 })
         }
     }
     for y in 0..<to {
         for z in 0..<to {
-            let p = t + y * 4 + z
-            let d = line((p[0], from > 1 ? p[16] : zero, from > 2 ? p[32] : zero, from > 3 ? p[48] : zero))
-            store(0, y, z, d.0); store(1, y, z, d.1)
-            if to > 2 { store(2, y, z, d.2) }
-            if to > 3 { store(3, y, z, d.3) }
+            let pillar = t + y * 4 + z
+            apply({ pillar[16 * $0] }, { store($0, y, z, $1) })
         }
     }
 }
@@ -302,59 +299,39 @@ private func forEachTileOctet(
     }
 }
 
-/// U[tile][ξ][c] = (Bᵀ D B)[ξ] of every tile of the chunk; D is zero outside the volume.
-private func transformInputTiles(_ input: UnsafePointer<Float>, tiling: WinogradTiling,
-                                 lines first: Int, count: Int, into u: UnsafeMutablePointer<Float>) {
-    let channels = tiling.shape.inChannels
-    forEachTileOctet(tiling, lines: first, count: count, side: .input, channels: channels) { t, tile, voxel, c, n in
-        let destination = u + tile * winogradPoints * channels + c
-        transformTile(t, from: 4, to: 4, inputLine, load: { i, j, k in
-            voxel(i, j, k).map { loadOctet(input + $0 + c, n) } ?? Octet()
+/// Into the transformed domain, for every tile of the chunk: transformed
+/// [tile][ξ][c] = `line` along x, y, z of the tile's block on `side` of
+/// `volume` (zero outside it). U = Bᵀ D B with inputLine on the input side,
+/// dM = A dY Aᵀ with outputTransposeLine on the output side.
+private func transformTiles(of volume: UnsafePointer<Float>, side: TileSide, channels: Int, _ line: (Quad) -> Quad,
+                            tiling: WinogradTiling, lines first: Int, count: Int,
+                            into transformed: UnsafeMutablePointer<Float>) {
+    forEachTileOctet(tiling, lines: first, count: count, side: side, channels: channels) { t, tile, voxel, c, n in
+        let destination = transformed + tile * winogradPoints * channels + c
+        transformTile(t, from: side == .input ? 4 : 2, to: 4, line, load: { i, j, k in
+            voxel(i, j, k).map { loadOctet(volume + $0 + c, n) } ?? Octet()
         }, store: { i, j, k, value in
             storeOctet(value, destination + point(i, j, k) * channels, n)
         })
     }
 }
 
-/// dInput += B dU Bᵀ of every tile of the chunk, dropping what falls outside the volume.
-private func addInputTileGradients(_ dInput: UnsafeMutablePointer<Float>, tiling: WinogradTiling,
-                                   lines first: Int, count: Int, from du: UnsafePointer<Float>) {
-    let channels = tiling.shape.inChannels
-    forEachTileOctet(tiling, lines: first, count: count, side: .input, channels: channels) { t, tile, voxel, c, n in
-        let source = du + tile * winogradPoints * channels + c
-        transformTile(t, from: 4, to: 4, inputTransposeLine, load: { i, j, k in
+/// Out of the transformed domain, for every tile of the chunk: `line` along
+/// x, y, z of transformed [tile][ξ][c] into the tile's block on `side` of
+/// `volume`, added (`adding`, where blocks overlap) or stored, dropping what
+/// falls outside it. out = Aᵀ M A with outputLine on the output side,
+/// dInput += B dU Bᵀ with inputTransposeLine on the input side.
+private func untransformTiles(_ transformed: UnsafePointer<Float>, side: TileSide, channels: Int,
+                              _ line: (Quad) -> Quad, adding: Bool, tiling: WinogradTiling, lines first: Int,
+                              count: Int, into volume: UnsafeMutablePointer<Float>) {
+    forEachTileOctet(tiling, lines: first, count: count, side: side, channels: channels) { t, tile, voxel, c, n in
+        let source = transformed + tile * winogradPoints * channels + c
+        transformTile(t, from: 4, to: side == .input ? 4 : 2, line, load: { i, j, k in
             loadOctet(source + point(i, j, k) * channels, n)
         }, store: { i, j, k, value in
             guard let offset = voxel(i, j, k) else { return }
-            storeOctet(loadOctet(dInput + offset + c, n) + value, dInput + offset + c, n)
-        })
-    }
-}
-
-/// out = Aᵀ M A for every tile of the chunk, keeping the voxels inside the volume.
-private func storeOutputTiles(_ out: UnsafeMutablePointer<Float>, tiling: WinogradTiling,
-                              lines first: Int, count: Int, from m: UnsafePointer<Float>) {
-    let channels = tiling.shape.outChannels
-    forEachTileOctet(tiling, lines: first, count: count, side: .output, channels: channels) { t, tile, voxel, c, n in
-        let source = m + tile * winogradPoints * channels + c
-        transformTile(t, from: 4, to: 2, outputLine, load: { i, j, k in
-            loadOctet(source + point(i, j, k) * channels, n)
-        }, store: { i, j, k, value in
-            if let offset = voxel(i, j, k) { storeOctet(value, out + offset + c, n) }
-        })
-    }
-}
-
-/// dM[tile][ξ] = (A dY Aᵀ)[ξ] for every tile of the chunk; dY is zero outside the volume.
-private func transformOutputGradientTiles(_ dOut: UnsafePointer<Float>, tiling: WinogradTiling,
-                                          lines first: Int, count: Int, into dm: UnsafeMutablePointer<Float>) {
-    let channels = tiling.shape.outChannels
-    forEachTileOctet(tiling, lines: first, count: count, side: .output, channels: channels) { t, tile, voxel, c, n in
-        let destination = dm + tile * winogradPoints * channels + c
-        transformTile(t, from: 2, to: 4, outputTransposeLine, load: { i, j, k in
-            voxel(i, j, k).map { loadOctet(dOut + $0 + c, n) } ?? Octet()
-        }, store: { i, j, k, value in
-            storeOctet(value, destination + point(i, j, k) * channels, n)
+            let target = volume + offset + c
+            storeOctet(adding ? loadOctet(target, n) + value : value, target, n)
         })
     }
 }
@@ -401,13 +378,15 @@ func winogradConv3dForward(
     transformKernel(kernel, length: cin * cout, into: v)
     tiling.forEachChunk { first, count in
         let tiles = count * tiling.tilesZ
-        transformInputTiles(input, tiling: tiling, lines: first, count: count, into: u)
+        transformTiles(of: input, side: .input, channels: cin, inputLine, tiling: tiling, lines: first, count: count,
+                       into: u)
         for point in 0..<winogradPoints {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(cout), Int32(cin),
                         1, u + point * cin, Int32(winogradPoints * cin), v + point * cin * cout, Int32(cout),
                         0, m + point * cout, Int32(winogradPoints * cout))
         }
-        storeOutputTiles(out, tiling: tiling, lines: first, count: count, from: m)
+        untransformTiles(m, side: .output, channels: cout, outputLine, adding: false, tiling: tiling,
+                         lines: first, count: count, into: out)
     } finished: { first, count in
         afterEachTile(first, count)
     }
@@ -431,8 +410,10 @@ func winogradConv3dBackward(
     }
     tiling.forEachChunk { first, count in
         let tiles = count * tiling.tilesZ
-        transformInputTiles(input, tiling: tiling, lines: first, count: count, into: u)
-        transformOutputGradientTiles(dOut, tiling: tiling, lines: first, count: count, into: dm)
+        transformTiles(of: input, side: .input, channels: cin, inputLine, tiling: tiling, lines: first, count: count,
+                       into: u)
+        transformTiles(of: dOut, side: .output, channels: cout, outputTransposeLine, tiling: tiling, lines: first,
+                       count: count, into: dm)
         for point in 0..<winogradPoints {
             // dV[ξ] (Cin × Cout) += U[ξ]ᵀ · dM[ξ]
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cin), Int32(cout), Int32(tiles),
@@ -446,7 +427,8 @@ func winogradConv3dBackward(
                         1, dm + point * cout, Int32(winogradPoints * cout), v + point * cin * cout, Int32(cout),
                         0, u + point * cin, Int32(winogradPoints * cin))
         }
-        addInputTileGradients(dInput, tiling: tiling, lines: first, count: count, from: u)
+        untransformTiles(u, side: .input, channels: cin, inputTransposeLine, adding: true, tiling: tiling,
+                         lines: first, count: count, into: dInput)
     } finished: { _, _ in }
     addKernelGradient(dKernel, length: cin * cout, from: dv)
 }
