@@ -226,6 +226,32 @@ final class TrainCLITests: XCTestCase {
         }
     }
 
+    /// Both algorithms timed where both apply, one marked automatic per
+    /// block, and bench train's two FLOP rates (Winograd multiplies less).
+    func testConvolutionAndTrainBenchmarksPrintTheirJSON() throws {
+        let conv = try SimbaProcess.run(["bench", "conv", "--input", "24x24x24", "--widths", "8,16", "--repeats", "1",
+                                         "--threads", "1"], ranks: 1, timeout: 120)
+        XCTAssertEqual(conv.status, 0, conv.stderr)
+        let lines = try conv.stdout.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+        }
+        // Block 1 (one input channel): im2col only; block 2 (12³, 8 → 16, 432 tiles at batch 2): both.
+        XCTAssertEqual(lines.map { $0["block"] as? Int }, [1, 2, 2])
+        XCTAssertEqual(lines.map { $0["algorithm"] as? String }, ["im2col", "im2col", "winograd"])
+        XCTAssertEqual(lines.map { $0["automatic"] as? Bool }, [true, false, true])
+        for line in lines {
+            XCTAssertGreaterThan(line["forward_ms"] as? Double ?? 0, 0)
+            XCTAssertGreaterThan(line["backward_ms"] as? Double ?? 0, 0)
+        }
+        let train = try SimbaProcess.run(["bench", "train", "--input", "24x24x24", "--widths", "8,16", "--steps", "1",
+                                          "--warmup", "0", "--threads", "1"], ranks: 1, timeout: 120)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any]
+        let nominal = object?["train_gflops"] as? Double ?? 0, executed = object?["train_executed_gflops"] as? Double ?? 0
+        XCTAssertGreaterThan(executed, 0)
+        XCTAssertLessThan(executed, nominal)
+    }
+
     /// A disk too full for the next checkpoint stops every rank with one
     /// line; the previous checkpoint stays complete and linked. Needs root
     /// for a small tmpfs (skipped otherwise).
