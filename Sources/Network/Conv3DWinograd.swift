@@ -1,6 +1,8 @@
 import CBLAS
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 // 3×3×3 'same' convolution by Winograd's minimal filtering F(2×2×2, 3×3×3)
@@ -54,8 +56,9 @@ struct WinogradTiling {
     var lines: Int { shape.batch * tilesX * tilesY }
     var chunkTiles: Int { Swift.min(lines, linesPerChunk) * tilesZ }
 
-    /// Output rows of the first `slabs` slabs (a slab: one sample's lines at
-    /// one tx, i.e. output planes 2·tx and 2·tx + 1). Slabs are contiguous rows.
+    /// Output rows before slab `slab` (a slab: one sample's lines at one tx,
+    /// i.e. output planes 2·tx and 2·tx + 1; consecutive slabs are
+    /// consecutive rows).
     func rows(beforeSlab slab: Int) -> Int {
         let (sample, tx) = slab.quotientAndRemainder(dividingBy: tilesX)
         return (sample * shape.grid.x + Swift.min(2 * tx, shape.grid.x)) * shape.grid.y * shape.grid.z
