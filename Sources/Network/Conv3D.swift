@@ -39,7 +39,7 @@ public struct Conv3DShape: Equatable, Sendable {
     public func executedForwardFlops(_ algorithm: Conv3DAlgorithm) -> Double {
         switch algorithm {
         case .im2col: return forwardFlops
-        case .winograd: return 2 * Double(winogradTiles) * 64 * Double(inChannels) * Double(outChannels)
+        case .winograd: return 2 * Double(winogradTiles * winogradPoints) * Double(inChannels) * Double(outChannels)
         }
     }
 }
@@ -89,7 +89,7 @@ public final class ConvolutionScratch {
         self.init(capacity: capacity, winograd: WinogradBuffers())
     }
 
-    /// `winogradChunkTiles`: tiles per chunk of a Winograd layer (at least one slab).
+    /// `winogradChunkTiles`: tiles per chunk of a Winograd layer (at least one line of tiles).
     convenience init(capacity: Int, winogradChunkTiles: Int) {
         self.init(capacity: capacity, winograd: WinogradBuffers(preferredChunkTiles: winogradChunkTiles))
     }
@@ -269,22 +269,29 @@ public func conv3dBackward(
     dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
     shape: Conv3DShape, scratch: ConvolutionScratch, algorithm: Conv3DAlgorithm? = nil
 ) {
-    let k = shape.patchLength, cout = shape.outChannels
     if (algorithm ?? .automatic(for: shape)) == .winograd {
         winogradConv3dBackward(dInput: dInput, dKernel: dKernel, dOut: dOut, input: input, kernel: kernel,
                                shape: shape, buffers: scratch.winograd)
-        if let dBias { addRowSums(dBias, of: dOut, rows: shape.rows, channels: cout) }
-        return
-    }
-    if shape.inChannels == 1 && dInput == nil {
+    } else if shape.inChannels == 1 && dInput == nil {
         // The first layer in training (Conv3DSingleChannel.swift). The input
         // gradient of a one-channel layer is only asked for saliency; it
-        // takes the general path below.
+        // takes the general path.
         singleChannelConv3dKernelGradient(dKernel: dKernel, dOut: dOut, input: input, shape: shape,
                                           scratch: scratch)
-        if let dBias { addRowSums(dBias, of: dOut, rows: shape.rows, channels: cout) }
-        return
+    } else {
+        im2colConv3dBackward(dInput: dInput, dKernel: dKernel, dOut: dOut, input: input, kernel: kernel,
+                             shape: shape, scratch: scratch)
     }
+    if let dBias { addRowSums(dBias, of: dOut, rows: shape.rows, channels: shape.outChannels) }
+}
+
+/// conv3dBackward's general path: dKernel (+=) and dInput (=, when given).
+private func im2colConv3dBackward(
+    dInput: UnsafeMutablePointer<Float>?, dKernel: UnsafeMutablePointer<Float>,
+    dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+    shape: Conv3DShape, scratch: ConvolutionScratch
+) {
+    let k = shape.patchLength, cout = shape.outChannels
     if let dInput { dInput.update(repeating: 0, count: shape.rows * shape.inChannels) }
     forEachPatchTile(shape, input: input, scratch: scratch) { first, count in
         let dOutTile = dOut + first * cout
@@ -304,7 +311,6 @@ public func conv3dBackward(
                         activation: dInput, columns: scratch.columnGradients.data, scatter: true)
         }
     }
-    if let dBias { addRowSums(dBias, of: dOut, rows: shape.rows, channels: cout) }
 }
 
 /// sums [C] (+=) Σ over rows of x [rows, C]

@@ -407,6 +407,9 @@ func winogradConv3dBackward(
     let u = buffers.tiles.data, dm = buffers.products.data
     let v = buffers.kernel.data, dv = buffers.kernelGradient.data
     dv.update(repeating: 0, count: winogradPoints * cin * cout)
+    // U and V are transformed again rather than kept from the forward pass:
+    // one buffer serves every layer, and a layer's U at 1 mm would be
+    // gigabytes; the price is one more input and kernel transform per step.
     if let dInput {
         transformKernel(kernel, length: cin * cout, into: v)
         dInput.update(repeating: 0, count: shape.rows * cin)

@@ -30,6 +30,11 @@ public struct ConvolutionTiming: Sendable {
 /// random data (`simba bench conv`): what Conv3DAlgorithm.automatic chooses
 /// between. GFLOP/s count the direct convolution's multiply-adds.
 public enum ConvolutionBenchmark {
+    /// CPU time of the calling thread spent in body.
+    static func threadSeconds(_ body: () -> Void) -> Double {
+        TrainBenchmark.time(body, clock: CLOCK_THREAD_CPUTIME_ID)
+    }
+
     public static func run(configuration: SimbaCNNConfiguration, batch: Int, repeats: Int) -> [ConvolutionTiming] {
         let shapes = SimbaCNNShapes(configuration)
         let convolutions = (0..<configuration.widths.count).map { shapes.convolution(block: $0, batch: batch) }
@@ -63,14 +68,5 @@ public enum ConvolutionBenchmark {
             }
         }
         return timings
-    }
-
-    /// CPU time of the calling thread spent in body.
-    static func threadSeconds(_ body: () -> Void) -> Double {
-        var start = timespec(), end = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start)
-        body()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end)
-        return Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
     }
 }
