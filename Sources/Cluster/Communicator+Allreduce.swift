@@ -5,6 +5,7 @@ extension Communicator {
     /// holds the elementwise sum (or min, max). Buffers larger than
     /// `mpiChunkBytes` are reduced piecewise, since MPI counts are 32-bit.
     public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws {
+        try CollectiveSections.enter("MPI_Allreduce", on: handle)
         guard let base = buffer.baseAddress else {
             // Still take part: a zero-length buffer on every rank is a no-op.
             return

@@ -3,6 +3,7 @@ import CMPI
 extension Communicator {
     /// Copies `root`'s buffer into every rank's buffer (same count everywhere).
     public func broadcast<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int) throws {
+        try CollectiveSections.enter("MPI_Bcast", on: handle)
         try checkRank(root, "MPI_Bcast")
         guard let base = buffer.baseAddress else { return }
         let step = chunkElements(T.self)

@@ -4,6 +4,7 @@ extension Communicator {
     /// Gathers each rank's array (lengths may differ) at `root`, in rank
     /// order. Returns the arrays on the root and nil elsewhere.
     public func gather<T: MPIScalar & Numeric>(_ local: [T], root: Int) throws -> [[T]]? {
+        try CollectiveSections.enter("MPI_Gatherv", on: handle)
         try checkRank(root, "MPI_Gatherv")
         let counts = try gatherCounts(local.count, root: root)
         let (displacements, total) = try layout(counts, operation: "MPI_Gatherv")
@@ -22,6 +23,7 @@ extension Communicator {
 
     /// Gathers each rank's array (lengths may differ) on every rank, in rank order.
     public func allgather<T: MPIScalar & Numeric>(_ local: [T]) throws -> [[T]] {
+        try CollectiveSections.enter("MPI_Allgatherv", on: handle)
         var counts = [Int](repeating: 0, count: size)
         counts[rank] = local.count
         try allreduce(&counts, op: .sum)

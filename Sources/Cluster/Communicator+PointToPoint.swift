@@ -3,6 +3,7 @@ import CMPI
 extension Communicator {
     /// Sends a buffer to one rank (blocking). The receiver must know the count.
     public func send<T: MPIScalar>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int = 0) throws {
+        try CollectiveSections.enter("MPI_Send", on: handle)
         try checkRank(destination, "MPI_Send")
         let step = chunkElements(T.self)
         var offset = 0
@@ -20,6 +21,7 @@ extension Communicator {
 
     /// Receives exactly `buffer.count` elements from one rank (blocking).
     public func receive<T: MPIScalar>(into buffer: UnsafeMutableBufferPointer<T>, from source: Int, tag: Int = 0) throws {
+        try CollectiveSections.enter("MPI_Recv", on: handle)
         try checkRank(source, "MPI_Recv")
         let step = chunkElements(T.self)
         var offset = 0

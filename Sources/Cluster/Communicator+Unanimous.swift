@@ -15,11 +15,14 @@ extension Communicator {
     /// `CollectiveFailure` with the lowest failing rank's message, so the job
     /// can stop cleanly (no rank left waiting in a collective, no abort).
     ///
-    /// `body` must not itself make collective calls on this communicator:
-    /// a rank that fails before reaching one would leave the others waiting.
+    /// `body` must not itself make collective calls, on this communicator or
+    /// any other: a rank that fails before reaching one would leave the
+    /// others waiting. Such a call throws `CollectiveRuleViolation`.
     public func unanimously<T>(_ body: () throws -> T) throws -> T {
         let outcome: Result<T, Error>
+        CollectiveSections.localOnlyDepth += 1
         do { outcome = .success(try body()) } catch { outcome = .failure(error) }
+        CollectiveSections.localOnlyDepth -= 1
         var localFailure: String?
         if case .failure(let error) = outcome { localFailure = String(describing: error) }
 

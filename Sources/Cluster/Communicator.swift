@@ -32,6 +32,7 @@ public struct Communicator: @unchecked Sendable {
     public var isRoot: Bool { rank == 0 }
 
     public func barrier() throws {
+        try CollectiveSections.enter("MPI_Barrier", on: handle)
         try check(MPI_Barrier(handle), "MPI_Barrier")
     }
 
@@ -39,6 +40,7 @@ public struct Communicator: @unchecked Sendable {
     /// communicator, ordered by `key` (ties by old rank). A rank passing a nil
     /// color takes part in the call but joins none and gets nil back.
     public func split(color: Int?, key: Int) throws -> Communicator? {
+        try CollectiveSections.enter("MPI_Comm_split", on: handle)
         if let color, color < 0 {
             throw MPIError(operation: "MPI_Comm_split", message: "color must be non-negative, got \(color)")
         }

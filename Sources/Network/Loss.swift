@@ -48,3 +48,40 @@ public func softmaxCrossEntropy(
     }
     return Float(loss / Double(batch))
 }
+
+/// One row of logits read in double precision, for scoring outside the
+/// training step (validation loss, disease probabilities): the largest
+/// logit and Σ exp(logit − largest), from which the log-sum-exp, each
+/// class's probability and the negative log-likelihood follow stably.
+public struct LogitRow {
+    public let logits: UnsafePointer<Float>
+    public let classes: Int
+    public let largest: Double
+    public let total: Double
+
+    public init(_ logits: UnsafePointer<Float>, classes: Int) {
+        self.logits = logits
+        self.classes = classes
+        largest = (0..<classes).map { Double(logits[$0]) }.max() ?? 0
+        let largest = self.largest
+        total = (0..<classes).reduce(0.0) { $0 + exp(Double(logits[$1]) - largest) }
+    }
+
+    public var logSumExp: Double { largest + log(total) }
+
+    /// −log softmax(row)[label].
+    public func negativeLogLikelihood(label: Int) -> Double { logSumExp - Double(logits[label]) }
+
+    /// softmax(row)[c].
+    public func probability(of c: Int) -> Double { exp(Double(logits[c]) - largest) / total }
+
+    /// The class with the largest logit (the first on ties).
+    public var predicted: Int { (0..<classes).max { logits[$0] < logits[$1] } ?? 0 }
+}
+
+extension SimbaCNN {
+    /// Sample `n` of the last forward's logits.
+    public func logitRow(sample n: Int) -> LogitRow {
+        LogitRow(logits.data + n * configuration.classes, classes: configuration.classes)
+    }
+}

@@ -1,36 +1,6 @@
 import Network
 import Storage
 
-/// One site's early stopping in local training: its best validation loss
-/// (of its own model on its own validation samples), the round it came
-/// from, and the rounds since. The same on every rank (it follows the
-/// allreduced per-site losses), so rank 0 can store it.
-public struct SiteStopping: Equatable, Sendable {
-    public var bestValidationLoss = Double.infinity
-    /// 1-based round of the best loss; 0 before any (the initial model).
-    public var bestRound = 0
-    public var roundsWithoutImprovement = 0
-
-    public init() {}
-
-    /// Whether the site's patience has run out: it trains no more.
-    public func stopped(patience: Int) -> Bool { roundsWithoutImprovement >= patience }
-
-    /// Counts round `round`'s validation loss; returns whether it is the
-    /// site's new best (a NaN loss never is). A stopped site stays as it is.
-    public mutating func record(loss: Double, round: Int, patience: Int) -> Bool {
-        guard !stopped(patience: patience) else { return false }
-        if loss < bestValidationLoss {
-            bestValidationLoss = loss
-            bestRound = round
-            roundsWithoutImprovement = 0
-            return true
-        }
-        roundsWithoutImprovement += 1
-        return false
-    }
-}
-
 /// A site's own model in local training, kept on the ranks that host it
 /// while other sites use the shared network: parameters (batch-norm
 /// statistics included), Adam state, and the best parameters so far.
@@ -107,8 +77,31 @@ struct LocalSites {
     /// that improved keep their current parameters as their best.
     mutating func record(lossBySite: [Double], round: Int) {
         for site in participants where stopping[site].record(loss: lossBySite[site], round: round, patience: patience) {
-            if let model = models[site] { models[site]!.bestParameters = model.parameters }
+            if let model = models[site] { models[site]?.bestParameters = model.parameters }
         }
+    }
+
+    // MARK: the hosted sites' models
+
+    /// Puts hosted site `site`'s model and optimizer state into the shared network.
+    func install(site: Int, in model: SimbaCNN, optimizer: Adam) throws {
+        try hosted(site).install(in: model, optimizer: optimizer)
+    }
+
+    /// Takes the shared network's state back after hosted site `site` trained.
+    mutating func collect(site: Int, from model: SimbaCNN, optimizer: Adam) {
+        models[site]?.collect(from: model, optimizer: optimizer)
+    }
+
+    func parameters(of site: Int) throws -> [Float] { try hosted(site).parameters }
+
+    mutating func setParameters(of site: Int, _ parameters: [Float]) { models[site]?.parameters = parameters }
+
+    func bestParameters(of site: Int) throws -> [Float] { try hosted(site).bestParameters }
+
+    private func hosted(_ site: Int) throws -> SiteModel {
+        guard let model = models[site] else { throw TrainingError("internal error: site \(site) is not hosted by rank \(rows.rank)") }
+        return model
     }
 
     // MARK: checkpoints
@@ -119,10 +112,10 @@ struct LocalSites {
     func write(into group: H5Group, width: Int) throws {
         let columns: [(SiteModel) -> [Float]] = [\.parameters, \.firstMoment, \.secondMoment, \.bestParameters]
         for (name, column) in zip(Self.tables, columns) {
-            try rows.write(name, width: width, into: group) { column(models[$0]!) }
+            try rows.write(name, width: width, into: group) { site in models[site].map(column) ?? [] }
         }
         var steps = [Int](repeating: 0, count: rows.layout.count)
-        for site in rows.written(by: rows.rank) { steps[site] = models[site]!.adamStep }
+        for site in rows.written(by: rows.rank) { steps[site] = models[site]?.adamStep ?? 0 }
         try group.file.communicator?.allreduce(&steps, op: .sum)
         try group.writeDataset("site_adam_step", steps)
         try group.writeDataset("site_best_validation_loss", stopping.map(\.bestValidationLoss))
@@ -145,8 +138,12 @@ struct LocalSites {
             throw TrainingError("\(group.path): the per-site vectors do not have \(count) sites")
         }
         for site in models.keys {
-            models[site] = SiteModel(parameters: tables[0][site]!, firstMoment: tables[1][site]!,
-                                     secondMoment: tables[2][site]!, adamStep: steps[site], bestParameters: tables[3][site]!)
+            guard let parameters = tables[0][site], let first = tables[1][site], let second = tables[2][site],
+                  let best = tables[3][site] else {
+                throw TrainingError("\(group.path): no rows for site \(site)")
+            }
+            models[site] = SiteModel(parameters: parameters, firstMoment: first, secondMoment: second,
+                                     adamStep: steps[site], bestParameters: best)
         }
         for site in 0..<count {
             stopping[site].bestValidationLoss = best[site]

@@ -19,6 +19,30 @@ struct EpochTotals {
     var nonFiniteStep: Int?
 }
 
+extension EpochTotals {
+    static func += (totals: inout EpochTotals, other: EpochTotals) {
+        totals.lossSum += other.lossSum
+        totals.correct += other.correct
+        totals.steps += other.steps
+    }
+
+    /// Throws, on every rank of the replica alike, if the pass met
+    /// non-finite gradients (they were allreduced, so all ranks saw them).
+    func checkFinite(_ place: String) throws {
+        if let step = nonFiniteStep { throw NonFiniteTraining(step: step, place: place) }
+    }
+}
+
+/// Training loss or gradients became NaN or infinite: the run stops,
+/// keeping the checkpoints before it.
+struct NonFiniteTraining: AgreedError, CustomStringConvertible {
+    let step: Int
+    let place: String
+    var description: String {
+        "training loss or gradients became non-finite (NaN or infinite) at step \(step) of \(place); stopped, keeping the checkpoints before it"
+    }
+}
+
 /// A model and its optimizer trained data-parallel over the ranks of
 /// `communicator` (all ranks for central training, a site's ranks for
 /// site-partitioned strategies): each global batch is split over them, batch

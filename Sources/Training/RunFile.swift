@@ -12,10 +12,8 @@ public struct TrainingState: Equatable, Sendable {
     public var epochsDone = 0
     /// Optimizer steps taken, over all epochs.
     public var globalStep = 0
-    public var bestValidationLoss = Double.infinity
-    /// 1-based epoch of the best validation loss; 0 before any.
-    public var bestEpoch = 0
-    public var epochsWithoutImprovement = 0
+    /// Early stopping on the validation loss (its round is the epoch).
+    public var stopping = EarlyStopping()
 
     public init() {}
 }
@@ -218,9 +216,9 @@ public final class RunFile {
         try contents(group)
         try group.setAttribute("epochs_done", state.epochsDone)
         try group.setAttribute("global_step", state.globalStep)
-        try group.setAttribute("best_validation_loss", state.bestValidationLoss)
-        try group.setAttribute("best_epoch", state.bestEpoch)
-        try group.setAttribute("epochs_without_improvement", state.epochsWithoutImprovement)
+        try group.setAttribute("best_validation_loss", state.stopping.bestValidationLoss)
+        try group.setAttribute("best_epoch", state.stopping.bestRound)
+        try group.setAttribute("epochs_without_improvement", state.stopping.roundsWithoutImprovement)
         try file.flush()
         try group.setAttribute("complete", 1)
         try file.flush()
@@ -265,9 +263,9 @@ public final class RunFile {
         var state = TrainingState()
         state.epochsDone = try group.attribute("epochs_done", as: Int.self)
         state.globalStep = try group.attribute("global_step", as: Int.self)
-        state.bestValidationLoss = try group.attribute("best_validation_loss", as: Double.self)
-        state.bestEpoch = try group.attribute("best_epoch", as: Int.self)
-        state.epochsWithoutImprovement = try group.attribute("epochs_without_improvement", as: Int.self)
+        state.stopping.bestValidationLoss = try group.attribute("best_validation_loss", as: Double.self)
+        state.stopping.bestRound = try group.attribute("best_epoch", as: Int.self)
+        state.stopping.roundsWithoutImprovement = try group.attribute("epochs_without_improvement", as: Int.self)
         let replicated = group.contains("parameters")
         return Checkpoint(path: target, parameters: replicated ? try group.dataset("parameters").read() : [],
                           firstMoment: replicated ? try group.dataset("adam_first_moment").read() : [],

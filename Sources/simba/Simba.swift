@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiment
 
 struct Simba: ParsableCommand {
     static let configuration = CommandConfiguration(

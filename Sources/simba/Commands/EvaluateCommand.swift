@@ -57,22 +57,3 @@ struct EvaluateCommand: ClusterCommand {
         }
     }
 }
-
-/// Plain-text tables for the terminal.
-enum ResultText {
-    static func table(_ table: MetricTable) -> String {
-        let header = ["group", "n"] + table.metrics
-        let rows = table.keys.indices.map { row in
-            [table.keys[row], String(table.samples[row])] + table.cells[row].map { cell in
-                guard let estimate = cell.estimate else { return "–" }
-                guard let lower = cell.lower, let upper = cell.upper else { return String(format: "%.3f", estimate) }
-                return String(format: "%.3f [%.2f,%.2f]", estimate, lower, upper)
-            }
-        }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
-        return ([header] + rows).map { row in
-            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ")
-        }.joined(separator: "\n")
-    }
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Experiment
 import Synthesis
 
 struct GenerateCommand: ClusterCommand {
@@ -34,6 +35,6 @@ struct GenerateCommand: ClusterCommand {
     func run(world: Communicator) throws {
         let config = try world.unanimously { try source.cohortConfig() }
         try CohortGeneration(config: config, yaml: source.describedYAML(config), output: output, twin: twin,
-                             overwrite: overwrite, compression: compression).run(world: world)
+                             overwrite: overwrite, compression: compression, log: TerminalLog()).run(world: world)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Experiment
 import Foundation
 import Storage
 import Synthesis
@@ -66,8 +67,4 @@ struct InfoCommand: ClusterCommand {
         return "Colin27 + AAL missing (\(DefaultTemplate.missingFiles.joined(separator: ", "))): "
             + "install Debian's mricron-data or set SIMBA_TEMPLATE_DIR"
     }
-}
-
-enum SimbaVersion {
-    static let current = "0.1.0"
 }

@@ -49,32 +49,3 @@ struct ProbeCommand: ClusterCommand {
         }
     }
 }
-
-extension ResultText {
-    static func saliency(_ table: SaliencyTable) -> String {
-        (["saliency: top regions per bias group and outcome (weighted score)"] + table.cells.indices.map { cell in
-            table.counts[cell] == 0 ? "\(table.cells[cell]): no correctly classified test image" :
-            "\(table.cells[cell]) (\(table.counts[cell]) images): "
-                + table.topRegions(cell, count: 3).map { "\($0.name) \(String(format: "%.1f", $0.score))" }.joined(separator: ", ")
-        }).joined(separator: "\n")
-    }
-
-    static func encoding(_ table: EncodingTable) -> String {
-        let targets = table.targets.keys.sorted()
-        let column = 33
-        var lines = ["layer      features            " + targets.map { "\($0) accuracy (chance)".padding(toLength: column, withPad: " ", startingAt: 0) }.joined()]
-        for (index, layer) in table.layers.enumerated() {
-            let pooled = table.pooling[index] > 1 ? " (pooled \(table.pooling[index])³)" : ""
-            var line = layer.padding(toLength: 11, withPad: " ", startingAt: 0)
-                + (String(table.features[index]) + pooled).padding(toLength: 20, withPad: " ", startingAt: 0)
-            for target in targets {
-                let probe = table.targets[target]![index]
-                let mark = (probe.pValue ?? 1) < 0.05 ? " *" : ""
-                line += (probe.accuracy.map { String(format: "%.3f", $0) } ?? "–").appending(String(format: " (%.2f)", probe.chance) + mark)
-                    .padding(toLength: column, withPad: " ", startingAt: 0)
-            }
-            lines.append(line)
-        }
-        return lines.joined(separator: "\n") + "\n(* above chance, one-sided binomial p < 0.05; \(table.folds)-fold cross-validated on \(table.samples) test images)"
-    }
-}

@@ -49,10 +49,8 @@ struct SweepCommand: ClusterCommand {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
     }
 
-    func folder(_ experiment: String) -> String { (output as NSString).appendingPathComponent(experiment) }
-
     func run(world: Communicator) throws {
-        let (plan, experiments) = try world.unanimously { () -> (SweepConfig, [(name: String, value: String, cohort: CohortConfig)]) in
+        let (plan, experiments) = try world.unanimously { () -> (SweepConfig, [SweepExperiment]) in
             var plan = try source.sweepConfig() ?? SweepConfig()
             if let factor { plan.factor = SweepFactor(rawValue: factor)! }
             if let values { plan.values = values.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -65,46 +63,21 @@ struct SweepCommand: ClusterCommand {
             }
             return (plan, experiments)
         }
+        let (training, analysis) = try world.unanimously { () -> (TrainingConfig, AnalysisConfig) in
+            guard !merge else { return (TrainingConfig(), AnalysisConfig()) }
+            var training = try source.trainingConfig()
+            if let epochs { training.epochs = epochs }
+            return (training, try source.analysisConfig())
+        }
+        let sweep = SweepRun(plan: plan, experiments: experiments, training: training, analysis: analysis, output: output,
+                             resume: resume, overwrite: overwrite, stall: stall.watchdog, log: TerminalLog())
         if !merge {
-            let (training, analysis) = try world.unanimously { () -> (TrainingConfig, AnalysisConfig) in
-                var training = try source.trainingConfig()
-                if let epochs { training.epochs = epochs }
-                return (training, try source.analysisConfig())
-            }
-            // --resume continues the experiments that started and starts the others.
-            let started = try world.unanimously {
-                experiments.map { FileManager.default.fileExists(atPath: folder($0.name) + "/experiment.yaml") }
-            }
-            let chosen = only.map { [$0] } ?? Array(experiments.indices)
-            let groupCount = min(groups ?? chosen.count, chosen.count, world.size)
-            let group = world.rank * groupCount / world.size
-            let mine = try world.split(color: group, key: world.rank)!
-            for index in chosen.indices where index % groupCount == group {
-                let experiment = experiments[chosen[index]]
-                let title = "\(plan.factor.rawValue) = \(experiment.value)"
-                try ExperimentRun(cohort: experiment.cohort, cohortYAML: experiment.cohort.yaml(title: title),
-                                  training: training, analysis: analysis,
-                                  output: folder(experiment.name),
-                                  title: title, resume: resume && started[chosen[index]], overwrite: overwrite, stall: stall,
-                                  label: "[\(experiment.name)] ").run(world: mine)
-            }
-            try mine.free()
+            try sweep.runExperiments(only.map { [$0] }, groups: groups, world: world)
             if only != nil { return }
             // Every group's experiments finish before rank 0 reads their summaries.
             try world.barrier()
         }
-        let written = try world.unanimously { () -> [String] in
-            guard world.rank == 0 else { return [] }
-            let finished = try experiments.map { experiment -> (name: String, value: String, summary: ExperimentSummary) in
-                let path = (folder(experiment.name) as NSString).appendingPathComponent("summary.json")
-                guard FileManager.default.fileExists(atPath: path) else {
-                    throw ExperimentError("experiment \(experiment.name) has not finished (no \(path)); run it, then --merge")
-                }
-                return (experiment.name, experiment.value, try ExperimentSummary.read(from: path))
-            }
-            return try SweepTable(factor: plan.factor.rawValue, experiments: finished).write(folder: output)
-        }
+        let written = try sweep.merge(world: world)
         if world.rank == 0 { print("wrote \(written.joined(separator: ", "))") }
     }
 }
-

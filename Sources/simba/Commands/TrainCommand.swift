@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Experiment
 import Foundation
 import Storage
 import Synthesis
@@ -76,29 +77,6 @@ struct TrainCommand: ClusterCommand {
             return try trainingConfig()
         }
         let run = TrainingRun(config: config, datasetPath: data, runPath: output, resume: resume, overwrite: overwrite)
-        _ = try Self.train(run, world: world, label: "train", stall: stall)
-    }
-
-    /// Trains with a progress line on rank 0 and a closing summary line.
-    static func train(_ run: TrainingRun, world: Communicator, label: String, stall: StallOptions) throws -> TrainingOutcome {
-        let config = run.config
-        let trainer = try Trainer(run: run, world: world)
-        let unit = config.strategy == .central ? "epochs" : "rounds"
-        let progress = Progress(label, total: config.epochs, unit: unit, enabled: world.rank == 0)
-        let outcome = try stall.watching(world: world, beside: run.runPath, unit: String(unit.dropLast())) { watchdog in
-            try trainer.train { update in
-                watchdog?.beat(step: update.epochsDone)
-                progress.update(done: update.epochsDone, extra: String(format: "validation loss %.4f", update.lastValidationLoss))
-            }
-        }
-        if world.rank == 0 {
-            print((label == "train" ? "" : "\(label): ") + "trained \(outcome.epochsRun) \(unit) (\(config.strategy.rawValue)) on \(world.size) rank\(world.size == 1 ? "" : "s"): "
-                  + String(format: "best validation loss %.4f at ", outcome.bestValidationLoss)
-                  + "\(unit.dropLast()) \(outcome.bestEpoch), "
-                  + String(format: "last validation accuracy %.3f; ", outcome.lastValidationAccuracy)
-                  + "\(outcome.stopReason); wrote \(run.runPath)")
-            if let matrix = outcome.crossSite { print(matrix.table) }
-        }
-        return outcome
+        try TrainingStage.train(run, world: world, label: "train", stall: stall.watchdog, log: TerminalLog())
     }
 }

@@ -1,10 +1,11 @@
+import Experiment
 import Foundation
 
 /// Progress of a long stage, reported by rank 0 on stderr: a bar redrawn in
 /// place on a terminal, plain periodic lines in a batch log.
-final class Progress {
+final class Progress: ProgressReport {
     private let label: String
-    private var total: Int
+    private let total: Int
     private let unit: String
     private let enabled: Bool
     private let started = Date()
@@ -18,10 +19,8 @@ final class Progress {
         self.enabled = enabled
     }
 
-    /// `total` replaces the total when it becomes known (e.g. after a resume).
-    func update(done: Int, total newTotal: Int? = nil, extra: String = "") {
+    func update(done: Int, extra: String) {
         guard enabled else { return }
-        if let newTotal { total = newTotal }
         let now = Date()
         let finished = done >= total
         guard finished || now.timeIntervalSince(lastReport) >= (isTerminal ? 0.2 : 10) else { return }
@@ -47,5 +46,14 @@ final class Progress {
         if whole < 60 { return "\(whole) s" }
         if whole < 3600 { return "\(whole / 60) min \(whole % 60) s" }
         return "\(whole / 3600) h \(whole % 3600 / 60) min"
+    }
+}
+
+/// The terminal face of the pipeline's log: results on stdout, progress on stderr.
+struct TerminalLog: ExperimentLog {
+    func say(_ text: String) { print(text) }
+
+    func progress(_ label: String, total: Int, unit: String, enabled: Bool) -> ProgressReport {
+        Progress(label, total: total, unit: unit, enabled: enabled)
     }
 }

@@ -3,25 +3,37 @@ import Foundation
 import Synthesis
 
 /// Synthesises a cohort (and its no-bias twin) into dataset files on every
-/// rank; shared by `simba generate` and `simba run`.
-struct CohortGeneration {
-    let config: CohortConfig
+/// rank; the first stage of an experiment, and all of `simba generate`.
+public struct CohortGeneration {
+    public let config: CohortConfig
     /// The configuration text stored in the files.
-    let yaml: String
-    let output: String
-    let twin: Bool
-    let overwrite: Bool
-    var compression: Int? = nil
+    public let yaml: String
+    public let output: String
+    public let twin: Bool
+    public let overwrite: Bool
+    public var compression: Int?
+    public var log: ExperimentLog
+
+    public init(config: CohortConfig, yaml: String, output: String, twin: Bool, overwrite: Bool,
+                compression: Int? = nil, log: ExperimentLog) {
+        self.config = config
+        self.yaml = yaml
+        self.output = output
+        self.twin = twin
+        self.overwrite = overwrite
+        self.compression = compression
+        self.log = log
+    }
 
     /// dataset.h5 → dataset-nobias.h5, in the same folder.
-    static func twinPath(for output: String) -> String {
+    public static func twinPath(for output: String) -> String {
         let path = output as NSString
         let ext = path.pathExtension.isEmpty ? "h5" : path.pathExtension
         let stem = (path.lastPathComponent as NSString).deletingPathExtension
         return (path.deletingLastPathComponent as NSString).appendingPathComponent("\(stem)-nobias.\(ext)")
     }
 
-    func run(world: Communicator) throws {
+    public func run(world: Communicator) throws {
         let (generator, design) = try world.unanimously { () -> (SampleGenerator, CohortDesign) in
             let design = try CohortDesign(config)
             guard world.size <= design.samples.count else {
@@ -41,7 +53,7 @@ struct CohortGeneration {
                                                   compression: compression) : nil
         do {
             let share = DatasetWriter.share(of: design.samples.count, rank: world.rank, size: world.size)
-            let progress = Progress("generate", total: design.samples.count, unit: "samples", enabled: world.rank == 0)
+            let progress = log.progress("generate", total: design.samples.count, unit: "samples", enabled: world.rank == 0)
             var jacobians: [Int: Float] = [:]
             var twinJacobians: [Int: Float] = [:]
             for round in 0..<biased.rounds {
@@ -60,7 +72,7 @@ struct CohortGeneration {
                 }
                 try biased.write(index: index, volume: made?.0.image.cOrderVoxels())
                 try twinWriter?.write(index: index, volume: made.map { ($0.1 ?? $0.0).image.cOrderVoxels() })
-                progress.update(done: min(design.samples.count, (round + 1) * world.size))
+                progress.update(done: min(design.samples.count, (round + 1) * world.size), extra: "")
             }
             try biased.finish(minimumJacobians: jacobians)
             try twinWriter?.finish(minimumJacobians: twinJacobians)
@@ -71,7 +83,7 @@ struct CohortGeneration {
             throw error
         }
         if world.rank == 0 {
-            print("wrote \(output)" + (twin ? " and \(Self.twinPath(for: output))" : "")
+            log.say("wrote \(output)" + (twin ? " and \(Self.twinPath(for: output))" : "")
                   + ": \(design.samples.count) images of \(snapshot.shape.map(String.init).joined(separator: "×")) voxels at \(config.template.voxelMM) mm")
         }
     }

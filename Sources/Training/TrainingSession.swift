@@ -1,0 +1,121 @@
+import Cluster
+import Network
+
+/// The machinery every strategy trains with: the model and its replica
+/// (the ranks that split one batch), the world, and the passes they make
+/// together — site visits, precise batch norm, validation.
+final class TrainingSession {
+    let setup: TrainingSetup
+    var config: TrainingConfig { setup.config }
+    let world: Communicator
+    let model: SimbaCNN
+    let replica: Replica
+
+    /// Builds the model (seeded, or from `initialize_from`) for batches split
+    /// over `batchRanks` ranks, and the replica over the ranks of `group`
+    /// (nil: the whole world; otherwise a color, one per site group).
+    init(setup: TrainingSetup, world: Communicator, batchRanks: Int, group: Int?) throws {
+        self.setup = setup
+        self.world = world
+        let config = setup.config
+        model = try world.unanimously {
+            let model = try SimbaCNN(configuration: config.model(input: setup.grid),
+                                     maxBatch: setup.largestShare(over: batchRanks), seed: config.seed)
+            if let start = config.initializeFrom {
+                let stored: StoredModel
+                do { stored = try StoredModel.read(path: start, link: "best") } catch {
+                    throw TrainingError("training.initialize_from: \(error)")
+                }
+                try stored.check(fits: model.configuration, key: "training.initialize_from")
+                try model.load(parameters: stored.parameters)
+            }
+            return model
+        }
+        var communicator = world
+        if let group {
+            guard let split = try world.split(color: group, key: world.rank) else {
+                throw TrainingError("internal error: rank \(world.rank) joined no site group")
+            }
+            communicator = split
+        }
+        replica = Replica(model: model, communicator: communicator, loader: setup.loader, batch: config.batch,
+                          learningRate: Float(config.learningRate), seed: config.seed)
+    }
+
+    /// Runs a communication and counts its seconds as such.
+    func communicating<T>(_ body: () throws -> T) rethrows -> T {
+        let started = Clock.now
+        defer { replica.time.communication += Clock.seconds(since: started) }
+        return try body()
+    }
+
+    /// `localEpochs` passes over one site's training table, continuing from
+    /// the replica's current model and optimizer; `stream(localEpoch)`
+    /// numbers each pass's shuffle and dropout.
+    func visit(site: Int, table: SplitTable, round: Int, stream: (Int) -> UInt64) throws -> EpochTotals {
+        var totals = EpochTotals()
+        for localEpoch in 0..<config.localEpochs {
+            let pass = stream(localEpoch)
+            let plan = EpochPlan(splitCount: table.count, batch: config.batch, seed: config.seed, stream: pass)
+            let passTotals = try replica.trainEpoch(table, plan: plan, stream: pass)
+            try passTotals.checkFinite("round \(round) at site \(site), local epoch \(localEpoch + 1)")
+            totals += passTotals
+        }
+        return totals
+    }
+
+    // MARK: inference over shares
+
+    /// Runs `body` on this rank's even share of `table`, in chunks that fit
+    /// every rank's model; every rank takes part in the same number of
+    /// agreed loads. `positions` index the table.
+    func forEachShareChunk(of table: SplitTable, over communicator: Communicator? = nil,
+                           _ body: (_ positions: [Int], _ images: [Float]) throws -> Void) throws {
+        let communicator = communicator ?? world
+        let chunk = (config.batch + communicator.size - 1) / communicator.size
+        try ShareChunks(count: table.count, chunk: chunk, communicator: communicator).forEach(
+            load: { positions in try setup.loader.load(positions.map { table.indices[$0] }) },
+            { positions, images in
+                let computeStart = Clock.now
+                try body(Array(positions), images)
+                replica.time.compute += Clock.seconds(since: computeStart)
+            })
+    }
+
+    /// Precise batch norm: each rank of `communicator` runs its share of
+    /// `table` through calibrate-mode forwards; one allreduce sums the statistics.
+    func calibrateBatchNorm(on table: SplitTable, over communicator: Communicator) throws {
+        model.beginBatchNormCalibration()
+        try forEachShareChunk(of: table, over: communicator) { positions, images in
+            model.forward(images, batch: positions.count, mode: .calibrate)
+        }
+        var sums = model.batchNormCalibrationSums
+        try communicating { try communicator.allreduce(&sums, op: .sum) }
+        model.finishBatchNormCalibration(sums: sums)
+    }
+
+    /// Empty per-bucket validation totals (overall, groups, sites).
+    func emptyValidationTotals() -> ValidationTotals {
+        ValidationTotals(groups: setup.groups, sites: setup.layout.count)
+    }
+
+    /// Scores the current model on this rank's share of `table` (over
+    /// `communicator`'s ranks) into `totals`.
+    func addValidation(of table: SplitTable, over communicator: Communicator? = nil,
+                       to totals: inout ValidationTotals) throws {
+        try forEachShareChunk(of: table, over: communicator) { positions, images in
+            model.forward(images, batch: positions.count, mode: .eval)
+            for (n, position) in positions.enumerated() {
+                totals.add(model.logitRow(sample: n), label: table.labels[position], weight: table.weights[position],
+                           group: table.groups[position], site: table.sites[position])
+            }
+        }
+    }
+
+    /// Sums every rank's totals into the result (one allreduce over the world).
+    func result(of totals: ValidationTotals) throws -> ValidationResult {
+        var totals = totals
+        try communicating { try world.allreduce(&totals.values, op: .sum) }
+        return ValidationResult(totals: totals)
+    }
+}

@@ -1,0 +1,69 @@
+import Cluster
+import Foundation
+import Network
+import Synthesis
+
+/// What a training run works on, prepared alike on every rank before any
+/// strategy is chosen: the dataset's samples with their sites (the
+/// dataset's, `sites` round-robin ones, or the bias groups), the split
+/// tables, which ranks host which sites, and which sites take part.
+struct TrainingSetup {
+    let run: TrainingRun
+    var config: TrainingConfig { run.config }
+    let loader: ImageLoader
+    let samples: [SampleRecord]
+    let grid: Grid3
+    /// Bias groups and sites in the dataset (for the per-bucket metrics).
+    let groups: Int
+    let layout: SiteLayout
+    let training: SplitTable, validation: SplitTable, test: SplitTable
+    /// Sites with at least one full batch of training samples, and their
+    /// sample counts; the others (e.g. held-out test sites) sit out.
+    let participantSamples: [Int: Int]
+    var participants: [Int] { participantSamples.keys.sorted() }
+
+    /// Opens the dataset and builds the tables; failures are agreed, so
+    /// every rank reports the same one-line error.
+    init(run: TrainingRun, world: Communicator) throws {
+        self.run = run
+        let config = run.config
+        (loader, samples, grid) = try world.unanimously { () -> (ImageLoader, [SampleRecord], Grid3) in
+            guard FileManager.default.fileExists(atPath: run.datasetPath) else {
+                throw TrainingError("dataset \(run.datasetPath) does not exist (make one with 'simba generate')")
+            }
+            let reader: DatasetReader
+            do { reader = try DatasetReader(path: run.datasetPath) } catch {
+                throw TrainingError("cannot read dataset \(run.datasetPath): \(error)")
+            }
+            let labels = Set(reader.samples.map(\.label))
+            guard labels.isSubset(of: [0, 1]) else {
+                throw TrainingError("\(run.datasetPath) has labels \(labels.sorted()); the SimBA CNN has two classes (0, 1)")
+            }
+            var samples = reader.samples
+            if config.sites > 0 {
+                for i in samples.indices { samples[i].site = samples[i].index % config.sites }
+            }
+            if config.partition == .biasGroup {
+                for i in samples.indices { samples[i].site = samples[i].group }
+            }
+            return (ImageLoader(reader: reader), samples, Grid3(reader.shape))
+        }
+        let samples = self.samples
+        groups = (samples.map(\.group).max() ?? 0) + 1
+        layout = SiteLayout(count: (samples.map(\.site).max() ?? 0) + 1, worldSize: world.size)
+        let trainingCounts = Dictionary(grouping: samples.filter { $0.split == .train }, by: \.site).mapValues(\.count)
+        participantSamples = trainingCounts.filter { $0.value >= config.batch }
+        (training, validation, test) = try world.unanimously {
+            let reweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: samples) : nil
+            let training = try SplitTable(split: .train, samples: samples, reweighing: reweighing)
+            let validation = try SplitTable(split: .validation, samples: samples, reweighing: reweighing)
+            guard validation.count > 0 else {
+                throw TrainingError("\(run.datasetPath) has no validation samples, which early stopping needs")
+            }
+            return (training, validation, try SplitTable(split: .test, samples: samples, reweighing: nil))
+        }
+    }
+
+    /// Rounds `batch` up over `ranks`: the largest share of a batch one rank gets.
+    func largestShare(over ranks: Int) -> Int { (config.batch + ranks - 1) / ranks }
+}

@@ -1,0 +1,41 @@
+import Cluster
+import Randomness
+
+/// Travelling model: the model and its Adam state visit every site once
+/// per cycle, in an order reshuffled from the seed each cycle; after each
+/// visit the site's first rank hands both to every rank (one broadcast of
+/// the parameters, one of each Adam moment).
+final class TravellingTraining: DistributionStrategy {
+    let session: TrainingSession
+    let sites: HostedSites
+
+    init(setup: TrainingSetup, world: Communicator) throws {
+        sites = try HostedSites(setup: setup, world: world, ownValidation: false)
+        session = try sites.session(setup: setup, world: world)
+    }
+
+    func round(_ cycle: Int) throws -> EpochTotals {
+        var order = sites.participants
+        var generator = SeededGenerator(seed: config.seed, stream: UInt64(cycle), "site order")
+        order.deterministicShuffle(using: &generator)
+        var totals = EpochTotals()
+        let model = session.model, optimizer = session.replica.optimizer
+        for site in order {
+            totals += try world.agreeing(afterSubgroups: {
+                guard let table = sites.training[site] else { return EpochTotals() }
+                return try session.visit(site: site, table: table, round: cycle) {
+                    (UInt64(cycle) << 32) | (UInt64(site) << 16) | UInt64($0)
+                }
+            })
+            try session.communicating {
+                let carrier = sites.layout.hosts(of: site).lowerBound
+                for tensor in [model.parameters, optimizer.firstMoment, optimizer.secondMoment] {
+                    try world.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: carrier)
+                }
+                let step = try world.broadcast(optimizer.step, root: carrier)
+                try optimizer.load(firstMoment: optimizer.firstMoment.array, secondMoment: optimizer.secondMoment.array, step: step)
+            }
+        }
+        return totals
+    }
+}
