@@ -64,3 +64,15 @@ extension ResultText {
         }.joined(separator: "\n")
     }
 }
+
+extension ResultText {
+    /// Left-aligned text table, one line per row.
+    public static func columns(_ header: [String], _ rows: [[String]]) -> [String] {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+    }
+}

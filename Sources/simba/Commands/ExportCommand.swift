@@ -42,32 +42,7 @@ struct ExportCommand: ClusterCommand {
     func validate() throws { _ = try indices() }
 
     func run(world: Communicator) throws {
-        let written = try world.unanimously { world.rank == 0 ? try export() : [] }
+        let written = try world.unanimously { world.rank == 0 ? try SampleExport.write(dataset: dataset, samples: indices(), to: output, png: !noPng) : [] }
         if world.rank == 0 { for path in written { print(path) } }
-    }
-
-    func export() throws -> [String] {
-        let reader = try DatasetReader(path: dataset)
-        defer { try? reader.close() }
-        let wanted = try indices()
-        if let bad = wanted.first(where: { !(0..<reader.samples.count).contains($0) }) {
-            throw ValidationError("sample \(bad) is not in \(dataset) (0..<\(reader.samples.count))")
-        }
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let labels = try reader.templateLabels()
-        let outlines = try ExampleSlices.outlines(reader)
-        var written: [String] = []
-        for index in wanted {
-            let image = try reader.image(index)
-            let stem = (output as NSString).appendingPathComponent(String(format: "sample-%05d", index))
-            try NIfTI.write(image, path: stem + ".nii.gz")
-            written.append(stem + ".nii.gz")
-            if !noPng {
-                let montage = ExampleSlices.montage(voxelMM: reader.config.template.voxelMM)
-                try PNG.write(montage.render(image, labels: labels, outlines: outlines), path: stem + ".png")
-                written.append(stem + ".png")
-            }
-        }
-        return written
     }
 }

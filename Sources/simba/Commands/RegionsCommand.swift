@@ -42,19 +42,7 @@ struct RegionsCommand: ClusterCommand {
             settings = try ConfigSource(config: config).cohortConfig().template
         }
         if let voxelMm { settings.voxelMM = voxelMm }
-        let anatomy = try Anatomy.load(settings)
-        if distance.count == 2 {
-            let a = try anatomy.region(distance[0]), b = try anatomy.region(distance[1])
-            let measured = try anatomy.distance(a, b)
-            return String(format: "%@ ↔ %@: centroids %.1f mm apart, closest voxels %.1f mm apart (%.1f mm grid)\n",
-                          a.name, b.name, measured.centroidMM, measured.closestMM, settings.voxelMM)
-        }
-        let rows = anatomy.regionStatistics().map { entry in
-            [String(entry.region.label), entry.region.name, String(format: "%.2f", entry.volumeML),
-             String(format: "(%.1f, %.1f, %.1f)", entry.centroidMM.x, entry.centroidMM.y, entry.centroidMM.z)]
-        }
-        return "\(anatomy.description), \(settings.voxelMM) mm grid\n"
-            + table(["label", "name", "volume mL", "centroid mm (x, y, z)"], rows).joined(separator: "\n") + "\n"
+        return try RegionReport.text(template: settings, distance: distance.count == 2 ? (distance[0], distance[1]) : nil)
     }
 }
 
