@@ -68,7 +68,7 @@ struct SweepCommand: ClusterCommand {
         if !merge {
             let (training, analysis) = try world.unanimously { () -> (TrainingConfig, AnalysisConfig) in
                 var training = try source.trainingConfig()
-                if let epochs { training.epochs = epochs }
+                try TrainingConfig.schema.override("epochs", with: epochs, in: &training)
                 return (training, try source.analysisConfig())
             }
             // --resume continues the experiments that started and starts the others.
