@@ -37,71 +37,15 @@ public struct AnalysisConfig: Equatable, Sendable {
         BootstrapSettings(resamples: bootstrap, confidenceLevel: confidenceLevel, seed: seed)
     }
 
-    public func validate() throws {
-        guard arms.contains(ArmName.biased) || arms.contains(ArmName.central) else {
-            throw ConfigError("analysis.arms", "must include \(ArmName.biased) (or \(ArmName.central) for a multi-site experiment), got \(arms)")
-        }
-        if let unknown = arms.first(where: { !ArmName.all.contains($0) }) {
-            throw ConfigError("analysis.arms", "'\(unknown)' is not an arm (arms: \(ArmName.all.joined(separator: ", ")))")
-        }
-        guard Set(arms).count == arms.count else { throw ConfigError("analysis.arms", "lists an arm twice: \(arms)") }
-        if let groupModels = arms.firstIndex(of: ArmName.groupModels),
-           !(arms.firstIndex(of: ArmName.biased).map { $0 < groupModels } ?? false) {
-            throw ConfigError("analysis.arms", "\(ArmName.groupModels) fine-tunes the \(ArmName.biased) arm's model, so \(ArmName.biased) must come before it: got \(arms)")
-        }
-        guard bootstrap >= 100 else { throw ConfigError("analysis.bootstrap", "must be at least 100 resamples, got \(bootstrap)") }
-        guard confidenceLevel > 0.5, confidenceLevel < 1 else {
-            throw ConfigError("analysis.confidence_level", "must be in (0.5, 1), got \(confidenceLevel)")
-        }
-        guard folds >= 2 else { throw ConfigError("analysis.folds", "must be at least 2, got \(folds)") }
-        guard probeMemoryMiB >= 1 else { throw ConfigError("analysis.probe_memory_mib", "must be at least 1, got \(probeMemoryMiB)") }
-        guard saliency >= 0 else { throw ConfigError("analysis.saliency", "must be 0 (off) or more images, got \(saliency)") }
-        guard saliencyThreshold >= 0, saliencyThreshold < 1 else {
-            throw ConfigError("analysis.saliency_threshold", "must be in [0, 1), got \(saliencyThreshold)")
-        }
-        guard ["best", "latest"].contains(checkpoint) else {
-            throw ConfigError("analysis.checkpoint", "must be best or latest, got '\(checkpoint)'")
-        }
-    }
+    public func validate() throws { try Self.schema.validate(self) }
 
     /// Reads the `analysis:` section (absent: the defaults); unknown keys are refused.
     public static func read(_ root: ConfigNode, defaults: AnalysisConfig = AnalysisConfig()) throws -> AnalysisConfig {
-        let node = try root.sectionOrEmpty("analysis")
-        var config = defaults
-        config.arms = try node.strings("arms") ?? defaults.arms
-        config.bootstrap = try node.int("bootstrap", default: defaults.bootstrap)
-        config.confidenceLevel = try node.double("confidence_level", default: defaults.confidenceLevel)
-        config.probes = try node.bool("probes", default: defaults.probes)
-        config.folds = try node.int("folds", default: defaults.folds)
-        config.probeMemoryMiB = try node.int("probe_memory_mib", default: defaults.probeMemoryMiB)
-        config.saliency = try node.int("saliency", default: defaults.saliency)
-        config.saliencyThreshold = try node.double("saliency_threshold", default: defaults.saliencyThreshold)
-        config.checkpoint = try node.string("checkpoint", default: defaults.checkpoint)
-        if let seed = try node.int("seed") {
-            guard seed >= 0 else { throw ConfigError(node.keyPath("seed"), "must be 0 or more, got \(seed)") }
-            config.seed = UInt64(seed)
-        }
-        try node.finish()
-        try config.validate()
-        return config
+        try schema.read(root, defaults: defaults)
     }
 
-    public var yaml: String {
-        """
-        analysis:
-          arms: [\(arms.joined(separator: ", "))]
-          bootstrap: \(bootstrap)
-          confidence_level: \(confidenceLevel)
-          probes: \(probes)
-          folds: \(folds)
-          probe_memory_mib: \(probeMemoryMiB)
-          saliency: \(saliency)
-          saliency_threshold: \(saliencyThreshold)
-          checkpoint: \(checkpoint)
-          seed: \(seed)
-
-        """
-    }
+    /// The section as commented YAML, for experiment.yaml and `simba config`.
+    public var yaml: String { Self.schema.yaml(self) }
 
     /// The analysis that goes with each cohort preset.
     public static func preset(_ cohort: CohortPreset) -> AnalysisConfig {
@@ -116,5 +60,47 @@ public struct AnalysisConfig: Equatable, Sendable {
             config.arms = [ArmName.central, ArmName.federated, ArmName.travelling]
         }
         return config
+    }
+}
+
+extension AnalysisConfig {
+    /// The `analysis:` keys, once: reading, checks, YAML and overrides follow from it.
+    public static let schema = ConfigSchema<AnalysisConfig>("analysis", comment: "the arms simba run trains and how they are evaluated", [
+        ConfigField("arms", \.arms, .names, "\(([ArmName.biased, ArmName.twin] + ArmName.mitigations).joined(separator: ", "));"
+                    + " multi-site: \(ArmName.strategies.joined(separator: ", "))",
+                    check: ConfigCheck(armsProblem)),
+        ConfigField("bootstrap", \.bootstrap, .int, "resamples for every confidence interval", check: .atLeast(100, "resamples")),
+        ConfigField("confidence_level", \.confidenceLevel, .double, "of every interval, in (0.5, 1)", check: ConfigCheck {
+            $0 > 0.5 && $0 < 1 ? nil : "must be in (0.5, 1), got \($0)"
+        }),
+        ConfigField("probes", \.probes, .bool, "layer-wise encoding probes of every arm"),
+        ConfigField("folds", \.folds, .int, "cross-validation folds of the probes", check: .atLeast(2)),
+        ConfigField("probe_memory_mib", \.probeMemoryMiB, .int, "for one layer's activations; more: pooled",
+                    check: .atLeast(1)),
+        ConfigField("saliency", \.saliency, .int, "SmoothGrad maps per bias group × outcome; 0: none", check: ConfigCheck {
+            $0 >= 0 ? nil : "must be 0 (off) or more images, got \($0)"
+        }),
+        ConfigField("saliency_threshold", \.saliencyThreshold, .double, "lower threshold on the mean maps, in [0, 1)",
+                    check: ConfigCheck { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1), got \($0)" }),
+        ConfigField("checkpoint", \.checkpoint, .text, "evaluated: best (lowest validation loss) or latest",
+                    check: ConfigCheck { ["best", "latest"].contains($0) ? nil : "must be best or latest, got '\($0)'" }),
+        ConfigField("seed", \.seed, .unsigned, "the bootstrap and the probes' folds"),
+    ])
+
+    /// What is wrong with a list of arms: an unknown or repeated one, no
+    /// biased (or central) arm, group-models before the biased arm.
+    static func armsProblem(_ arms: [String]) -> String? {
+        guard arms.contains(ArmName.biased) || arms.contains(ArmName.central) else {
+            return "must include \(ArmName.biased) (or \(ArmName.central) for a multi-site experiment), got \(arms)"
+        }
+        if let unknown = arms.first(where: { !ArmName.all.contains($0) }) {
+            return "'\(unknown)' is not an arm (arms: \(ArmName.all.joined(separator: ", ")))"
+        }
+        guard Set(arms).count == arms.count else { return "lists an arm twice: \(arms)" }
+        if let groupModels = arms.firstIndex(of: ArmName.groupModels),
+           !(arms.firstIndex(of: ArmName.biased).map { $0 < groupModels } ?? false) {
+            return "\(ArmName.groupModels) fine-tunes the \(ArmName.biased) arm's model, so \(ArmName.biased) must come before it: got \(arms)"
+        }
+        return nil
     }
 }

@@ -25,18 +25,25 @@ public struct SweepConfig: Equatable, Sendable {
 
     public init() {}
 
+    /// The `sweep:` keys, once: reading, checks, YAML and overrides follow from it.
+    public static let schema = ConfigSchema<SweepConfig>("sweep", comment: "one factor of one bias over a list of values", [
+        ConfigField("factor", \.factor, .choice, "proximity, salience or prevalence"),
+        ConfigField("values", \.values, .names, "region names (proximity) or numbers; one experiment each",
+                    check: ConfigCheck { $0.isEmpty ? "must list the values to sweep" : nil }),
+        ConfigField("bias", \.bias, .int, "which bias of the cohort (0-based)"),
+    ])
+
+    /// Reads the `sweep:` section, if the file has one; unknown keys are refused.
     public static func read(_ root: ConfigNode) throws -> SweepConfig? {
         guard let node = try root.section("sweep") else { return nil }
         var config = SweepConfig()
-        config.factor = try node.choice("factor", default: config.factor)
-        guard let values = try node.strings("values"), !values.isEmpty else {
-            throw ConfigError(node.keyPath("values"), "must list the values to sweep")
-        }
-        config.values = values
-        config.bias = try node.int("bias", default: 0)
-        try node.finish()
+        try schema.read(node, into: &config)
+        try schema.validate(config)
         return config
     }
+
+    /// The section as commented YAML, for `simba config`.
+    public var yaml: String { Self.schema.yaml(self) }
 
     /// The experiments of the sweep: a name and the cohort for each value.
     public func experiments(base: CohortConfig) throws -> [(name: String, value: String, cohort: CohortConfig)] {

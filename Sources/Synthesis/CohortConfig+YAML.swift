@@ -1,12 +1,11 @@
+import YAMLConfig
+
 /// The configuration as an editable YAML document with every key commented
 /// (`simba config --preset NAME`); reading it back gives the same config.
 extension CohortConfig {
     public func yaml(title: String) -> String {
         var lines: [String] = ["# \(title)", "# Lengths in millimetres; prevalences and fractions in [0, 1].", ""]
-        func add(_ line: String, _ comment: String? = nil) {
-            guard let comment else { lines.append(line); return }
-            lines.append(line.padding(toLength: max(line.count, 34), withPad: " ", startingAt: 0) + " # " + comment)
-        }
+        func add(_ line: String, _ comment: String? = nil) { lines.append(YAMLText.commented(line, comment)) }
         add("seed: \(seed)", "every random choice follows from it")
         add("template:")
         add("  image: \(template.image ?? "default")", "NIfTI T1 template; default: Colin27 (mricron-data)")

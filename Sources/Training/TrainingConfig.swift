@@ -92,20 +92,50 @@ public struct TrainingConfig: Equatable, Sendable {
         SimbaCNNConfiguration(input: grid, widths: widths, activation: activation, dropoutRate: Float(dropout))
     }
 
-    /// Checks ranges; errors name the key (`training.batch: …`).
-    public func validate() throws {
-        guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 }) else {
-            throw ConfigError("training.widths", "must be one or more positive filter counts, got \(widths)")
-        }
-        guard dropout >= 0, dropout < 1 else { throw ConfigError("training.dropout", "must be in [0, 1), got \(dropout)") }
-        guard epochs >= 1 else { throw ConfigError("training.epochs", "must be at least 1, got \(epochs)") }
-        guard batch >= 1 else { throw ConfigError("training.batch", "must be at least 1, got \(batch)") }
-        guard learningRate > 0, learningRate.isFinite else {
-            throw ConfigError("training.learning_rate", "must be positive, got \(learningRate)")
-        }
-        guard patience >= 1 else { throw ConfigError("training.patience", "must be at least 1, got \(patience)") }
-        guard sites >= 0 else { throw ConfigError("training.sites", "must be 0 (the dataset's) or more, got \(sites)") }
-        guard localEpochs >= 1 else { throw ConfigError("training.local_epochs", "must be at least 1, got \(localEpochs)") }
+    /// Checks ranges and combinations; errors name the key (`training.batch: …`).
+    public func validate() throws { try Self.schema.validate(self) }
+}
+
+extension TrainingConfig {
+    /// The `training:` keys, once: reading, checks, YAML and overrides follow from it.
+    public static let schema = ConfigSchema<TrainingConfig>("training", comment: "model, optimiser, early stopping (defaults: SimBA's)", [
+        ConfigField("strategy", \.strategy, .choice, "central (pooled data), federated, travelling or local"),
+        ConfigField("widths", \.widths, .filterCounts, "filters per block; the count is the depth", check: ConfigCheck {
+            !$0.isEmpty && $0.allSatisfy { $0 > 0 } ? nil : "must be one or more positive filter counts, got \($0)"
+        }),
+        ConfigField("activation", \.activation, .choice, "sigmoid or relu"),
+        ConfigField("dropout", \.dropout, .double, "dropout rate, in [0, 1)", check: ConfigCheck {
+            $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1), got \($0)"
+        }),
+        ConfigField("epochs", \.epochs, .int, "most epochs (rounds, cycles); early stopping usually ends sooner",
+                    check: .atLeast(1)),
+        ConfigField("batch", \.batch, .int, "the global batch, summed over all ranks", check: .atLeast(1)),
+        ConfigField("learning_rate", \.learningRate, .double, "Adam's step size", check: ConfigCheck {
+            $0 > 0 && $0.isFinite ? nil : "must be positive, got \($0)"
+        }),
+        ConfigField("patience", \.patience, .int, "epochs without a lower validation loss before stopping",
+                    check: .atLeast(1)),
+        ConfigField("reweighing", \.reweighing, .bool, "Calders weights P(y)P(b)/P(y,b) on the losses"),
+        ConfigField("seed", \.seed, .unsigned, "weights, shuffles and dropout"),
+        ConfigField("sites", \.sites, .int, "0: the dataset's sites; N: samples dealt round-robin into N", check: ConfigCheck {
+            $0 >= 0 ? nil : "must be 0 (the dataset's) or more, got \($0)"
+        }),
+        ConfigField("local_epochs", \.localEpochs, .int, "epochs at a site per round (federated, local) or visit",
+                    check: .atLeast(1)),
+        ConfigField("aggregation", \.aggregation, .choice, "FedAvg's weights: uniform or by training samples"),
+        ConfigField("proximal_mu", \.proximalMu, .double, "FedProx's μ (federated; 0: plain FedAvg)", check: ConfigCheck {
+            $0 >= 0 && $0.isFinite ? nil : "must be 0 or more, got \($0)"
+        }),
+        ConfigField("fedbn", \.fedBN, .bool, "FedBN: sites keep their own batch norm (federated)"),
+        ConfigField("batchnorm_calibration", \.batchNormCalibration, .bool,
+                    "precise batch norm before each validation (central, local)"),
+        ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
+        ConfigField("initialize_from", \.initializeFrom, .text, "start from this run file's best model (fresh Adam)",
+                    check: ConfigCheck { $0.isEmpty ? "must name a run file" : nil }),
+    ], combinations: { try $0.validateCombinations() })
+
+    /// The checks that relate several keys.
+    func validateCombinations() throws {
         guard strategy == .federated || (proximalMu == 0 && !fedBN) else {
             throw ConfigError("training", "proximal_mu and fedbn apply to strategy federated only, not \(strategy.rawValue)")
         }
@@ -118,75 +148,15 @@ public struct TrainingConfig: Equatable, Sendable {
         guard partition == .site || sites == 0 else {
             throw ConfigError("training", "sites: \(sites) deals samples into sites, partition: bias_group makes the bias groups the sites: give one")
         }
-        if let initializeFrom, initializeFrom.isEmpty {
-            throw ConfigError("training.initialize_from", "must name a run file")
-        }
-        guard proximalMu >= 0, proximalMu.isFinite else {
-            throw ConfigError("training.proximal_mu", "must be 0 or more, got \(proximalMu)")
-        }
     }
-}
 
-extension TrainingConfig {
     /// Reads the `training:` section (absent: the defaults); unknown keys are refused.
     public static func read(_ root: ConfigNode, defaults: TrainingConfig = TrainingConfig()) throws -> TrainingConfig {
-        let node = try root.sectionOrEmpty("training")
-        var config = defaults
-        config.strategy = try node.choice("strategy", default: defaults.strategy)
-        if let widths = try node.doubles("widths") {
-            guard widths.allSatisfy({ $0 == $0.rounded() && $0 >= 1 && $0 <= 65536 }) else {
-                throw ConfigError(node.keyPath("widths"), "must be whole positive filter counts, got \(widths)")
-            }
-            config.widths = widths.map { Int($0) }
-        }
-        config.activation = try node.choice("activation", default: defaults.activation)
-        config.dropout = try node.double("dropout", default: defaults.dropout)
-        config.epochs = try node.int("epochs", default: defaults.epochs)
-        config.batch = try node.int("batch", default: defaults.batch)
-        config.learningRate = try node.double("learning_rate", default: defaults.learningRate)
-        config.patience = try node.int("patience", default: defaults.patience)
-        config.reweighing = try node.bool("reweighing", default: defaults.reweighing)
-        if let seed = try node.int("seed") {
-            guard seed >= 0 else { throw ConfigError(node.keyPath("seed"), "must be 0 or more, got \(seed)") }
-            config.seed = UInt64(seed)
-        }
-        config.sites = try node.int("sites", default: defaults.sites)
-        config.localEpochs = try node.int("local_epochs", default: defaults.localEpochs)
-        config.aggregation = try node.choice("aggregation", default: defaults.aggregation)
-        config.proximalMu = try node.double("proximal_mu", default: defaults.proximalMu)
-        config.fedBN = try node.bool("fedbn", default: defaults.fedBN)
-        config.batchNormCalibration = try node.bool("batchnorm_calibration", default: defaults.batchNormCalibration)
-        config.partition = try node.choice("partition", default: defaults.partition)
-        config.initializeFrom = try node.string("initialize_from") ?? defaults.initializeFrom
-        try node.finish()
-        try config.validate()
-        return config
+        try schema.read(root, defaults: defaults)
     }
 
-    /// The section as YAML, for run files and `simba config`.
-    public var yaml: String {
-        """
-        training:
-          strategy: \(strategy.rawValue)
-          widths: [\(widths.map(String.init).joined(separator: ", "))]
-          activation: \(activation.rawValue)
-          dropout: \(dropout)
-          epochs: \(epochs)
-          batch: \(batch)
-          learning_rate: \(learningRate)
-          patience: \(patience)
-          reweighing: \(reweighing)
-          seed: \(seed)
-          sites: \(sites)
-          local_epochs: \(localEpochs)
-          aggregation: \(aggregation.rawValue)
-          proximal_mu: \(proximalMu)
-          fedbn: \(fedBN)
-          batchnorm_calibration: \(batchNormCalibration)
-          partition: \(partition.rawValue)
-        \(initializeFrom.map { "  initialize_from: \"\($0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"\n" } ?? "")
-        """
-    }
+    /// The section as commented YAML, for run files and `simba config`.
+    public var yaml: String { Self.schema.yaml(self) }
 
     /// The training that goes with each cohort preset: `tiny` trains a
     /// small model in seconds (tests); the SimBA presets use SimBA's settings.
@@ -212,5 +182,21 @@ extension TrainingConfig {
             config.epochs = 300
         }
         return config
+    }
+}
+
+extension ConfigValue where Value == [Int] {
+    /// Filter counts: whole numbers from 1 to 65536, written as `[4, 8]`.
+    static var filterCounts: ConfigValue {
+        ConfigValue(expected: "whole positive filter counts", read: { node, key in
+            guard let widths = try node.doubles(key) else { return nil }
+            guard widths.allSatisfy({ $0 == $0.rounded() && $0 >= 1 && $0 <= 65536 }) else {
+                throw ConfigError(node.keyPath(key), "must be whole positive filter counts, got \(widths)")
+            }
+            return widths.map { Int($0) }
+        }, parse: { text in
+            let widths = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return widths.allSatisfy { $0.map { (1...65536).contains($0) } ?? false } ? widths.compactMap { $0 } : nil
+        }, format: { "[" + $0.map(String.init).joined(separator: ", ") + "]" })
     }
 }

@@ -95,20 +95,26 @@ public final class ConfigNode {
 
     public func string(_ key: String, default fallback: String) throws -> String { try string(key) ?? fallback }
 
-    public func bool(_ key: String, default fallback: Bool) throws -> Bool {
-        guard let value = raw(key) else { return fallback }
+    public func bool(_ key: String) throws -> Bool? {
+        guard let value = raw(key) else { return nil }
         if let bool = value as? Bool { return bool }
         throw typeError(key, "true or false", value)
     }
 
+    public func bool(_ key: String, default fallback: Bool) throws -> Bool { try bool(key) ?? fallback }
+
     /// A value from a fixed set of choices.
-    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws -> T
-    where T.RawValue == String {
-        guard let text = try string(key) else { return fallback }
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String) throws -> T? where T.RawValue == String {
+        guard let text = try string(key) else { return nil }
         guard let value = T(rawValue: text) else {
             throw ConfigError(keyPath(key), "must be one of \(T.allCases.map { $0.rawValue }.joined(separator: ", ")), got '\(text)'")
         }
         return value
+    }
+
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws -> T
+    where T.RawValue == String {
+        try choice(key) ?? fallback
     }
 
     public func doubles(_ key: String) throws -> [Double]? {

@@ -1,14 +1,18 @@
 import ArgumentParser
+import Experiment
 import Synthesis
 import YAMLConfig
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
-        abstract: "Print a preset as an editable YAML file, or check a configuration file.",
+        abstract: "Print a preset's whole experiment as an editable YAML file, or check a configuration file.",
         discussion: """
-            Every key is written out with a comment, so a preset is the best \
-            starting point for your own experiment.
+            The cohort, training and analysis sections are written out, every \
+            key with a comment, so a preset is the best starting point for your \
+            own experiment: 'simba run' on the printed file repeats the preset. \
+            A file is checked whole (every section, and a sweep if it has one) \
+            and printed back with the defaults filled in.
 
             Example:
               simba config --preset simba-jamia > my.yaml
@@ -32,15 +36,13 @@ struct ConfigCommand: ParsableCommand {
             return
         }
         if let file {
-            let root = try ConfigNode.load(file: file)
-            let config = try CohortConfig.read(root)
-            for key in ConfigSource.otherStages { _ = root.contains(key) }
-            try root.finish()
-            _ = try CohortDesign(config)  // the strata must be fillable too
+            let config = try ExperimentConfig.read(try ConfigNode.load(file: file))
+            try config.check()
             print(config.yaml(title: "\(file), checked: defaults filled in"), terminator: "")
             return
         }
         let chosen = try CohortPreset.named(preset ?? CohortPreset.quickstart.rawValue)
-        print(chosen.config.yaml(title: "simba preset '\(chosen.rawValue)': \(chosen.summary)"), terminator: "")
+        print(ExperimentConfig.preset(chosen).yaml(title: "simba preset '\(chosen.rawValue)': \(chosen.summary)"),
+              terminator: "")
     }
 }

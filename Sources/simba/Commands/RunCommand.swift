@@ -42,9 +42,9 @@ struct RunCommand: ClusterCommand {
     func run(world: Communicator) throws {
         let experiment = try world.unanimously { () -> ExperimentRun in
             var training = try source.trainingConfig()
-            if let epochs { training.epochs = epochs }
+            try TrainingConfig.schema.override("epochs", with: epochs, in: &training)
             var analysis = try source.analysisConfig()
-            if let arms { analysis.arms = arms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            try AnalysisConfig.schema.override("arms", with: arms, in: &analysis)
             try analysis.validate()
             let cohort = try source.cohortConfig()
             return ExperimentRun(cohort: cohort, cohortYAML: source.describedYAML(cohort), training: training,

@@ -66,7 +66,7 @@ struct SweepCommand: ClusterCommand {
         let (training, analysis) = try world.unanimously { () -> (TrainingConfig, AnalysisConfig) in
             guard !merge else { return (TrainingConfig(), AnalysisConfig()) }
             var training = try source.trainingConfig()
-            if let epochs { training.epochs = epochs }
+            try TrainingConfig.schema.override("epochs", with: epochs, in: &training)
             return (training, try source.analysisConfig())
         }
         let sweep = SweepRun(plan: plan, experiments: experiments, training: training, analysis: analysis, output: output,

@@ -62,11 +62,11 @@ struct TrainCommand: ClusterCommand {
     /// The training configuration with the command line's overrides applied.
     func trainingConfig() throws -> TrainingConfig {
         var config = try source.trainingConfig()
-        if let epochs { config.epochs = epochs }
-        if let batch { config.batch = batch }
-        if let lr { config.learningRate = lr }
-        if let strategy { config.strategy = TrainingStrategy(rawValue: strategy)! }
-        if let sites { config.sites = sites }
+        try TrainingConfig.schema.override("epochs", with: epochs, in: &config)
+        try TrainingConfig.schema.override("batch", with: batch, in: &config)
+        try TrainingConfig.schema.override("learning_rate", with: lr, in: &config)
+        try TrainingConfig.schema.override("strategy", with: strategy, in: &config)
+        try TrainingConfig.schema.override("sites", with: sites, in: &config)
         try config.validate()
         return config
     }
