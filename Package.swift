@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "simba",
             dependencies: [
-                "Cluster", "Storage", "SelfTest", "CBLAS", "Synthesis", "YAMLConfig", "Network", "Training",
+                "Cluster", "Storage", "SelfTest", "Synthesis", "YAMLConfig", "Network", "Training",
                 "Experiment", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

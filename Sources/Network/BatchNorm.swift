@@ -29,8 +29,8 @@ public func batchNormStatistics(
                               rows: rows, channels: channels, reference: x, epsilon: epsilon)
 }
 
-/// Adds rows of x to running sums, so statistics can be gathered tile by
-/// tile while a tile is still in cache. Sums are of x − reference (a row of
+/// Adds rows of x to running sums, so statistics can be gathered chunk by
+/// chunk while a convolution's chunk of rows is still in cache. Sums are of x − reference (a row of
 /// the same batch, e.g. its first), which keeps E[x²] − E[x]² free of
 /// cancellation when the mean is large, and reach doubles through float
 /// partial sums (see `partialSumLength`).

@@ -4,10 +4,11 @@ import CBLAS
 // each side), channels-last: activations are [N, X, Y, Z, C] and the kernel
 // is Keras's [3, 3, 3, Cin, Cout], so a kernel row index is
 // ((dx * 3 + dy) * 3 + dz) * Cin + ci — exactly the order in which im2col
-// lays a patch out, which turns the convolution into one sgemm per tile.
+// lays a patch out, which turns the convolution into one sgemm per chunk of
+// rows.
 //
 // A full-resolution volume's patch matrix (5.7 M rows × 27·Cin) does not fit
-// in memory, so rows (output voxels, batch included) are processed in tiles
+// in memory, so rows (output voxels, batch included) are processed in chunks
 // that fit `ConvolutionScratch`.
 
 /// Geometry of one convolution layer.
@@ -46,8 +47,8 @@ public struct Conv3DShape: Equatable, Sendable {
 
 /// How a layer computes its convolution.
 public enum Conv3DAlgorithm: Sendable {
-    /// Patches gathered into tiles, one sgemm per tile (a one-channel layer
-    /// gathers them tap-major: Conv3DSingleChannel.swift).
+    /// Patches gathered a chunk of rows at a time, one sgemm per chunk (a
+    /// one-channel layer gathers them tap-major: Conv3DSingleChannel.swift).
     case im2col
     /// Winograd F(2×2×2, 3×3×3), 64 sgemms per chunk of tiles (Conv3DWinograd.swift).
     case winograd
@@ -63,15 +64,19 @@ public enum Conv3DAlgorithm: Sendable {
     static let minimumWinogradTiles = 64
 }
 
-/// Reusable im2col tiles shared by all convolution layers of a model.
+/// Reusable im2col buffers shared by all convolution layers of a model.
 ///
-/// Tiles are sized for the cache, not for memory: about 1 MiB of patches
-/// (`preferredTileFloats`), so that the patches the gather writes, the
-/// column gradients OpenBLAS writes and the scatter reads stay in L2/L3
-/// between the steps. Measured at 64³ (block 2, thread CPU time): 1 MiB
-/// tiles made forward and backward ~15–20% faster than 16 MiB tiles. Deep
-/// layers with long patches keep at least `minimumTileRows` rows so that
-/// sgemm still sees a tall matrix.
+/// Rows are gathered in chunks sized for the cache, not for memory: about
+/// 1 MiB of patches (`preferredChunkFloats`), so that the patches the gather
+/// writes, the column gradients OpenBLAS writes and the scatter reads stay
+/// in L2/L3 between the steps. Measured at 64³ (block 2, thread CPU time):
+/// 1 MiB chunks made forward and backward ~15–20% faster than 16 MiB chunks.
+/// Deep layers with long patches keep at least `minimumChunkRows` rows so
+/// that sgemm still sees a tall matrix.
+///
+/// "Chunk" is this cache blocking in every algorithm: rows here, whole
+/// lines of rows on the tap-major path, lines of Winograd tiles in
+/// Conv3DWinograd.swift. "Tile" means only Winograd's 2×2×2 output tile.
 public final class ConvolutionScratch {
     public let columns: Tensor
     /// All zero between calls: see walkPatches.
@@ -80,8 +85,8 @@ public final class ConvolutionScratch {
     /// Transformed tiles and kernels of the Winograd layers.
     let winograd: WinogradBuffers
 
-    public static let preferredTileFloats = 1 << 18
-    public static let minimumTileRows = 256
+    public static let preferredChunkFloats = 1 << 18
+    public static let minimumChunkRows = 256
 
     /// `capacity` floats per buffer; must hold at least one patch row of every
     /// layer used (for a one-input-channel layer: one line of patches, 27·Z).
@@ -101,7 +106,7 @@ public final class ConvolutionScratch {
         columnGradients = Tensor(shape: [capacity])
     }
 
-    /// A scratch big enough for the preferred tiles of all these layers,
+    /// A scratch big enough for the preferred chunks of all these layers,
     /// each computed with its algorithm (by default Conv3DAlgorithm.automatic).
     public convenience init(for shapes: [Conv3DShape], algorithms: [Conv3DAlgorithm]? = nil) {
         let chosen = algorithms ?? shapes.map { Conv3DAlgorithm.automatic(for: $0) }
@@ -113,10 +118,10 @@ public final class ConvolutionScratch {
     }
 
     static func preferredRows(_ shape: Conv3DShape) -> Int {
-        Swift.min(shape.rows, Swift.max(minimumTileRows, preferredTileFloats / shape.patchLength))
+        Swift.min(shape.rows, Swift.max(minimumChunkRows, preferredChunkFloats / shape.patchLength))
     }
 
-    func rowsPerTile(_ shape: Conv3DShape) -> Int {
+    func rowsPerChunk(_ shape: Conv3DShape) -> Int {
         precondition(capacity >= shape.patchLength, "im2col scratch smaller than one patch row")
         return Swift.min(Self.preferredRows(shape), capacity / shape.patchLength)
     }
@@ -125,8 +130,8 @@ public final class ConvolutionScratch {
 /// Moves data between an activation and its im2col rows. Gathering writes
 /// patches (zero outside the volume); scattering adds patch gradients back
 /// into the activation gradient and leaves the rows it consumed zero, so the
-/// next tile's sgemm can accumulate into them (β = 1) instead of OpenBLAS
-/// clearing the tile in a pass of its own. One walk serves both so the patch order is
+/// next chunk's sgemm can accumulate into them (β = 1) instead of OpenBLAS
+/// clearing the chunk in a pass of its own. One walk serves both so the patch order is
 /// defined in exactly one place. Rows are visited in order with (x, y, z)
 /// carried along; interior voxels, almost all of them, take a path without
 /// bounds checks through a table of the 27 tap offsets.
@@ -203,17 +208,17 @@ private func walkPatches(
     }
 }
 
-/// Gathers the patches of each tile of output rows into scratch.columns and
+/// Gathers the patches of each chunk of output rows into scratch.columns and
 /// calls body(firstRow, rowCount) to use them.
 @inline(__always)
-private func forEachPatchTile(
+private func forEachPatchChunk(
     _ shape: Conv3DShape, input: UnsafePointer<Float>, scratch: ConvolutionScratch,
     _ body: (_ first: Int, _ count: Int) -> Void
 ) {
-    let tileRows = scratch.rowsPerTile(shape)
+    let chunkRows = scratch.rowsPerChunk(shape)
     var first = 0
     while first < shape.rows {
-        let count = Swift.min(tileRows, shape.rows - first)
+        let count = Swift.min(chunkRows, shape.rows - first)
         walkPatches(shape, firstRow: first, rowCount: count,
                     activation: UnsafeMutablePointer(mutating: input),
                     columns: scratch.columns.data, scatter: false)
@@ -222,32 +227,32 @@ private func forEachPatchTile(
     }
 }
 
-/// out = conv(input, kernel) (+ bias when given). afterEachTile(first, count)
-/// sees each finished tile of output rows while it is still in cache (the
-/// model gathers batch-norm statistics there). `algorithm` defaults to
+/// out = conv(input, kernel) (+ bias when given). afterEachChunk(first, count)
+/// sees the output rows each chunk finished while they are still in cache
+/// (the model gathers batch-norm statistics there). `algorithm` defaults to
 /// Conv3DAlgorithm.automatic.
 /// input [N,X,Y,Z,Cin], kernel [3,3,3,Cin,Cout], bias [Cout]?, out [N,X,Y,Z,Cout]
 public func conv3dForward(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     shape: Conv3DShape, scratch: ConvolutionScratch, algorithm: Conv3DAlgorithm? = nil,
-    afterEachTile: (_ first: Int, _ count: Int) -> Void = { _, _ in }
+    afterEachChunk: (_ first: Int, _ count: Int) -> Void = { _, _ in }
 ) {
     let k = shape.patchLength, cout = shape.outChannels
     if (algorithm ?? .automatic(for: shape)) == .winograd {
         winogradConv3dForward(out: out, input: input, kernel: kernel, shape: shape, buffers: scratch.winograd,
-                              afterEachTile: afterEachTile)
+                              afterEachChunk: afterEachChunk)
     } else if shape.inChannels == 1 {
         // The first layer: patches laid out tap-major (Conv3DSingleChannel.swift).
         singleChannelConv3dForward(out: out, input: input, kernel: kernel, shape: shape, scratch: scratch,
-                                   afterEachTile: afterEachTile)
+                                   afterEachChunk: afterEachChunk)
     } else {
-        forEachPatchTile(shape, input: input, scratch: scratch) { first, count in
+        forEachPatchChunk(shape, input: input, scratch: scratch) { first, count in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                         Int32(count), Int32(cout), Int32(k),
                         1, scratch.columns.data, Int32(k), kernel, Int32(cout),
                         0, out + first * cout, Int32(cout))
-            afterEachTile(first, count)
+            afterEachChunk(first, count)
         }
     }
     if let bias {
@@ -293,19 +298,19 @@ private func im2colConv3dBackward(
 ) {
     let k = shape.patchLength, cout = shape.outChannels
     if let dInput { dInput.update(repeating: 0, count: shape.rows * shape.inChannels) }
-    forEachPatchTile(shape, input: input, scratch: scratch) { first, count in
-        let dOutTile = dOut + first * cout
+    forEachPatchChunk(shape, input: input, scratch: scratch) { first, count in
+        let dOutChunk = dOut + first * cout
         // dKernel[K, Cout] += columnsᵀ[K, T] · dOut[T, Cout]
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
                     Int32(k), Int32(cout), Int32(count),
-                    1, scratch.columns.data, Int32(k), dOutTile, Int32(cout),
+                    1, scratch.columns.data, Int32(k), dOutChunk, Int32(cout),
                     1, dKernel, Int32(cout))
         if let dInput {
             // dColumns[T, K] = dOut[T, Cout] · kernelᵀ[Cout, K], into rows the
             // previous scatter left zero (the buffer starts zero too).
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
                         Int32(count), Int32(k), Int32(cout),
-                        1, dOutTile, Int32(cout), kernel, Int32(cout),
+                        1, dOutChunk, Int32(cout), kernel, Int32(cout),
                         1, scratch.columnGradients.data, Int32(k))
             walkPatches(shape, firstRow: first, rowCount: count,
                         activation: dInput, columns: scratch.columnGradients.data, scatter: true)

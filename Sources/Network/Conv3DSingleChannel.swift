@@ -77,53 +77,53 @@ private func forEachOutputLine(
     }
 }
 
-/// Lays the patches of tiles of output rows out tap-major, [27][tileRows],
-/// in scratch.columns and calls body(first, count, tileRows) for each tile
-/// of rows first..<first + count. Tiles hold whole lines and, like the
-/// im2col tiles, about `preferredTileFloats` floats, to stay in cache.
+/// Lays the patches of chunks of output rows out tap-major, [27][chunkRows],
+/// in scratch.columns and calls body(first, count, chunkRows) for each chunk
+/// of rows first..<first + count. Chunks hold whole lines and, like the
+/// im2col chunks, about `preferredChunkFloats` floats, to stay in cache.
 @inline(__always)
-private func forEachTapMajorTile(
+private func forEachTapMajorChunk(
     _ shape: Conv3DShape, input: UnsafePointer<Float>, scratch: ConvolutionScratch,
     _ body: (_ first: Int, _ count: Int, _ leadingDimension: Int) -> Void
 ) {
     let gz = shape.grid.z
-    let linesPerTile = Swift.min(scratch.capacity / 27, ConvolutionScratch.preferredTileFloats / 27) / gz
-    precondition(linesPerTile > 0, "im2col scratch smaller than one line of patches (27·Z floats)")
-    let tileRows = Swift.min(shape.rows, linesPerTile * gz)
+    let linesPerChunk = Swift.min(scratch.capacity / 27, ConvolutionScratch.preferredChunkFloats / 27) / gz
+    precondition(linesPerChunk > 0, "im2col scratch smaller than one line of patches (27·Z floats)")
+    let chunkRows = Swift.min(shape.rows, linesPerChunk * gz)
     let columns = scratch.columns.data
-    var tileFirst = 0
+    var chunkFirst = 0
     forEachOutputLine(shape, input: input) { firstRow, lines in
-        let offset = firstRow - tileFirst
+        let offset = firstRow - chunkFirst
         for lineIndex in 0..<9 {
             for shift in 0..<3 {  // dz + 1
-                let tapRow = columns + (lineIndex * 3 + shift) * tileRows
+                let tapRow = columns + (lineIndex * 3 + shift) * chunkRows
                 (tapRow + offset).update(from: lines.line(lineIndex) + shift, count: gz)
             }
         }
         let filled = offset + gz
-        if filled == tileRows || firstRow + gz == shape.rows {
-            body(tileFirst, filled, tileRows)
-            tileFirst += filled
+        if filled == chunkRows || firstRow + gz == shape.rows {
+            body(chunkFirst, filled, chunkRows)
+            chunkFirst += filled
         }
     }
 }
 
-/// out = conv(input, kernel) for Cin = 1, without bias; afterEachTile(first,
-/// count) sees each finished tile of output rows while it is in cache.
+/// out = conv(input, kernel) for Cin = 1, without bias; afterEachChunk(first,
+/// count) sees each finished chunk of output rows while it is in cache.
 /// input [N,X,Y,Z], kernel [3,3,3,1,Cout], out [N,X,Y,Z,Cout]
 func singleChannelConv3dForward(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
-    shape: Conv3DShape, scratch: ConvolutionScratch, afterEachTile: (_ first: Int, _ count: Int) -> Void
+    shape: Conv3DShape, scratch: ConvolutionScratch, afterEachChunk: (_ first: Int, _ count: Int) -> Void
 ) {
     precondition(shape.inChannels == 1, "the tap-major kernels are for one input channel")
     let cout = shape.outChannels
-    forEachTapMajorTile(shape, input: input, scratch: scratch) { first, count, lda in
+    forEachTapMajorChunk(shape, input: input, scratch: scratch) { first, count, lda in
         // out[T, Cout] = columns[27, T]ᵀ · kernel[27, Cout]
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
                     Int32(count), Int32(cout), 27,
                     1, scratch.columns.data, Int32(lda), kernel, Int32(cout),
                     0, out + first * cout, Int32(cout))
-        afterEachTile(first, count)
+        afterEachChunk(first, count)
     }
 }
 
@@ -135,7 +135,7 @@ func singleChannelConv3dKernelGradient(
 ) {
     precondition(shape.inChannels == 1, "the tap-major kernels are for one input channel")
     let cout = shape.outChannels
-    forEachTapMajorTile(shape, input: input, scratch: scratch) { first, count, lda in
+    forEachTapMajorChunk(shape, input: input, scratch: scratch) { first, count, lda in
         // dKernel[27, Cout] += columns[27, T] · dOut[T, Cout]
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                     27, Int32(cout), Int32(count),

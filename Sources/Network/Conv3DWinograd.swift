@@ -369,11 +369,11 @@ private func addKernelGradient(_ dKernel: UnsafeMutablePointer<Float>, length: I
 // MARK: Forward and backward
 
 /// out [N,X,Y,Z,Cout] = conv(input [N,X,Y,Z,Cin], kernel [3,3,3,Cin,Cout]),
-/// no bias; afterEachTile(first, count) sees the output rows of each
-/// completed run of slabs (two planes of voxels per sample and tile along x).
+/// no bias; afterEachChunk(first, count) sees the output rows of the slabs
+/// each chunk completed (two planes of voxels per sample and tile along x).
 func winogradConv3dForward(
     out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
-    shape: Conv3DShape, buffers: WinogradBuffers, afterEachTile: (_ first: Int, _ count: Int) -> Void
+    shape: Conv3DShape, buffers: WinogradBuffers, afterEachChunk: (_ first: Int, _ count: Int) -> Void
 ) {
     let tiling = buffers.tiling(for: shape)
     let (cin, cout) = (shape.inChannels, shape.outChannels)
@@ -391,7 +391,7 @@ func winogradConv3dForward(
         untransformTiles(m, side: .output, channels: cout, outputLine, adding: false, tiling: tiling,
                          lines: first, count: count, into: out)
     } finished: { first, count in
-        afterEachTile(first, count)
+        afterEachChunk(first, count)
     }
 }
 

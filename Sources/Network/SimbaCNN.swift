@@ -140,14 +140,14 @@ public final class SimbaCNN {
         parameters.fill(0)
         for slice in layout.slices {
             let p = parameters.data + slice.offset
-            if slice.name.hasSuffix(".kernel") {
+            if slice.role == .convolutionKernel || slice.role == .denseKernel {
                 // fan_in = receptive field × inputs, fan_out = receptive field × outputs
                 let receptive = slice.shape.dropLast(2).reduce(1, *)
                 let fanIn = receptive * slice.shape[slice.shape.count - 2]
                 let fanOut = receptive * slice.shape[slice.shape.count - 1]
                 let limit = (6 / Float(fanIn + fanOut)).squareRoot()
                 for i in 0..<slice.count { p[i] = generator.symmetric(limit: limit) }
-            } else if slice.name.hasSuffix(".gamma") || slice.name.hasSuffix(".moving_variance") {
+            } else if slice.role == .batchNormScale || slice.role == .batchNormMovingVariance {
                 p.update(repeating: 1, count: slice.count)
             }
         }

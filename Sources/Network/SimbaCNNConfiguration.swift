@@ -63,18 +63,19 @@ public struct SimbaCNNShapes: Equatable, Sendable {
             grid = grid.halvedSame
             pooled.append(grid)
             let block = Self.blockName(index)
-            layout.append("\(block).conv.kernel", shape: [3, 3, 3, inChannels, width])
-            layout.append("\(block).conv.bias", shape: [width])
-            layout.append("\(block).bn.gamma", shape: [width])
-            layout.append("\(block).bn.beta", shape: [width])
-            layout.append("\(block).bn.moving_mean", shape: [width], trainable: false)
-            layout.append("\(block).bn.moving_variance", shape: [width], trainable: false)
+            layout.append("\(block).conv.kernel", role: .convolutionKernel, shape: [3, 3, 3, inChannels, width])
+            layout.append("\(block).conv.bias", role: .convolutionBias, shape: [width])
+            layout.append("\(block).bn.gamma", role: .batchNormScale, shape: [width])
+            layout.append("\(block).bn.beta", role: .batchNormShift, shape: [width])
+            layout.append("\(block).bn.moving_mean", role: .batchNormMovingMean, shape: [width], trainable: false)
+            layout.append("\(block).bn.moving_variance", role: .batchNormMovingVariance, shape: [width],
+                          trainable: false)
             inChannels = width
         }
         averagePooledGrid = grid.halvedSame
         features = averagePooledGrid.voxels * inChannels
-        layout.append("dense.kernel", shape: [features, configuration.classes])
-        layout.append("dense.bias", shape: [configuration.classes])
+        layout.append("dense.kernel", role: .denseKernel, shape: [features, configuration.classes])
+        layout.append("dense.bias", role: .denseBias, shape: [configuration.classes])
         convolutionGrids = grids
         pooledGrids = pooled
         self.layout = layout

@@ -22,6 +22,20 @@ public struct SampleRecord: Equatable, Sendable {
     public var subjectCoefficients: [Double]
     public var diseaseCoefficient: Double
 
+    /// Public so that a table can be made outside a design (see
+    /// `DatasetWriter.init(path:overwrite:communicator:config:samples:…)`).
+    public init(index: Int, split: Split, label: Int, site: Int, biasFlags: [Bool], biasCoefficients: [Double],
+                subjectCoefficients: [Double], diseaseCoefficient: Double) {
+        self.index = index
+        self.split = split
+        self.label = label
+        self.site = site
+        self.biasFlags = biasFlags
+        self.biasCoefficients = biasCoefficients
+        self.subjectCoefficients = subjectCoefficients
+        self.diseaseCoefficient = diseaseCoefficient
+    }
+
     /// The combined bias group: bit b set when bias b is present
     /// (one bias: 0 no bias, 1 bias; two: 0 none, 1, 2, 3 both).
     public var group: Int {

@@ -54,7 +54,8 @@ public final class DatasetWriter {
     public let path: String
     let partialPath: String
     let communicator: Communicator
-    let design: CohortDesign
+    let config: CohortConfig
+    let samples: [SampleRecord]
     let file: H5File
     let images: H5Dataset
     let volumeSize: Int
@@ -62,12 +63,32 @@ public final class DatasetWriter {
 
     public enum Variant: String, Sendable { case biased, twin }
 
-    public init(path: String, overwrite: Bool, communicator: Communicator, design: CohortDesign,
-                template: TemplateSnapshot, variant: Variant, configYAML: String, generator: String,
-                compression: Int? = nil) throws {
+    public convenience init(path: String, overwrite: Bool, communicator: Communicator, design: CohortDesign,
+                            template: TemplateSnapshot, variant: Variant, configYAML: String, generator: String,
+                            compression: Int? = nil) throws {
+        try self.init(path: path, overwrite: overwrite, communicator: communicator, config: design.config,
+                      samples: design.samples, template: template, variant: variant, configYAML: configYAML,
+                      generator: generator, compression: compression)
+    }
+
+    /// A file of these sample records rather than a design's, for callers
+    /// that make the table themselves (the tests' small cohorts), so that
+    /// the schema is written in this one place. Sample i's `index` should
+    /// be i; its bias flags and subject coefficients follow `config`.
+    public init(path: String, overwrite: Bool, communicator: Communicator, config: CohortConfig,
+                samples: [SampleRecord], template: TemplateSnapshot, variant: Variant, configYAML: String,
+                generator: String, compression: Int? = nil) throws {
+        let biases = config.biases.count, modes = config.subject.modes
+        guard samples.allSatisfy({
+            $0.biasFlags.count == biases && $0.biasCoefficients.count == biases && $0.subjectCoefficients.count == modes
+        }) else {
+            throw DatasetError("sample records need \(biases) bias flags and coefficients and \(modes) subject "
+                               + "coefficients, as the configuration says")
+        }
         self.path = path
         self.communicator = communicator
-        self.design = design
+        self.config = config
+        self.samples = samples
         shape = template.shape
         volumeSize = template.shape.reduce(1, *)
         let partialPath = path + ".partial"
@@ -84,13 +105,13 @@ public final class DatasetWriter {
         try root.setAttribute("format_version", DatasetFile.formatVersion)
         try root.setAttribute("generator", generator)
         try root.setAttribute("config", configYAML)
-        try root.setAttribute("seed", Int(design.config.seed))
+        try root.setAttribute("seed", Int(config.seed))
         try root.setAttribute("variant", variant.rawValue)
         let switchedOff = variant == .twin
-            ? (design.config.twinSwitchesOff.isEmpty ? design.config.biases.map(\.name) : design.config.twinSwitchesOff)
+            ? (config.twinSwitchesOff.isEmpty ? config.biases.map(\.name) : config.twinSwitchesOff)
             : []
         try root.setAttribute("switched_off", switchedOff.joined(separator: ","))
-        let count = design.samples.count
+        let count = samples.count
         images = try root.createDataset("images", of: Float.self, shape: [count] + shape,
                                         chunk: [1] + shape, deflate: compression)
         try images.setAttribute("axes", "sample, x, y, z (C order: z varies fastest)")
@@ -128,7 +149,7 @@ public final class DatasetWriter {
     }
 
     /// Number of collective write rounds: the largest share.
-    public var rounds: Int { (design.samples.count + communicator.size - 1) / communicator.size }
+    public var rounds: Int { (samples.count + communicator.size - 1) / communicator.size }
 
     /// Writes this rank's volume for one round (nil when its share is used
     /// up). Collective: every rank calls it once per round.
@@ -147,11 +168,10 @@ public final class DatasetWriter {
     /// determinant, known to the rank that made it), marks the file complete
     /// and moves it to its real name.
     public func finish(minimumJacobians local: [Int: Float]) throws {
-        let samples = design.samples
         var jacobians = [Float](repeating: 0, count: samples.count)
         for (index, value) in local { jacobians[index] = value }
         try communicator.allreduce(&jacobians, op: .sum)
-        try SampleColumns.write(samples, config: design.config, minimumJacobians: jacobians,
+        try SampleColumns.write(samples, config: config, minimumJacobians: jacobians,
                                 to: try file.root.createGroup("samples"))
         try writeSites(try file.root.createGroup("sites"))
         try file.root.setAttribute("complete", 1)
@@ -172,7 +192,7 @@ public final class DatasetWriter {
     }
 
     private func writeSites(_ group: H5Group) throws {
-        let sites = design.config.sites
+        let sites = config.sites
         try group.writeStrings("names", sites.map(\.name))
         try group.writeDataset("gamma", sites.map(\.scanner.gamma))
         try group.writeDataset("bias_field", sites.map(\.scanner.biasField))

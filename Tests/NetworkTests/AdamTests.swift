@@ -4,8 +4,8 @@ import XCTest
 final class AdamTests: XCTestCase {
     func layout() -> ParameterLayout {
         var layout = ParameterLayout()
-        layout.append("weight", shape: [1])
-        layout.append("statistic", shape: [1], trainable: false)
+        layout.append("weight", role: .denseKernel, shape: [1])
+        layout.append("statistic", role: .batchNormMovingMean, shape: [1], trainable: false)
         return layout
     }
 

@@ -3,7 +3,7 @@ import XCTest
 
 final class Conv3DTests: XCTestCase {
     // Odd sizes, several channels, and a scratch holding 7 patch rows so
-    // the 2·60 rows run in many tiles, the last one partial.
+    // the 2·60 rows run in many chunks, the last one partial.
     let shape = Conv3DShape(batch: 2, grid: Grid3(5, 4, 3), inChannels: 3, outChannels: 4)
     lazy var scratch = ConvolutionScratch(capacity: shape.patchLength * 7)
     lazy var input = randomValues(shape.rows * shape.inChannels, seed: 1)
@@ -32,7 +32,7 @@ final class Conv3DTests: XCTestCase {
 
     // The first layer's tap-major path (Conv3DSingleChannel.swift): odd
     // sizes, two samples, and a scratch of two lines of patches, so the 30
-    // lines run in 15 tiles that cross from one sample into the next.
+    // lines run in 15 chunks that cross from one sample into the next.
     let single = Conv3DShape(batch: 2, grid: Grid3(5, 3, 5), inChannels: 1, outChannels: 5)
     lazy var singleScratch = ConvolutionScratch(capacity: 27 * single.grid.z * 2)
     lazy var singleInput = randomValues(single.rows, seed: 4)

@@ -28,6 +28,17 @@ final class SimbaCNNShapeTests: XCTestCase {
         XCTAssertEqual(layout.slices.last?.name, "dense.bias")
     }
 
+    /// The roles given where the layout is built pick out the same slices
+    /// that name matching ("*.bn.*") did, so callers can switch to them.
+    func testBatchNormRangesAreTheSlicesNamedBN() {
+        let small = SimbaCNNConfiguration(input: Grid3(8, 8, 6), widths: [4, 8])
+        for configuration in [SimbaCNNConfiguration.simba(), small] {
+            let layout = SimbaCNNShapes(configuration).layout
+            XCTAssertEqual(layout.batchNormRanges, layout.slices.filter { $0.name.contains(".bn.") }.map(\.range))
+            XCTAssertEqual(layout.batchNormRanges.count, 4 * configuration.widths.count)
+        }
+    }
+
     func testInvalidConfigurationsAreRejected() {
         var config = SimbaCNNConfiguration(input: Grid3(4, 4, 4), widths: [])
         XCTAssertThrowsError(try SimbaCNN(configuration: config, maxBatch: 1, seed: 0))

@@ -38,22 +38,32 @@ final class DatasetReaderTests: XCTestCase {
         XCTAssertTrue(refusal(foreign).contains("is not a simba dataset"), refusal(foreign))
 
         let unfinished = folder.appendingPathComponent("unfinished.h5").path
-        let partial = try H5File.create(unfinished)
-        try partial.root.setAttribute("format", DatasetFile.format)
-        try partial.root.setAttribute("format_version", DatasetFile.formatVersion)
-        try partial.close()
+        try writeDamagedCohort(unfinished) { try $0.deleteAttribute("complete") }
         XCTAssertTrue(refusal(unfinished).contains("is incomplete"), refusal(unfinished))
 
         let future = folder.appendingPathComponent("future.h5").path
-        let newer = try H5File.create(future)
-        try newer.root.setAttribute("format", DatasetFile.format)
-        try newer.root.setAttribute("format_version", 99)
-        try newer.close()
+        try writeDamagedCohort(future) { try $0.setAttribute("format_version", 99) }
         XCTAssertTrue(refusal(future).contains("format version 99"), refusal(future))
 
         for message in [refusal(garbage), refusal(foreign), refusal(unfinished), refusal(future)] {
             XCTAssertFalse(message.contains("\n"), message)
         }
+    }
+
+    /// A real cohort file (blank images, nothing generated) whose root
+    /// `damage` then changes by hand.
+    func writeDamagedCohort(_ path: String, damage: (H5Group) throws -> Void) throws {
+        let design = try CohortDesign(SyntheticAnatomy.config())
+        let template = SyntheticAnatomy.make().snapshot(voxelMM: 2)
+        let writer = try DatasetWriter(path: path, overwrite: true, communicator: try Cluster.start(), design: design,
+                                       template: template, variant: .biased,
+                                       configYAML: design.config.yaml(title: "test"), generator: "test")
+        let blank = [Float](repeating: 0, count: template.shape.reduce(1, *))
+        for sample in design.samples { try writer.write(index: sample.index, volume: blank) }
+        try writer.finish(minimumJacobians: [:])
+        let file = try H5File.open(path, writable: true)
+        try damage(try file.root)
+        try file.close()
     }
 
     /// Writes a small cohort of the synthetic anatomy in this process.

@@ -1,8 +1,8 @@
+import Cluster
 import Foundation
-import Storage
 import Synthesis
 
-/// A small dataset file in simba's format, written directly: 12³ noise
+/// A small dataset file in simba's format, of made-up samples: 12³ noise
 /// images with a bright centre in the disease class, three sites (sample i
 /// at site i % 3) whose splits and classes are balanced, so every site has
 /// 8 training, 4 validation and 4 test samples, two of each class in the
@@ -31,32 +31,47 @@ enum MiniCohort {
         return voxels
     }
 
-    /// Writes the samples `keep` (all by default) to `path`; `variant(i)`
-    /// picks sample i's noise; `biased(i)` puts sample i in the bias group
-    /// of a bias named "morph" (the flag only: the images do not change).
+    /// Writes the samples `keep` (all by default) to `path` with simba's
+    /// own writer; `variant(i)` picks sample i's noise; `biased(i)` puts
+    /// sample i in the bias group of a bias named "morph" (the flag only:
+    /// the images do not change).
     static func write(_ path: String, keep: (Int) -> Bool = { _ in true },
                       variant: (Int) -> UInt64 = { _ in 0 }, biased: (Int) -> Bool = { _ in false }) throws {
         let chosen = (0..<count).filter(keep)
-        let file = try H5File.create(path, existing: .overwrite)
-        let root = try file.root
-        try root.setAttribute("format", DatasetFile.format)
-        try root.setAttribute("format_version", DatasetFile.formatVersion)
-        try root.setAttribute("variant", "biased")
-        try root.setAttribute("config", CohortConfig().yaml(title: "mini cohort"))
-        try root.writeDataset("images", chosen.flatMap { image($0, variant: variant($0)) },
-                              shape: [chosen.count, side, side, side])
-        let samples = try root.createGroup("samples")
-        try samples.writeDataset("split", chosen.map { Int32(split($0)) })
-        try samples.writeDataset("label", chosen.map { Int32(label($0)) })
-        try samples.writeDataset("site", chosen.map { Int32(site($0)) })
-        try samples.writeDataset("disease_coefficient", chosen.map { _ in 0.0 })
-        try samples.writeDataset("subject_coefficients", chosen.map { _ in 0.0 }, shape: [chosen.count, 1])
-        try samples.writeStrings("bias_names", ["morph"])
-        try samples.writeDataset("bias_morph", chosen.map { Int32(biased($0) ? 1 : 0) })
-        try samples.writeDataset("bias_morph_coefficient", chosen.map { _ in 0.0 })
-        let template = try root.createGroup("template")
-        try template.setAttribute("affine", [4.0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 4, 0, 0, 0, 0, 1])
-        try root.setAttribute("complete", 1)
-        try file.close()
+        let records = chosen.enumerated().map { position, index in
+            SampleRecord(index: position, split: Split(rawValue: split(index))!, label: label(index), site: site(index),
+                         biasFlags: [biased(index)], biasCoefficients: [0], subjectCoefficients: [0],
+                         diseaseCoefficient: 0)
+        }
+        let config = config(samples: chosen.count)
+        let writer = try DatasetWriter(path: path, overwrite: true, communicator: try Cluster.start(), config: config,
+                                       samples: records, template: template, variant: .biased,
+                                       configYAML: config.yaml(title: "mini cohort"), generator: "MiniCohort")
+        for (position, index) in chosen.enumerated() {
+            try writer.write(index: position, volume: image(index, variant: variant(index)))
+        }
+        try writer.finish(minimumJacobians: [:])
+    }
+
+    /// The configuration the file declares: its three sites, the "morph"
+    /// bias and one subject mode, as the sample table has them (nothing is
+    /// generated from it).
+    static func config(samples: Int) -> CohortConfig {
+        var config = CohortConfig()
+        config.template.voxelMM = 4
+        config.cohort.size = samples
+        config.subject.modes = 1
+        config.biases = [Bias(name: "morph", effect: .globalContrast(factor: 1.2),
+                              prevalence: ClassPrevalence(disease: 0.5, healthy: 0.5))]
+        config.sites = (1...3).map { Site(name: "site-\($0)") }
+        return config
+    }
+
+    /// A blank 4 mm template of the images' grid.
+    static var template: TemplateSnapshot {
+        TemplateSnapshot(shape: [side, side, side], image: [Float](repeating: 0, count: side * side * side),
+                         labels: [Int32](repeating: 0, count: side * side * side), labelNumbers: [], labelNames: [],
+                         affine: [4.0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 4, 0, 0, 0, 0, 1], voxelMM: 4,
+                         description: "blank")
     }
 }

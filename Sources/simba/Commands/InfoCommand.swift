@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Experiment
 import Foundation
+import Network
 import Storage
 import Synthesis
 
@@ -25,7 +26,7 @@ struct InfoCommand: ClusterCommand {
 
     func run(world: Communicator) throws {
         let hosts = try world.gather(Array(ProcessInfo.processInfo.hostName.utf8), root: 0)
-        let threadsPerRank = try world.gather([BLASRuntime.threads], root: 0)
+        let threadsPerRank = try world.gather([BLASThreads.count], root: 0)
         guard world.rank == 0, let hosts, let threadsPerRank else { return }
 
         let hostCounts = Dictionary(grouping: hosts.map { String(decoding: $0, as: UTF8.self) }, by: { $0 })
@@ -39,7 +40,7 @@ struct InfoCommand: ClusterCommand {
             ("mpi_thread_level", "MPI threads", Cluster.providedThreadLevel.description),
             ("hdf5_version", "HDF5", HDF5Library.version),
             ("hdf5_parallel", "HDF5 parallel", HDF5Library.isParallel ? "yes (MPI-IO)" : "no"),
-            ("openblas_version", "OpenBLAS", "\(BLASRuntime.version) (\(BLASRuntime.coreName) kernels)"),
+            ("openblas_version", "OpenBLAS", "\(BLASLibrary.version) (\(BLASLibrary.coreName) kernels)"),
             ("openblas_threads_per_rank", "BLAS threads", "\(threads) per rank"),
             ("template", "template", templateDescription),
         ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cluster
 import Foundation
+import Network
 
 /// Runs a parsed command: plain commands directly, cluster commands inside
 /// an MPI world that is finalised on every exit path.
@@ -66,7 +67,8 @@ enum Launcher {
             report("cannot start MPI: \(error)")
             return Exit.failure
         }
-        BLASRuntime.configure(requestedThreads: command.runtime.threads, worldSize: world.size)
+        BLASThreads.configure(requested: command.runtime.threads, worldSize: world.size,
+                             environment: ProcessInfo.processInfo.environment)
         StopSignal.install()
         let agreement = world.size > 1 ? try? FailureAgreement(communicator: world) : nil
         do {
