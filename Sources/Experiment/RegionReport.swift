@@ -20,5 +20,4 @@ public enum RegionReport {
         return "\(anatomy.description), \(settings.voxelMM) mm grid\n"
             + ResultText.columns(["label", "name", "volume mL", "centroid mm (x, y, z)"], rows).joined(separator: "\n") + "\n"
     }
-    }
 }

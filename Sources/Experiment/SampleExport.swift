@@ -30,5 +30,4 @@ public enum SampleExport {
         }
         return written
     }
-    }
 }

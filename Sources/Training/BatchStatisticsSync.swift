@@ -20,7 +20,7 @@ final class BatchStatisticsSync {
     init(communicator: Communicator, layout: ParameterLayout) {
         self.communicator = communicator
         batchWideRanges = layout.slices.filter {
-            $0.name.hasSuffix(".conv.bias") || $0.name.hasSuffix(".bn.gamma") || $0.name.hasSuffix(".bn.beta")
+            [.convolutionBias, .batchNormScale, .batchNormShift].contains($0.role)
         }.map(\.range)
     }
 

@@ -102,3 +102,33 @@ final class FaultTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + ".heartbeats"), "heartbeats left after the resumed run")
     }
 }
+
+/// The collective rule under fire: one rank throws an error the others
+/// cannot know about at the start of a round (SIMBA_TEST_FAULT), while they
+/// go on into the round's collectives. Under every strategy, on 2 and 3
+/// ranks, the job must end with an error naming the fault — never hang.
+final class CollectiveRuleTests: XCTestCase {
+    static let folder = TinyDataset.scratch("collective-rule")
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func testARankThrowingInsideARoundCannotHangTheJob() throws {
+        for (strategy, sites, ranks, faultyRank) in [("central", 0, 2, 1), ("federated", 3, 3, 2), ("travelling", 3, 2, 1),
+                                                     ("local", 2, 3, 0), ("federated", 1, 2, 0)] {
+            let run = Self.folder.appendingPathComponent("\(strategy)-\(sites)-\(ranks).h5").path
+            let started = Date()
+            let result = try SimbaProcess.run(
+                ["train", "--preset", "tiny", "--data", TinyDataset.path, "-o", run, "--strategy", strategy,
+                 "--sites", String(sites), "--epochs", "3"],
+                ranks: ranks, timeout: 120, environment: ["SIMBA_TEST_FAULT": "round:2:rank:\(faultyRank)"])
+            let label = "\(strategy) with \(sites) sites on \(ranks) ranks"
+            XCTAssertLessThan(Date().timeIntervalSince(started), 100, "\(label): the job hung")
+            XCTAssertNotEqual(result.status, 0, "\(label): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("injected fault (SIMBA_TEST_FAULT) at round 2 on rank \(faultyRank)"),
+                          "\(label): \(result.stderr)")
+            XCTAssertFalse(result.stderr.contains("Fatal error"), "\(label): a trap instead of an error: \(result.stderr)")
+        }
+    }
+}

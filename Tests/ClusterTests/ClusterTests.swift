@@ -135,3 +135,39 @@ final class StallWatchdogTests: XCTestCase {
         XCTAssertNil(StallWatchdog.diagnose(beats, size: 2, now: 100, timeout: 30, staleAfter: 5, observer: 0))
     }
 }
+
+/// The collective rule is checked, not only written down: a collective call
+/// where a rank that failed first would leave the others waiting is refused.
+final class CollectiveRuleCheckTests: XCTestCase {
+    struct Agreed: AgreedError, CustomStringConvertible { var description: String { "agreed failure" } }
+    struct Local: Error {}
+
+    func testACollectiveInsideUnanimouslyIsRefused() throws {
+        let world = try Cluster.start()
+        XCTAssertThrowsError(try world.unanimously { try world.barrier() }) { error in
+            XCTAssertTrue(String(describing: error).contains("MPI_Barrier called inside unanimously"), "\(error)")
+        }
+        XCTAssertThrowsError(try world.unanimously { _ = try world.allreduce(1, op: .sum) })
+        // The check ends with its section: the same calls outside it work.
+        try world.barrier()
+        XCTAssertEqual(try world.unanimously { 7 }, 7)
+    }
+
+    func testAgreeingAllowsSubgroupsButNotItsOwnCommunicator() throws {
+        let world = try Cluster.start()
+        let group = try XCTUnwrap(try world.split(color: 0, key: world.rank))
+        defer { try? group.free() }
+        XCTAssertEqual(try world.agreeing(afterSubgroups: { try group.allreduce(2, op: .sum) }), 2 * group.size)
+        XCTAssertThrowsError(try world.agreeing(afterSubgroups: { try world.barrier() })) { error in
+            XCTAssertTrue(error is CollectiveRuleViolation, "\(error)")
+        }
+        // An agreed failure inside becomes the world's; any other propagates as it is.
+        XCTAssertThrowsError(try world.agreeing(afterSubgroups: { throw Agreed() })) { error in
+            XCTAssertEqual((error as? CollectiveFailure)?.message, "agreed failure", "\(error)")
+        }
+        XCTAssertThrowsError(try world.agreeing(afterSubgroups: { throw Local() })) { error in
+            XCTAssertTrue(error is Local, "\(error)")
+        }
+        try world.barrier()
+    }
+}

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Experiment
 import Cluster
+import Experiment
 import Foundation
 import Synthesis
 import Volumes

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cluster
+import Experiment
 import Foundation
 import Synthesis
 
