@@ -72,7 +72,7 @@ let package = Package(
         // The analysis stages of an experiment: test predictions, subgroup
         // tables, encoding probes, saliency, summary.json and the report.
         .target(name: "Experiment", dependencies: ["Training", "Analysis", "Reporting", "Synthesis", "Storage",
-                                                   "Cluster", "Network", "Volumes", "YAMLConfig"]),
+                                                   "Cluster", "Network", "Volumes", "Randomness", "YAMLConfig"]),
 
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),

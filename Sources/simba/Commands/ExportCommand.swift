@@ -2,8 +2,6 @@ import ArgumentParser
 import Cluster
 import Experiment
 import Foundation
-import Synthesis
-import Volumes
 
 struct ExportCommand: ClusterCommand {
     static let configuration = CommandConfiguration(

@@ -3,9 +3,7 @@ import Cluster
 import Experiment
 import Foundation
 import Storage
-import Synthesis
 import Training
-import YAMLConfig
 
 struct TrainCommand: ClusterCommand {
     static let configuration = CommandConfiguration(
