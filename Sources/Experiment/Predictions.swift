@@ -33,19 +33,13 @@ public struct Predictions: Sendable, Equatable {
             for i in samples.indices { samples[i].site = samples[i].index % run.config.sites }
         }
         let loader = ImageLoader(reader: reader)
-        let share = evenShare(of: samples.count, rank: world.rank, size: world.size)
-        let chunks = (evenShare(of: samples.count, rank: 0, size: world.size).count + batch - 1) / batch
         var scores = [Double]()
-        var start = share.lowerBound
-        for _ in 0..<chunks {
-            let end = min(start + batch, share.upperBound)
-            let images = try world.unanimously { try loader.load(samples[start..<end].map(\.index)) }
-            if end > start {
-                model.forward(images, batch: end - start, mode: .eval)
-                let k = model.configuration.classes
-                for n in 0..<(end - start) { scores.append(Double(model.probabilities[n * k + 1])) }
-            }
-            start = end
+        try ShareChunks(count: samples.count, chunk: batch, communicator: world).forEach(
+            load: { positions in try loader.load(samples[positions].map(\.index)) }
+        ) { positions, images in
+            model.forward(images, batch: positions.count, mode: .eval)
+            let k = model.configuration.classes
+            for n in 0..<positions.count { scores.append(Double(model.probabilities[n * k + 1])) }
         }
         let all = try world.allgather(scores).flatMap { $0 }
         return Predictions(indices: samples.map(\.index), labels: samples.map(\.label), groups: samples.map(\.group),

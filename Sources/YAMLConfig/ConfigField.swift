@@ -17,33 +17,34 @@ public struct ConfigField<Section>: Sendable {
 
     public init<Value>(_ key: String, _ property: WritableKeyPath<Section, Value> & Sendable, _ value: ConfigValue<Value>,
                        _ comment: String, check: ConfigCheck<Value> = .none) {
-        self.key = key
-        self.comment = comment
-        read = { node, section in
-            if let read = try value.read(node, key) { section[keyPath: property] = read }
-        }
-        parse = { text, path, section in
-            guard let parsed = value.parse(text) else { throw ConfigError(path, "must be \(value.expected), got '\(text)'") }
-            section[keyPath: property] = parsed
-        }
-        format = { value.format($0[keyPath: property]) }
-        problem = { check.problem($0[keyPath: property]) }
+        self.init(key, comment, value, set: { $0[keyPath: property] = $1 },
+                  format: { value.format($0[keyPath: property]) },
+                  problem: { check.problem($0[keyPath: property]) })
     }
 
     /// A key that may be unset (nil): absent from a file, it keeps the
     /// default; unset, it is left out of the YAML; the check applies when set.
     public init<Value>(_ key: String, _ property: WritableKeyPath<Section, Value?> & Sendable, _ value: ConfigValue<Value>,
                        _ comment: String, check: ConfigCheck<Value> = .none) {
+        self.init(key, comment, value, set: { $0[keyPath: property] = $1 },
+                  format: { $0[keyPath: property].map(value.format) },
+                  problem: { $0[keyPath: property].flatMap(check.problem) })
+    }
+
+    private init<Value>(_ key: String, _ comment: String, _ value: ConfigValue<Value>,
+                        set: @escaping @Sendable (inout Section, Value) -> Void,
+                        format: @escaping @Sendable (Section) -> String?,
+                        problem: @escaping @Sendable (Section) -> String?) {
         self.key = key
         self.comment = comment
         read = { node, section in
-            if let read = try value.read(node, key) { section[keyPath: property] = read }
+            if let read = try value.read(node, key) { set(&section, read) }
         }
         parse = { text, path, section in
             guard let parsed = value.parse(text) else { throw ConfigError(path, "must be \(value.expected), got '\(text)'") }
-            section[keyPath: property] = parsed
+            set(&section, parsed)
         }
-        format = { $0[keyPath: property].map(value.format) }
-        problem = { $0[keyPath: property].flatMap(check.problem) }
+        self.format = format
+        self.problem = problem
     }
 }
