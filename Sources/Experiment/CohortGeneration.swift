@@ -40,7 +40,9 @@ public struct CohortGeneration {
                 throw DatasetError("\(world.size) ranks for \(design.samples.count) samples: use at most \(design.samples.count) ranks")
             }
             let anatomy = try Anatomy.load(config.template)
-            return (try SampleGenerator(config: config, anatomy: anatomy), design)
+            let generator = try SampleGenerator(config: config, anatomy: anatomy)
+            try generator.checkLeakage(design.samples)
+            return (generator, design)
         }
         let snapshot = generator.anatomy.snapshot(voxelMM: config.template.voxelMM)
         let generatorName = "simba \(SimbaVersion.current)"
@@ -56,6 +58,8 @@ public struct CohortGeneration {
             let progress = log.progress("generate", total: design.samples.count, unit: "samples", enabled: world.rank == 0)
             var jacobians: [Int: Float] = [:]
             var twinJacobians: [Int: Float] = [:]
+            var leakage: [Int: [Double]] = [:]
+            var twinLeakage: [Int: [Double]] = [:]
             for round in 0..<biased.rounds {
                 try world.stopIfRequested()
                 let index = share.lowerBound + round < share.upperBound ? share.lowerBound + round : nil
@@ -69,13 +73,16 @@ public struct CohortGeneration {
                 if let index, let made {
                     jacobians[index] = made.0.minimumJacobian
                     twinJacobians[index] = (made.1 ?? made.0).minimumJacobian
+                    leakage[index] = made.0.leakage
+                    twinLeakage[index] = (made.1 ?? made.0).leakage
                 }
                 try biased.write(index: index, volume: made?.0.image.cOrderVoxels())
                 try twinWriter?.write(index: index, volume: made.map { ($0.1 ?? $0.0).image.cOrderVoxels() })
                 progress.update(done: min(design.samples.count, (round + 1) * world.size), extra: "")
             }
-            try biased.finish(minimumJacobians: jacobians)
-            try twinWriter?.finish(minimumJacobians: twinJacobians)
+            let typical = generator.typicalDiseaseChangeMM3
+            try biased.finish(minimumJacobians: jacobians, leakage: leakage, typicalDiseaseChangeMM3: typical)
+            try twinWriter?.finish(minimumJacobians: twinJacobians, leakage: twinLeakage, typicalDiseaseChangeMM3: typical)
         } catch where error is CollectiveFailure || error is StopRequested {
             // Every rank knows: remove the partial files before reporting.
             biased.abandon()

@@ -19,6 +19,7 @@ extension CohortConfig {
         if let nodes = try root.sections("biases") {
             config.biases = try nodes.map(Bias.read)
         }
+        if let node = try root.section("effects") { try EffectCoupling.schema.read(node, into: &config.effects) }
         if root.contains("sites") { config.sites = try readSites(root, seed: config.seed) }
         if let node = try root.section("twin") {
             config.twinSwitchesOff = try node.strings("switch_off") ?? []
@@ -59,6 +60,7 @@ extension CohortConfig {
             throw ConfigError("subject", "peak_mm must be ≥ 0, smoothness_mm and truncation > 0")
         }
         try disease.validate(path: "disease")
+        try EffectCoupling.schema.validate(effects)
         var names = Set<String>()
         for (index, bias) in biases.enumerated() {
             let path = "biases[\(index)]"

@@ -63,6 +63,7 @@ extension CohortConfig {
             add("    prevalence: {disease: \(number(bias.prevalence.disease)), healthy: \(number(bias.prevalence.healthy))}",
                 "fraction of each class with the bias")
         }
+        lines.append(String(EffectCoupling.schema.yaml(effects).dropLast()))
         add("sites:", "simulated hospitals (or: {count: N, scanner: {gamma: [lo, hi], ...}})")
         for site in sites {
             add("  - name: \(site.name)")

@@ -12,6 +12,8 @@ public struct CohortConfig: Equatable, Sendable {
                                              coefficient: .init(disease: .init(mean: 1, deviation: 1),
                                                                 healthy: .init(mean: -1, deviation: 1)))
     public var biases: [Bias] = []
+    /// Whether the regional effects are confined to their own territories.
+    public var effects = EffectCoupling()
     public var sites: [Site] = [Site(name: "site-1")]
     /// Names of biases switched off in the counterfactual twin (all when empty).
     public var twinSwitchesOff: [String] = []

@@ -165,13 +165,19 @@ public final class DatasetWriter {
     }
 
     /// Writes the sample table (with each sample's minimum Jacobian
-    /// determinant, known to the rank that made it), marks the file complete
-    /// and moves it to its real name.
-    public func finish(minimumJacobians local: [Int: Float]) throws {
+    /// determinant and leakage between effects, known to the rank that made
+    /// it), marks the file complete and moves it to its real name.
+    public func finish(minimumJacobians local: [Int: Float], leakage localLeakage: [Int: [Double]] = [:],
+                       typicalDiseaseChangeMM3: Double = 0) throws {
         var jacobians = [Float](repeating: 0, count: samples.count)
         for (index, value) in local { jacobians[index] = value }
         try communicator.allreduce(&jacobians, op: .sum)
-        try SampleColumns.write(samples, config: config, minimumJacobians: jacobians,
+        var leakage = LeakageTable(config: config, samples: samples.count, typicalDiseaseChangeMM3: typicalDiseaseChangeMM3)
+        for (index, values) in localLeakage where values.count == leakage.pairs.count {
+            leakage.values.replaceSubrange(index * values.count..<(index + 1) * values.count, with: values)
+        }
+        try communicator.allreduce(&leakage.values, op: .sum)
+        try SampleColumns.write(samples, config: config, minimumJacobians: jacobians, leakage: leakage,
                                 to: try file.root.createGroup("samples"))
         try writeSites(try file.root.createGroup("sites"))
         try file.root.setAttribute("complete", 1)

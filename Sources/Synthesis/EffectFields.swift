@@ -16,17 +16,22 @@ public struct EffectFields: Sendable {
     public let subjectGrid: Grid
     /// K subject modes, each with peak displacement 1 mm, on `subjectGrid`.
     public let subjectModes: [VectorField]
-    /// Per region effect (disease, then each morphological bias): the
-    /// inward-pointing unit field; `strength × coefficient` times it moves
-    /// the region's boundary inward by that many mm on average (expansion).
-    /// On the `effectBox` part of the control grid.
-    public let diseaseDirection: VectorField
-    public let biasDirections: [Int: VectorField]
+    /// The regional effects: the disease, then each regional bias.
+    public let regional: [RegionalEffect]
+    /// Whether each regional effect keeps out of the others' zones (the
+    /// default), or the effects are coupled (`effects.allow_leakage`): their
+    /// untapered fields summed, as in earlier versions.
+    public let confined: Bool
+    /// Each morphological effect's inward unit field (by index into
+    /// `regional`), tapered when confined: `strength × coefficient` times the
+    /// untapered field moves the region's boundary inward by that many mm on
+    /// average (expansion). On the `effectBox` part of the control grid.
+    public let directions: [Int: VectorField]
     /// The control-grid box holding every regional effect and anything its
     /// displacement can reach: effects are exponentiated there only.
     public let effectBox: VoxelRegion
-
-    /// Regional intensity biases: the region's smooth weight (0…1), image grid.
+    /// Regional intensity biases (by bias index): the region's smooth weight
+    /// (0…1), image grid.
     public let intensityWeights: [Int: Volume<Float>]
     /// Each site's smooth bias-field pattern (peak 1), control grid; nil when neutral.
     public let siteFieldPatterns: [Volume<Float>?]
@@ -38,58 +43,54 @@ public struct EffectFields: Sendable {
         let subjectFactor = max(1, Int((config.subject.smoothnessMM / 4 / controlGrid.spacing.min()).rounded()))
         subjectGrid = controlGrid.coarsened(by: subjectFactor)
         subjectModes = Self.subjectModes(config, grid: subjectGrid)
-        let diseaseRegion = try anatomy.region(config.disease.region)
-        let disease = try Self.inwardDirection(anatomy, diseaseRegion, edgeMM: config.disease.edgeMM,
-                                               controlGrid: controlGrid)
-        var directions: [Int: VectorField] = [:]
+        let effects = config.regionalEffects
+        regional = effects
+        confined = !config.effects.allowLeakage
+        let regions = try regional.map { try anatomy.region($0.regionName) }
+        for (index, region) in regions.enumerated() {
+            if let other = regions.prefix(index).firstIndex(of: region) {
+                throw AnatomyError("\(regional[other].description) and \(regional[index].description) are both in \(region.name): "
+                    + "each effect needs a region of its own")
+            }
+        }
+        let masks = try regions.map { try anatomy.mask($0) }
+        let halfControlVoxel = controlGrid.spacing.max() / 2
+        let zones = confined && regional.count > 1
+            ? EffectZones(regions: masks, bandsMM: effects.map { max($0.extentMM, halfControlVoxel) }) : nil
+        var fields: [Int: VectorField] = [:]
         var weights: [Int: Volume<Float>] = [:]
-        for (index, bias) in config.biases.enumerated() {
-            switch bias.effect {
-            case .morphological(let regionName, _, _, _, let edge):
-                let region = try anatomy.region(regionName)
-                guard region != diseaseRegion else {
-                    throw AnatomyError("bias \(bias.name) and the disease are both in \(region.name)")
-                }
-                directions[index] = try Self.inwardDirection(anatomy, region, edgeMM: edge, controlGrid: controlGrid)
-            case .regionalIntensity(let regionName, _, let edge):
-                let region = try anatomy.region(regionName)
-                guard region != diseaseRegion else {
-                    throw AnatomyError("bias \(bias.name) and the disease are both in \(region.name)")
-                }
-                weights[index] = try Self.smoothWeight(anatomy, region, edgeMM: edge)
-            case .globalContrast:
-                break
+        for (index, effect) in regional.enumerated() {
+            // No steeper than the field's own edge, nor than two voxels.
+            let taper = zones?.taper(index, widthMM: max(effect.edgeMM, 2 * anatomy.grid.spacing.min()))
+            switch effect.kind {
+            case .morphological:
+                let field = try Self.inwardDirection(anatomy, regions[index], mask: masks[index], edgeMM: effect.edgeMM)
+                let tapered = taper.map { field.weighted(by: $0) } ?? field
+                fields[index] = tapered.grid == controlGrid ? tapered : tapered.resampled(to: controlGrid)
+            case .intensity:
+                let weight = Self.smoothWeight(masks[index], edgeMM: effect.edgeMM)
+                weights[effect.biasIndex!] = taper.map { taper in
+                    Volume(grid: weight.grid, voxels: zip(weight.voxels, taper.voxels).map { $0 * $1 })
+                } ?? weight
             }
         }
         intensityWeights = weights
-        let box = Self.effectBox(config, disease: disease, biases: directions, grid: controlGrid)
+        let order = fields.keys.sorted()
+        let displacement = order.map { effects[$0].reachMM(maxNorm: fields[$0]!.maxNorm) }.reduce(0, +)
+        let box = Self.box(around: order.map { fields[$0]! }, displacementMM: displacement, grid: controlGrid)
         effectBox = box
-        diseaseDirection = disease.cropped(to: box)
-        biasDirections = directions.mapValues { $0.cropped(to: box) }
+        directions = fields.mapValues { $0.cropped(to: box) }
         let control = controlGrid
         siteFieldPatterns = config.sites.enumerated().map { index, site in
             site.scanner.biasField == 0 ? nil : Self.sitePattern(seed: config.seed, site: index, grid: control)
         }
     }
 
-    /// The box around the effects' support, grown by the largest
-    /// displacement a sample could get (coefficients up to 6 standard
-    /// deviations out), so the exponential is the same as on the whole grid.
-    static func effectBox(_ config: CohortConfig, disease: VectorField, biases: [Int: VectorField],
-                          grid: Grid) -> VoxelRegion {
-        func reach(_ strength: Double, _ coefficient: Coefficient, _ field: VectorField) -> Double {
-            strength * (abs(coefficient.mean) + 6 * coefficient.deviation) * Double(field.maxNorm)
-        }
-        var displacement = max(reach(config.disease.strengthMM, config.disease.coefficient.disease, disease),
-                               reach(config.disease.strengthMM, config.disease.coefficient.healthy, disease))
-        var fields = [disease]
-        for (index, field) in biases {
-            if case .morphological(_, _, let strength, let coefficient, _) = config.biases[index].effect {
-                displacement += reach(strength, coefficient, field)
-                fields.append(field)
-            }
-        }
-        let margin = Int((displacement / grid.spacing.min()).rounded(.up)) + 2
+    /// The box around the fields' support, grown by the largest
+    /// displacement a sample could get, so the exponential there is the
+    /// same as on the whole grid.
+    static func box(around fields: [VectorField], displacementMM: Double, grid: Grid) -> VoxelRegion {
+        let margin = Int((displacementMM / grid.spacing.min()).rounded(.up)) + 2
         let whole = VoxelRegion(lower: .zero, upper: grid.dims &- 1)
         let boxes = fields.compactMap { $0.support(above: 0, margin: margin) }
         guard let first = boxes.first else { return whole }
@@ -123,9 +124,9 @@ public struct EffectFields: Sendable {
     /// remove the staircase, little enough to keep its level sets near the
     /// true surface); the region's volume change per unit of g is measured
     /// by warping its mask a little along g.
-    static func inwardDirection(_ anatomy: Anatomy, _ region: Region, edgeMM: Double,
-                                controlGrid: Grid) throws -> VectorField {
-        let mask = try anatomy.mask(region)
+    /// On the image grid.
+    static func inwardDirection(_ anatomy: Anatomy, _ region: Region, mask: Volume<Float>,
+                                edgeMM: Double) throws -> VectorField {
         let gradient = mask.smoothed(sigmaMillimetres: edgeMM).gradient()
         let voxelVolume = abs(anatomy.grid.affine.determinant)
         let surface = mask.smoothed(sigmaMillimetres: anatomy.grid.spacing.min()).gradient()
@@ -141,13 +142,11 @@ public struct EffectFields: Sendable {
         guard area > 0, volumeChangePerUnit > 0 else {
             throw AnatomyError("region \(region.name) is too small to deform at \(anatomy.grid.spacing.x) mm")
         }
-        let field = gradient.scaled(by: Float(area / volumeChangePerUnit))
-        return controlGrid == anatomy.grid ? field : field.resampled(to: controlGrid)
+        return gradient.scaled(by: Float(area / volumeChangePerUnit))
     }
 
     /// The region's mask smoothed over `edgeMM`, rescaled to peak 1.
-    static func smoothWeight(_ anatomy: Anatomy, _ region: Region, edgeMM: Double) throws -> Volume<Float> {
-        let mask = try anatomy.mask(region)
+    static func smoothWeight(_ mask: Volume<Float>, edgeMM: Double) -> Volume<Float> {
         let smooth = edgeMM > 0 ? mask.smoothed(sigmaMillimetres: edgeMM) : mask
         let peak = smooth.voxels.max() ?? 1
         return smooth.map { $0 / peak }
@@ -163,3 +162,4 @@ public struct EffectFields: Sendable {
         return smooth.map { $0 / max(peak, 1e-12) }
     }
 }
+

@@ -4,7 +4,7 @@ import Storage
 /// coefficients), N rows in sample order, readable as a table in pandas.
 public enum SampleColumns {
     static func write(_ samples: [SampleRecord], config: CohortConfig, minimumJacobians: [Float],
-                      to group: H5Group) throws {
+                      leakage: LeakageTable, to group: H5Group) throws {
         try group.writeDataset("index", samples.map { Int64($0.index) })
         try group.writeDataset("split", samples.map { Int32($0.split.rawValue) })
         try group.writeStrings("split_names", Split.allCases.map(\.description))
@@ -21,6 +21,7 @@ public enum SampleColumns {
         }
         try group.writeStrings("bias_names", config.biases.map(\.name))
         try group.writeDataset("min_jacobian", minimumJacobians)
+        try leakage.write(to: group)
         // The twin's sample i is this file's sample i: same subject, disease,
         // split and noise.
         try group.writeDataset("twin_index", samples.map { Int64($0.index) })

@@ -23,7 +23,15 @@ public struct SampleGenerator: Sendable {
         public let image: Volume<Float>
         /// Smallest Jacobian determinant of the sample's deformation (> 0: no folding).
         public let minimumJacobian: Float
+        /// What each regional effect did to the others' regions: one value
+        /// per `leakagePairs` entry.
+        public let leakage: [Double]
     }
+
+    let leakageMeter: LeakageMeter
+    /// The disease's volume change (mm³) at its disease class's mean
+    /// coefficient: the yardstick of volume leakage.
+    public private(set) var typicalDiseaseChangeMM3 = 0.0
 
     public init(config: CohortConfig, anatomy: Anatomy) throws {
         self.config = config
@@ -31,6 +39,21 @@ public struct SampleGenerator: Sendable {
         fields = try EffectFields(config: config, anatomy: anatomy)
         let peak = anatomy.image.voxels.max() ?? 1
         template = anatomy.image.map { $0 / max(peak, 1e-12) }
+        leakageMeter = try LeakageMeter(effects: fields.regional, anatomy: anatomy, fields: fields)
+        typicalDiseaseChangeMM3 = measuredTypicalDiseaseChange()
+    }
+
+    /// The pairs of regional effects whose leakage every sample records.
+    public var leakagePairs: [LeakagePair] { leakageMeter.pairs }
+
+    /// The disease's own volume change at its disease class's mean
+    /// coefficient, and at least one control voxel (a disease of strength
+    /// 0 still gives leakage a yardstick).
+    private func measuredTypicalDiseaseChange() -> Double {
+        let weight = fields.regional[0].signedStrength * config.disease.coefficient.disease.mean
+        let maps = effectMaps(weights: [(0, weight)], normBound: abs(weight) * Double(fields.directions[0]!.maxNorm))
+        let change = leakageMeter.volume(0, under: maps.combined) - leakageMeter.volume(0, under: VectorField(zerosOn: fields.controlGrid))
+        return max(abs(change), leakageMeter.voxelVolume)
     }
 
     /// Whether bias `index` acts in this variant of a sample that carries it.
@@ -42,7 +65,8 @@ public struct SampleGenerator: Sendable {
 
     public func generate(_ record: SampleRecord, variant: Variant = .biased, clock: StageClock? = nil) throws -> Output {
         let active = config.biases.indices.filter { record.biasFlags[$0] && isActive($0, variant) }
-        let displacement = deformation(record, activeBiases: active, clock: clock)
+        let effects = effectMaps(record, activeBiases: active, clock: clock)
+        let displacement = deformation(effects: effects.combined, record, clock: clock)
         let minimumJacobian = clock.measure("jacobian") { Float(displacement.minimumJacobianDeterminant()) }
         guard minimumJacobian > 0 else {
             throw AnatomyError("sample \(record.index) would fold space (minimum Jacobian determinant "
@@ -71,51 +95,74 @@ public struct SampleGenerator: Sendable {
             }
             applyScanner(&image, record: record)
         }
-        return Output(image: image, minimumJacobian: minimumJacobian)
+        let leakage = clock.measure("leakage") { leakageMeter.measure(effects, active: activeEffects(active)) }
+        return Output(image: image, minimumJacobian: minimumJacobian, leakage: leakage)
     }
 
-    /// The sample's displacement on the control grid: the effects
-    /// (disease and morphological biases, one velocity field) applied in
-    /// template space, composed with the subject's deformation.
+    /// The regional effects (indices into `fields.regional`) acting in a
+    /// sample with these biases active: the disease, and the active biases.
+    func activeEffects(_ activeBiases: [Int]) -> Set<Int> {
+        Set(fields.regional.indices.filter { index in
+            fields.regional[index].biasIndex.map(activeBiases.contains) ?? true
+        })
+    }
+
+    /// The sample's displacement on the control grid: the regional effects
+    /// applied in template space, composed with the subject's deformation.
     func deformation(_ record: SampleRecord, activeBiases: [Int], clock: StageClock? = nil) -> VectorField {
-        let (subject, effect, steps) = clock.measure("velocity") { velocities(record, activeBiases: activeBiases) }
+        deformation(effects: effectMaps(record, activeBiases: activeBiases, clock: clock).combined, record, clock: clock)
+    }
+
+    func deformation(effects: VectorField, _ record: SampleRecord, clock: StageClock?) -> VectorField {
+        let subject = clock.measure("velocity") { subjectVelocity(record) }
         let subjectMap = clock.measure("exponentiate") { () -> VectorField in
             let map = subject.exponentiated()
             return map.grid == fields.controlGrid ? map : map.resampled(to: fields.controlGrid)
         }
-        let effectMap = clock.measure("exponentiate") {
-            effect.exponentiated(steps: steps).embedded(in: fields.controlGrid, at: fields.effectBox)
-        }
-        return clock.measure("compose") { effectMap.composed(after: subjectMap) }
+        return clock.measure("compose") { effects.composed(after: subjectMap) }
     }
 
-    /// The subject's and the effects' velocity fields, and the squaring
-    /// steps for the effects.
-    func velocities(_ record: SampleRecord, activeBiases: [Int]) -> (VectorField, VectorField, Int) {
-        let grid = fields.controlGrid
+    /// The subject's velocity field (global, on the subject grid).
+    func subjectVelocity(_ record: SampleRecord) -> VectorField {
         var subject = VectorField(zerosOn: fields.subjectGrid)
         let peak = Float(config.subject.peakMM)
         for (mode, field) in fields.subjectModes.enumerated() {
             let weight = peak * Float(record.subjectCoefficients[mode]) * Float(pow(Double(mode + 1), -config.subject.decay / 2))
             subject.add(field, scaledBy: weight)
         }
-        let box = fields.effectBox
-        var effect = VectorField(zerosOn: grid.cropped(to: box))
-        let disease = config.disease
-        let diseaseWeight = disease.strengthMM * record.diseaseCoefficient * sign(disease.kind)
-        effect.add(fields.diseaseDirection, scaledBy: Float(diseaseWeight))
+        return subject
+    }
+
+    /// The regional effects' displacement for a sample with these biases active.
+    func effectMaps(_ record: SampleRecord, activeBiases: [Int], clock: StageClock? = nil) -> EffectMaps {
+        var weights: [(effect: Int, weight: Double)] = []
         // The squaring steps follow a bound that counts every bias the sample
         // carries, active or not, so a sample and its twin are exponentiated
         // alike and differ only where the bias acts.
-        var normBound = abs(diseaseWeight) * Double(fields.diseaseDirection.maxNorm)
-        for index in config.biases.indices where record.biasFlags[index] {
-            guard case .morphological(_, let kind, let strength, _, _) = config.biases[index].effect,
-                  let direction = fields.biasDirections[index] else { continue }
-            let weight = strength * record.biasCoefficients[index] * sign(kind)
-            normBound += abs(weight) * Double(direction.maxNorm)
-            if activeBiases.contains(index) { effect.add(direction, scaledBy: Float(weight)) }
+        var normBound = 0.0
+        for (index, effect) in fields.regional.enumerated() where effect.kind == .morphological {
+            let coefficient = effect.biasIndex.map { record.biasCoefficients[$0] } ?? record.diseaseCoefficient
+            let weight = effect.signedStrength * coefficient
+            if let bias = effect.biasIndex, !record.biasFlags[bias] { continue }
+            normBound += abs(weight) * Double(fields.directions[index]!.maxNorm)
+            if effect.biasIndex.map(activeBiases.contains) ?? true { weights.append((index, weight)) }
         }
-        return (subject, effect, squaringSteps(forNormUpTo: normBound, on: grid))
+        return clock.measure("exponentiate") { effectMaps(weights: weights, normBound: normBound) }
+    }
+
+    /// The effects' fields summed (tapered when confined) and exponentiated
+    /// together on the effect box.
+    func effectMaps(weights: [(effect: Int, weight: Double)], normBound: Double) -> EffectMaps {
+        let grid = fields.controlGrid, box = fields.effectBox
+        let steps = squaringSteps(forNormUpTo: normBound, on: grid)
+        let exponentiate = { (excluded: Int?) -> VectorField in
+            var effect = VectorField(zerosOn: grid.cropped(to: box))
+            for (index, weight) in weights where index != excluded {
+                effect.add(fields.directions[index]!, scaledBy: Float(weight))
+            }
+            return effect.exponentiated(steps: steps).embedded(in: grid, at: box)
+        }
+        return EffectMaps(combined: exponentiate(nil), without: { exponentiate($0) })
     }
 
     /// Scaling-and-squaring steps N so that a field of norm ≤ `bound` (mm)
@@ -126,8 +173,6 @@ public struct SampleGenerator: Sendable {
         while bound / Double(1 << steps) >= limit && steps < 30 { steps += 1 }
         return steps
     }
-
-    private func sign(_ kind: DeformationKind) -> Double { kind == .expansion ? 1 : -1 }
 
     /// SimBA's contrast bias: stretch by `factor` about half the intensity
     /// range (h = (max − min)/2, as SimBA computes it), clip to the original
