@@ -61,6 +61,10 @@ public enum DatasetInspection {
             lines.append(String(format: "minimum Jacobian determinant: %.3f (median over samples %.3f)",
                                 smallest, jacobians.sorted()[jacobians.count / 2]))
         }
+        if let leakage = try LeakageTable.read(try reader.file.root.group("samples"), config: config) {
+            lines.append("")
+            lines += LeakageSummary.lines(leakage, samples: samples)
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -86,7 +86,6 @@ public struct SweepConfig: Equatable, Sendable {
                 target.effect = .globalContrast(factor: strength)
             }
         case .proximity:
-            let old = target.region
             switch target.effect {
             case .morphological(_, let kind, let strength, let coefficient, let edge):
                 target.effect = .morphological(region: value, kind: kind, strengthMM: strength, coefficient: coefficient, edgeMM: edge)
@@ -95,9 +94,10 @@ public struct SweepConfig: Equatable, Sendable {
             case .globalContrast:
                 throw ConfigError("sweep.factor", "proximity needs a regional bias; bias \(bias) is a global contrast change")
             }
-            // A cropped template must keep the new region in view.
+            // A cropped template keeps every swept region in view, the same
+            // box for every value: each experiment sees the same input grid.
             if !cohort.template.cropTo.isEmpty {
-                cohort.template.cropTo = cohort.template.cropTo.filter { $0 != old } + [value]
+                for region in values where !cohort.template.cropTo.contains(region) { cohort.template.cropTo.append(region) }
             }
         }
         cohort.biases[bias] = target

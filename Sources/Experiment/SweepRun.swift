@@ -59,6 +59,21 @@ public struct SweepRun {
         try mine.free()
     }
 
+    /// Each experiment's distance between its disease and bias regions.
+    func regionDistances() throws -> [(closestMM: Double, centroidMM: Double)] {
+        var anatomies: [TemplateSettings: Anatomy] = [:]
+        return try experiments.map { experiment in
+            let cohort = experiment.cohort
+            let anatomy = try anatomies[cohort.template] ?? Anatomy.load(cohort.template)
+            anatomies[cohort.template] = anatomy
+            guard let biasRegion = cohort.biases[plan.bias].region else {
+                throw ExperimentError("bias \(cohort.biases[plan.bias].name) has no region to measure a distance to")
+            }
+            let distance = try anatomy.distance(try anatomy.region(cohort.disease.region), try anatomy.region(biasRegion))
+            return (distance.closestMM, distance.centroidMM)
+        }
+    }
+
     /// Gathers the finished experiments' summaries into OUTDIR/sweep.h5,
     /// sweep.csv and sweep.html (rank 0 writes); returns the paths.
     public func merge(world: Communicator) throws -> [String] {
@@ -71,7 +86,8 @@ public struct SweepRun {
                 }
                 return (experiment.name, experiment.value, try ExperimentSummary.read(from: path))
             }
-            return try SweepTable(factor: plan.factor.rawValue, experiments: finished).write(folder: output)
+            return try SweepTable(factor: plan.factor.rawValue, experiments: finished,
+                                  distances: plan.factor == .proximity ? try regionDistances() : nil).write(folder: output)
         }
     }
 }

@@ -17,9 +17,21 @@ public struct SweepTable: Sendable, Equatable {
     /// Cross-validated bias accuracy per layer of the biased arm [experiment][layer].
     public var layers: [String]
     public var biasEncoding: [[Double?]]
+    /// Proximity sweeps: how far each experiment's bias region is from the
+    /// disease region, between their closest voxels and their centroids (mm).
+    public var distances: [(closestMM: Double, centroidMM: Double)]?
 
-    public init(factor: String, experiments: [(name: String, value: String, summary: ExperimentSummary)]) {
+    public static func == (a: SweepTable, b: SweepTable) -> Bool {
+        a.factor == b.factor && a.experiments == b.experiments && a.values == b.values && a.columns == b.columns
+            && a.layers == b.layers && a.biasEncoding == b.biasEncoding
+            && a.distances?.map(\.closestMM) == b.distances?.map(\.closestMM)
+            && a.distances?.map(\.centroidMM) == b.distances?.map(\.centroidMM)
+    }
+
+    public init(factor: String, experiments: [(name: String, value: String, summary: ExperimentSummary)],
+                distances: [(closestMM: Double, centroidMM: Double)]? = nil) {
         self.factor = factor
+        self.distances = distances
         self.experiments = experiments.map(\.name)
         values = experiments.map(\.value)
         var columns: [Column] = []
@@ -62,6 +74,10 @@ public struct SweepTable: Sendable, Equatable {
                 let cell = column.cells[row]
                 lines.append("\(experiment),\(values[row]),\(column.name),\(number(cell.estimate)),\(number(cell.lower)),\(number(cell.upper))")
             }
+            if let distance = distances?[row] {
+                lines.append("\(experiment),\(values[row]),distance closest mm,\(distance.closestMM),,")
+                lines.append("\(experiment),\(values[row]),distance centroid mm,\(distance.centroidMM),,")
+            }
             for (layer, accuracy) in zip(layers, biasEncoding[row]) {
                 lines.append("\(experiment),\(values[row]),biased bias encoding \(layer),\(number(accuracy)),,")
             }
@@ -84,6 +100,10 @@ public struct SweepTable: Sendable, Equatable {
         for (name, part) in [("estimate", \MetricTable.Cell.estimate), ("lower", \MetricTable.Cell.lower), ("upper", \MetricTable.Cell.upper)] {
             let values = experiments.indices.flatMap { row in columns.map { $0.cells[row][keyPath: part] ?? .nan } }
             try root.writeDataset(name, values, shape: shape)
+        }
+        if let distances {
+            try root.writeDataset("distance_closest_mm", distances.map(\.closestMM))
+            try root.writeDataset("distance_centroid_mm", distances.map(\.centroidMM))
         }
         if !layers.isEmpty {
             try root.writeStrings("layer", layers)
@@ -116,11 +136,14 @@ public struct SweepTable: Sendable, Equatable {
             report.chart(SVGChart(title: "bias decoded from the biased model's layers", xLabel: factor,
                                   yLabel: "balanced accuracy", series: series, categories: categories))
         }
+        let distanceColumns = distances == nil ? [] : ["closest mm", "centroids mm"]
         let rows = experiments.indices.map { row in
-            [experiments[row], values[row]] + columns.map { ExperimentReport.format($0.cells[row]) }
+            [experiments[row], values[row]]
+                + (distances.map { [String(format: "%.1f", $0[row].closestMM), String(format: "%.1f", $0[row].centroidMM)] } ?? [])
+                + columns.map { ExperimentReport.format($0.cells[row]) }
         }
-        report.table(["experiment", factor] + columns.map(\.name), rows, caption: "Sweep table",
-                     numeric: Set(2..<(2 + columns.count)))
+        report.table(["experiment", factor] + distanceColumns + columns.map(\.name), rows, caption: "Sweep table",
+                     numeric: Set(2..<(2 + distanceColumns.count + columns.count)))
         return report.html
     }
 

@@ -21,7 +21,7 @@ public struct CohortConfig: Equatable, Sendable {
     public init() {}
 }
 
-public struct TemplateSettings: Equatable, Sendable {
+public struct TemplateSettings: Hashable, Sendable {
     /// Template image, label map and label-names file; nil: Colin27 + AAL.
     public var image: String?
     public var labels: String?
