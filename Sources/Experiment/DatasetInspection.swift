@@ -63,7 +63,7 @@ public enum DatasetInspection {
         }
         if let leakage = try LeakageTable.read(try reader.file.root.group("samples"), config: config) {
             lines.append("")
-            lines += LeakageSummary.lines(leakage, samples: samples)
+            lines += LeakageSummary(leakage, samples: samples).lines
         }
         return lines.joined(separator: "\n") + "\n"
     }

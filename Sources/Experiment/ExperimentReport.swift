@@ -27,9 +27,13 @@ public struct ExperimentReport {
 
     public var html: String {
         var report = HTMLReport(title: "simba: \(summary.experiment)")
+        if let leakage = summary.leakage, leakage.coupled {
+            report.paragraph("Coupled effects (effects.allow_leakage: true): the bias and the disease may change each other's regions, so a disparity below mixes a learned shortcut with a change of the disease region itself. The leakage table says by how much.")
+        }
         let level = Int((summary.arms.first?.evaluation.confidenceLevel ?? 0.95) * 100)
         report.paragraph("Arms: \(summary.arms.map(\.name).joined(separator: ", ")). Trained and evaluated on \(summary.ranks) MPI rank\(summary.ranks == 1 ? "" : "s") by simba \(summary.simbaVersion), \(summary.created). Intervals are \(level)% bootstrap percentile intervals over test subjects.")
         comparisons(&report)
+        leakage(&report)
         subgroups(&report)
         sites(&report)
         crossSite(&report)
@@ -42,6 +46,13 @@ public struct ExperimentReport {
             for example in examples { report.image(png: example.png, caption: example.caption) }
         }
         return report.html
+    }
+
+    private func leakage(_ report: inout HTMLReport) {
+        guard let leakage = summary.leakage else { return }
+        report.heading("Did the effects stay in their regions?")
+        report.paragraph(leakage.headline + String(format: ". Per pair of effects, measured in every sample of the biased cohort (template space): the change one made in the other's region; volumes against the disease's typical change of %.0f mm³, intensities against the bias's own change.", leakage.typicalDiseaseChangeMM3))
+        report.table(leakage.table.header, leakage.table.rows, caption: "Leakage between effects", numeric: [2, 3, 4, 5])
     }
 
     private func comparisons(_ report: inout HTMLReport) {

@@ -100,6 +100,8 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
     /// biased vs twin (the bias's own effect), each mitigation vs biased
     /// (what it removed), strategy arms vs central.
     public var comparisons: [ArmComparison]
+    /// The biased cohort's leakage between regional effects (nil: not recorded).
+    public var leakage: LeakageSummary?
 
     public init(experiment: String, ranks: Int, simbaVersion: String, arms: [ArmSummary],
                 settings: BootstrapSettings) throws {

@@ -1,36 +1,74 @@
 import Foundation
 import Synthesis
 
-/// The leakage between a cohort's regional effects as text: how the effects
-/// share space, then per pair of effects the largest and mean change one
-/// made in the other's region, over the samples in which it acts, and the
-/// largest as a share of its yardstick. Used by `simba inspect` and the report.
-public enum LeakageSummary {
-    public static func lines(_ table: LeakageTable, samples: [SampleRecord]) -> [String] {
-        var lines: [String] = []
-        if table.coupled {
-            lines.append("effects coupled (effects.allow_leakage: true): each effect may change the others' regions, as measured below")
-        } else {
-            lines.append("effects confined: each keeps out of the others' regions and their displacement's reach")
-        }
-        lines.append(String(format: "leakage per pair (yardstick for volumes: the disease's typical change, %.0f mm³)",
-                            table.typicalDiseaseChangeMM3))
-        let rows = table.pairs.enumerated().map { index, pair -> [String] in
-            let from = table.effects[pair.from], into = table.effects[pair.into]
-            let acting = samples.indices.filter { sample in from.biasIndex.map { samples[sample].biasFlags[$0] } ?? true }
+/// A cohort's leakage between regional effects, summarised: how the effects
+/// share space and, per pair, the largest and mean change one made in the
+/// other's region over the samples in which it acts, with the largest as a
+/// share of its yardstick. In `simba inspect`, summary.json and the report.
+public struct LeakageSummary: Codable, Sendable, Equatable {
+    public struct Row: Codable, Sendable, Equatable {
+        public var from: String
+        public var into: String
+        /// "mm3" or "relative intensity".
+        public var unit: String
+        public var samples: Int
+        public var largest: Double?
+        public var mean: Double?
+        public var largestShare: Double?
+    }
+
+    /// The effects were coupled (`effects.allow_leakage: true`), not confined.
+    public var coupled: Bool
+    public var typicalDiseaseChangeMM3: Double
+    public var rows: [Row]
+
+    public init(_ table: LeakageTable, samples: [SampleRecord]) {
+        coupled = table.coupled
+        typicalDiseaseChangeMM3 = table.typicalDiseaseChangeMM3
+        rows = table.pairs.enumerated().map { index, pair in
+            let from = table.effects[pair.from]
             let values = table.column(index)
-            let selected = acting.filter { $0 < values.count }.map { values[$0] }
-            guard let largest = selected.max(by: { abs($0) < abs($1) }) else {
-                return [from.description, into.description, "0", "-", "-", "-"]
-            }
-            let mean = selected.reduce(0, +) / Double(selected.count)
-            let format = pair.unit == .cubicMillimetres ? "%+.2f mm³" : "%+.3f%%"
-            let scale = pair.unit == .cubicMillimetres ? 1.0 : 100.0
-            return [from.description, into.description, String(selected.count),
-                    String(format: format, scale * largest), String(format: format, scale * mean),
-                    String(format: "%.2f%%", 100 * table.share(largest, of: pair))]
+            let acting = samples.indices.filter { sample in
+                sample < values.count && (from.biasIndex.map { samples[sample].biasFlags[$0] } ?? true)
+            }.map { values[$0] }
+            let largest = acting.max { abs($0) < abs($1) }
+            return Row(from: from.description, into: table.effects[pair.into].description, unit: pair.unit.rawValue,
+                       samples: acting.count, largest: largest,
+                       mean: acting.isEmpty ? nil : acting.reduce(0, +) / Double(acting.count),
+                       largestShare: largest.map { table.share($0, of: pair) })
         }
-        lines += ResultText.columns(["from", "into the region of", "samples", "largest change", "mean change", "largest share"], rows)
-        return lines
+    }
+
+    /// The summary of a dataset; nil when it records no leakage (one
+    /// regional effect, or written before leakage was measured).
+    public static func read(dataset: String) throws -> LeakageSummary? {
+        let reader = try DatasetReader(path: dataset)
+        defer { try? reader.close() }
+        return try LeakageTable.read(try reader.file.root.group("samples"), config: reader.config)
+            .map { LeakageSummary($0, samples: reader.samples) }
+    }
+
+    /// The first line: how the effects shared space.
+    public var headline: String {
+        coupled ? "effects coupled (effects.allow_leakage: true): each effect may change the others' regions, as measured below"
+            : "effects confined: each keeps out of the others' regions and their displacement's reach"
+    }
+
+    public var table: (header: [String], rows: [[String]]) {
+        let header = ["from", "into the region of", "samples", "largest change", "mean change", "largest share"]
+        return (header, rows.map { row in
+            let volume = row.unit == LeakagePair.Unit.cubicMillimetres.rawValue
+            func value(_ number: Double?) -> String {
+                guard let number else { return "-" }
+                return volume ? String(format: "%+.2f mm³", number) : String(format: "%+.3f%%", 100 * number)
+            }
+            return [row.from, row.into, String(row.samples), value(row.largest), value(row.mean),
+                    row.largestShare.map { String(format: "%.2f%%", 100 * $0) } ?? "-"]
+        })
+    }
+
+    public var lines: [String] {
+        [headline, String(format: "leakage per pair (yardstick for volumes: the disease's typical change, %.0f mm³)",
+                          typicalDiseaseChangeMM3)] + ResultText.columns(table.header, table.rows)
     }
 }

@@ -12,9 +12,10 @@ extension Stages {
         let summaries = try arms.map { try ArmSummary.read(name: $0.name, runFile: $0.runFile) }
         let first = summaries[0].evaluation
         let settings = BootstrapSettings(resamples: first.bootstrapResamples, confidenceLevel: first.confidenceLevel)
-        let summary = try ExperimentSummary(experiment: experiment, ranks: ranks, simbaVersion: SimbaVersion.current,
+        var summary = try ExperimentSummary(experiment: experiment, ranks: ranks, simbaVersion: SimbaVersion.current,
                                             arms: summaries, settings: settings)
-        // Pictures need the datasets; without them the report keeps its numbers.
+        // Leakage and pictures need the datasets; without them the report keeps its numbers.
+        summary.leakage = try? LeakageSummary.read(dataset: TrainedRun.resolve(first.dataset, besides: arms[0].runFile))
         let examples = (try? ExampleSlices.examples(dataset: TrainedRun.resolve(first.dataset, besides: arms[0].runFile))) ?? []
         let saliency = arms.flatMap { arm -> [(caption: String, png: [UInt8])] in
             guard let table = try? SaliencyTable.read(from: arm.runFile),
