@@ -51,7 +51,7 @@ public struct ExperimentReport {
     private func leakage(_ report: inout HTMLReport) {
         guard let leakage = summary.leakage else { return }
         report.heading("Did the effects stay in their regions?")
-        report.paragraph(leakage.headline + String(format: ". Per pair of effects, measured in every sample of the biased cohort (template space): the change one made in the other's region; volumes against the disease's typical change of %.0f mm³, intensities against the bias's own change.", leakage.typicalDiseaseChangeMM3))
+        report.paragraph(leakage.headline + String(format: ". Per pair of effects, measured in every sample of the biased cohort (template space): the change one made in the other's region; volumes against the disease's typical change of %.0f mm³, intensities against the bias's own change.", leakage.typicalDiseaseChange))
         report.table(leakage.table.header, leakage.table.rows, caption: "Leakage between effects", numeric: [2, 3, 4, 5])
     }
 

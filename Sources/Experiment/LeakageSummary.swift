@@ -19,12 +19,13 @@ public struct LeakageSummary: Codable, Sendable, Equatable {
 
     /// The effects were coupled (`effects.allow_leakage: true`), not confined.
     public var coupled: Bool
-    public var typicalDiseaseChangeMM3: Double
+    /// The disease's typical volume change (mm³), the yardstick of volume leakage.
+    public var typicalDiseaseChange: Double
     public var rows: [Row]
 
     public init(_ table: LeakageTable, samples: [SampleRecord]) {
         coupled = table.coupled
-        typicalDiseaseChangeMM3 = table.typicalDiseaseChangeMM3
+        typicalDiseaseChange = table.typicalDiseaseChangeMM3
         rows = table.pairs.enumerated().map { index, pair in
             let from = table.effects[pair.from]
             let values = table.column(index)
@@ -69,6 +70,6 @@ public struct LeakageSummary: Codable, Sendable, Equatable {
 
     public var lines: [String] {
         [headline, String(format: "leakage per pair (yardstick for volumes: the disease's typical change, %.0f mm³)",
-                          typicalDiseaseChangeMM3)] + ResultText.columns(table.header, table.rows)
+                          typicalDiseaseChange)] + ResultText.columns(table.header, table.rows)
     }
 }
