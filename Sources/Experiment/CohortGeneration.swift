@@ -70,6 +70,17 @@ public struct CohortGeneration {
                              consequence: "nothing was written: free space or write elsewhere")
     }
 
+    /// Before each round: room for its images uncompressed. MPI-IO does
+    /// not always report a write that failed for want of space (a full disk
+    /// on 3 ranks left a file that looked complete), so the job stops
+    /// before the disk fills rather than trusting the write to fail.
+    private func ensureSpace(forRoundOf snapshot: TemplateSnapshot, ranks: Int) throws {
+        let voxels = Double(snapshot.shape.reduce(1, *))
+        try DiskSpace.check(Double(ranks * (twin ? 2 : 1)) * voxels * Double(MemoryLayout<Float>.stride) + 1_048_576,
+                            for: output, purpose: "the next round of images",
+                            consequence: "stopped, nothing was kept: free space or write elsewhere")
+    }
+
     private func write(_ design: CohortDesign, generator: SampleGenerator, snapshot: TemplateSnapshot,
                        world: Communicator, watchdog: StallWatchdog?) throws {
         try ensureSpace(design, snapshot, world: world)
@@ -90,6 +101,7 @@ public struct CohortGeneration {
                 try world.stopIfRequested()
                 let index = share.lowerBound + round < share.upperBound ? share.lowerBound + round : nil
                 let made = try world.unanimously { () -> (SampleGenerator.Output, SampleGenerator.Output?)? in
+                    if world.rank == 0 { try ensureSpace(forRoundOf: snapshot, ranks: world.size) }
                     guard let index else { return nil }
                     let record = design.samples[index]
                     let output = try generator.generate(record)

@@ -28,12 +28,27 @@ public enum DiskSpace {
     /// looks and tells the others).
     public static func ensure(_ needed: Double, for output: String, world: Communicator, purpose: String,
                               consequence: String) throws {
-        let folder = (output as NSString).deletingLastPathComponent
-        let directory = folder.isEmpty ? "." : folder
-        let free = try world.broadcast(world.rank == 0 ? available(in: directory) ?? -1 : -1, root: 0)
+        let free = try world.broadcast(world.rank == 0 ? available(in: folder(of: output)) ?? -1 : -1, root: 0)
+        try refuse(needed, free: free, for: output, purpose: purpose, consequence: consequence)
+    }
+
+    /// The same check on this rank alone (for a rank that speaks for the
+    /// others inside an agreement).
+    public static func check(_ needed: Double, for output: String, purpose: String, consequence: String) throws {
+        try refuse(needed, free: available(in: folder(of: output)) ?? -1, for: output, purpose: purpose,
+                   consequence: consequence)
+    }
+
+    private static func refuse(_ needed: Double, free: Double, for output: String, purpose: String,
+                               consequence: String) throws {
         if free >= 0 && free < needed {
-            throw InsufficientSpace(directory: directory, free: free, needed: needed, purpose: purpose,
+            throw InsufficientSpace(directory: folder(of: output), free: free, needed: needed, purpose: purpose,
                                     consequence: consequence)
         }
+    }
+
+    private static func folder(of output: String) -> String {
+        let folder = (output as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
     }
 }

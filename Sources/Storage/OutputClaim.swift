@@ -18,6 +18,8 @@ public final class OutputClaim {
     public let path: String
     private let descriptor: Int32
     private var held = true
+    /// The holder of a stale claim this one replaced, if any.
+    public private(set) var replacedStale: Holder?
 
     /// Claims of this process, dropped before an abort (see `releaseAll`).
     nonisolated(unsafe) private static var live: [ObjectIdentifier: OutputClaim] = [:]
@@ -108,10 +110,11 @@ public final class OutputClaim {
             }
             // Taken: is its holder alive? A stale claim is removed (only if
             // it is still the file judged) and creation tried once more.
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(Holder.init(text:))
             guard attempt < 3, try Self.removeIfStale(path, output: output, me: me) else {
-                let holder = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap(Holder.init(text:))
                 throw Refused(description: Self.refusal(output: output, claim: path, holder: holder, me: me))
             }
+            replacedStale = holder
         }
         Self.liveLock.withLock { Self.live[ObjectIdentifier(self)] = self }
     }
@@ -155,6 +158,11 @@ public final class OutputClaim {
             return made
         }
         defer { claims.forEach { $0.release() } }
+        for claim in claims {
+            if let stale = claim.replacedStale {
+                FileHandle.standardError.write(Data("simba: note: \(claim.path) was left by \(stale), which has ended; claim taken over\n".utf8))
+            }
+        }
         return try body()
     }
 

@@ -120,6 +120,7 @@ public final class Trainer {
             try runFile.writeCheckpoint(state: state, isBest: state.stopping.bestRound == epoch,
                                         contents: strategy.writeModelState)
             progress(TrainingProgress(epochsDone: epoch, epochsTotal: config.epochs, lastValidationLoss: lastValidation.loss))
+            TestPacing.finishEpoch(startedAt: started)
         }
         let (stopReason, crossSite) = try strategy.finish(stopping: state.stopping, runFile: runFile)
         return TrainingOutcome(epochsRun: state.epochsDone, stopReason: stopReason, bestEpoch: state.stopping.bestRound,
