@@ -39,6 +39,13 @@ final class WriterTests: XCTestCase {
         return try SimbaProcess.python(script, [file]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A run of the tiny preset trained for one epoch on 2 ranks.
+    func trainOneEpoch(_ run: String) throws {
+        let result = try SimbaProcess.run(["train", "--preset", "tiny", "--data", TinyDataset.path, "-o", run,
+                                           "--epochs", "1"], ranks: 2, timeout: 300)
+        XCTAssertEqual(result.status, 0, result.stderr)
+    }
+
     func assertOneError(_ result: SimbaProcess.Result, _ mentions: [String], code: Int32 = 1,
                         file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(result.status, code, result.stderr, file: file, line: line)
@@ -146,9 +153,7 @@ final class WriterTests: XCTestCase {
     /// link (into someone else's run file), not a file of another kind.
     func testOverwriteFollowsNoLinkAndReplacesOnlySimbaFiles() throws {
         let theirs = path("their-run.h5")
-        let trained = try SimbaProcess.run(["train", "--preset", "tiny", "--data", TinyDataset.path, "-o", theirs,
-                                            "--epochs", "1"], ranks: 2, timeout: 300)
-        XCTAssertEqual(trained.status, 0, trained.stderr)
+        try trainOneEpoch(theirs)
         let link = path("my-run.h5")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: theirs)
         let keep = FileSnapshot(theirs)
@@ -177,9 +182,7 @@ final class WriterTests: XCTestCase {
     /// (It used to truncate the old file at the start.)
     func testKillDuringOverwriteLeavesTheOldOrTheNewRun() throws {
         let run = path("replaced.h5")
-        let first = try SimbaProcess.run(["train", "--preset", "tiny", "--data", TinyDataset.path, "-o", run,
-                                          "--epochs", "1"], ranks: 2, timeout: 300)
-        XCTAssertEqual(first.status, 0, first.stderr)
+        try trainOneEpoch(run)
         let old = FileSnapshot(run)
         let config = path("long.yaml")
         // A wider model than tiny's: the first epoch takes long enough to be caught before its checkpoint.
@@ -274,9 +277,7 @@ final class WriterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output + ".lock"), "the claim outlived the job")
 
         let run = path("frozen-run.h5")
-        let trained = try SimbaProcess.run(["train", "--preset", "tiny", "--data", TinyDataset.path, "-o", run,
-                                            "--epochs", "1"], ranks: 2, timeout: 300)
-        XCTAssertEqual(trained.status, 0, trained.stderr)
+        try trainOneEpoch(run)
         let evaluation = try SimbaJob(["evaluate", run, "--stall-timeout", "3", "--bootstrap", "100000"], ranks: 2)
         XCTAssertTrue(evaluation.wait(until: { FileManager.default.fileExists(atPath: run + ".heartbeats/rank-1") }, timeout: 120))
         kill(try evaluation.pid(ofRank: 1), SIGSTOP)
