@@ -136,15 +136,21 @@ final class WriterTests: XCTestCase {
                                               ranks: ranks, timeout: 120)
             assertOneError(result, ["\(output) is the same file as the input \(dataset)"])
         }
-        let template = "/usr/share/mricron/templates/aal.nii.txt"
-        if FileManager.default.fileExists(atPath: template) {
+        // A template file as the cohort: copies in the scratch folder (a
+        // binary without the check would overwrite the file it is given).
+        let system = "/usr/share/mricron/templates"
+        if FileManager.default.fileExists(atPath: system + "/aal.nii.txt") {
+            for name in ["ch2bet.nii.gz", "aal.nii.gz", "aal.nii.txt"] {
+                try FileManager.default.copyItem(atPath: system + "/" + name, toPath: path(name))
+            }
+            let names = path("aal.nii.txt")
             let config = path("template.yaml")
-            try "template: {voxel_mm: 4, image: /usr/share/mricron/templates/ch2bet.nii.gz, labels: /usr/share/mricron/templates/aal.nii.gz, names: \(template)}\ncohort: {size: 16}\n"
+            try "template: {voxel_mm: 4, image: \(path("ch2bet.nii.gz")), labels: \(path("aal.nii.gz")), names: \(names)}\ncohort: {size: 16}\n"
                 .write(toFile: config, atomically: true, encoding: .utf8)
-            let names = FileSnapshot(template)
-            let result = try SimbaProcess.run(["generate", config, "-o", template, "--overwrite"], ranks: 2, timeout: 120)
-            assertOneError(result, ["\(template) is the same file as the input"])
-            XCTAssertEqual(FileSnapshot(template), names)
+            let kept = FileSnapshot(names)
+            let result = try SimbaProcess.run(["generate", config, "-o", names, "--overwrite"], ranks: 2, timeout: 120)
+            assertOneError(result, ["\(names) is the same file as the input"])
+            XCTAssertEqual(FileSnapshot(names), kept)
         }
         XCTAssertEqual(FileSnapshot(dataset), before)
     }
