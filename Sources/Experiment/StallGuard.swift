@@ -42,9 +42,10 @@ public struct StallGuard: Sendable {
     /// A stage that writes `outputs`: rank 0 claims them for the stage's
     /// duration (one writer per output: another job's claim is refused in
     /// one line), and the watchdog, beside the first, watches the ranks.
-    public func writing<T>(_ outputs: [String], command: String, world: Communicator, unit: String,
+    /// `into`: the stage writes into existing files (only those are claimed).
+    public func writing<T>(_ outputs: [String], into: Bool = false, command: String, world: Communicator, unit: String,
                            _ body: (StallWatchdog?) throws -> T) throws -> T {
-        try OutputClaim.holding(outputs, command: command, world: world) {
+        try OutputClaim.holding(outputs, present: into, command: command, world: world) {
             try watching(world: world, beside: outputs[0], unit: unit, body)
         }
     }

@@ -87,6 +87,8 @@ public final class OutputClaim {
     /// job that holds it. `command` names this job in the claim ("simba
     /// generate").
     public init(_ output: String, isFolder: Bool = false, command: String) throws {
+        // A missing or unwritable folder is named as such, not as a claim that cannot be made.
+        if !isFolder { try OutputFolder.check(for: output) }
         path = Self.claimPath(for: output, isFolder: isFolder)
         let me = Holder.current(command: command)
         var attempt = 0
@@ -143,14 +145,18 @@ public final class OutputClaim {
 
     /// Runs `body` while rank 0 of `world` holds the claims on `outputs`
     /// (collective: every rank calls it; a refusal is agreed, so every rank
-    /// reports the same line).
-    public static func holding<T>(_ outputs: [String], isFolder: Bool = false, command: String, world: Communicator,
-                                  _ body: () throws -> T) throws -> T {
+    /// reports the same line). With `present`, only outputs that exist are
+    /// claimed (stages that write into an existing file report a missing
+    /// one themselves).
+    public static func holding<T>(_ outputs: [String], isFolder: Bool = false, present: Bool = false, command: String,
+                                  world: Communicator, _ body: () throws -> T) throws -> T {
         let claims = try world.unanimously { () -> [OutputClaim] in
             guard world.rank == 0 else { return [] }
             var made: [OutputClaim] = []
             do {
-                for output in outputs { made.append(try OutputClaim(output, isFolder: isFolder, command: command)) }
+                for output in outputs where !present || FileManager.default.fileExists(atPath: output) {
+                    made.append(try OutputClaim(output, isFolder: isFolder, command: command))
+                }
             } catch {
                 made.forEach { $0.release() }
                 throw error

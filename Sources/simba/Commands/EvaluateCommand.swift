@@ -48,7 +48,7 @@ struct EvaluateCommand: ClusterCommand {
         }
         let settings = BootstrapSettings(resamples: bootstrap)
         // A local run has one model per site: it is evaluated as deployed, from its cross-site matrix.
-        let stored = try stall.watchdog.writing([trained.run], command: "simba evaluate", world: world, unit: "stage") { _ in
+        let stored = try stall.watchdog.writing([trained.run], into: true, command: "simba evaluate", world: world, unit: "stage") { _ in
             local ? try Stages.evaluateLocal(runFile: trained.run, settings: settings, world: world)
                 : try Stages.evaluate(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
                                       settings: settings, world: world)

@@ -39,7 +39,7 @@ struct ProbeCommand: ClusterCommand {
     }
 
     func run(world: Communicator) throws {
-        try stall.watchdog.writing([trained.run], command: "simba probe", world: world, unit: "stage") { watchdog in
+        try stall.watchdog.writing([trained.run], into: true, command: "simba probe", world: world, unit: "stage") { watchdog in
             let table = try Stages.probe(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
                                          folds: folds, memoryMiB: memoryMiB, world: world)
             if world.rank == 0 { print(ResultText.encoding(table)) }
