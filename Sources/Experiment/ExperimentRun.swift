@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Storage
 import Synthesis
 import Training
 import YAMLConfig
@@ -41,11 +42,12 @@ public struct ExperimentRun {
 
     /// Checks the plan and the folder; every rank looks before rank 0
     /// writes experiment.yaml, so none sees the new file as an old one.
+    /// Runs inside the folder's claim, so the folder is checked again once
+    /// claimed (another job may have started an experiment there meanwhile).
     public func prepare(world: Communicator) throws {
         try world.unanimously { try check() }
         try world.unanimously {
             guard world.rank == 0 else { return }
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             try (cohortYAML + "\n" + training.yaml + "\n" + analysis.yaml)
                 .write(toFile: path("experiment.yaml"), atomically: true, encoding: .utf8)
         }
@@ -75,7 +77,18 @@ public struct ExperimentRun {
     /// Runs every stage; returns the summary (on every rank).
     @discardableResult
     public func run(world: Communicator) throws -> ExperimentSummary {
-        try prepare(world: world)
+        // Checked before the folder is made, so a refused plan leaves no folder behind.
+        try world.unanimously { try check() }
+        try world.unanimously {
+            if world.rank == 0 { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
+        }
+        return try OutputClaim.holding([output], isFolder: true, command: "simba run", world: world) {
+            try prepare(world: world)
+            return try runStages(world: world)
+        }
+    }
+
+    private func runStages(world: Communicator) throws -> ExperimentSummary {
         let say: (String) -> Void = { text in if world.rank == 0 { log.say(label + text) } }
         let dataset = path("dataset.h5")
         let wantsTwin = analysis.arms.contains(ArmName.twin)
@@ -85,7 +98,7 @@ public struct ExperimentRun {
         }
         if !(resume && haveCohorts) {
             try CohortGeneration(config: cohort, yaml: cohortYAML, output: dataset, twin: wantsTwin,
-                                 overwrite: overwrite || resume, log: log).run(world: world)
+                                 overwrite: overwrite || resume, stall: stall, log: log).run(world: world)
         } else {
             say("keeping \(dataset)" + (wantsTwin ? " and \(CohortGeneration.twinPath(for: dataset))" : ""))
         }
@@ -115,33 +128,38 @@ public struct ExperimentRun {
                                     world: world, label: label + arm, stall: stall, log: log)
             guard config.strategy != .local else {
                 // One model per site (or bias group): evaluated as deployed, from its cross-site matrix.
-                let stored = try Stages.evaluateLocal(runFile: runFile, settings: analysis.bootstrapSettings, world: world)
+                let stored = try stall.writing([runFile], command: "simba run", world: world, unit: "stage") { _ in
+                    try Stages.evaluateLocal(runFile: runFile, settings: analysis.bootstrapSettings, world: world)
+                }
                 say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
                 runFiles.append((arm, runFile))
                 continue
             }
-            // A resumed experiment keeps what is current for the run's checkpoint.
-            let done = try world.unanimously { resume ? try FinishedStages.read(runFile: runFile, analysis: analysis) : FinishedStages() }
-            if done.evaluation {
-                say("\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(done.saliency ? "" : "not ")its saliency maps")
-            } else {
-                try world.stopIfRequested()
-                let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
-                                                 settings: analysis.bootstrapSettings, world: world)
-                say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
-            }
-            if analysis.probes && !done.encoding {
-                try world.stopIfRequested()
-                let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
-                                             seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
-                say("\(arm): encoding\n" + ResultText.encoding(table))
-            }
-            if analysis.saliency > 0 && !done.saliency {
-                try world.stopIfRequested()
-                let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
-                                               threshold: Float(analysis.saliencyThreshold),
-                                               niftiFolder: path("saliency-\(arm)"), world: world)
-                say("\(arm): " + ResultText.saliency(maps))
+            // Evaluation, probes and maps write into the run file: claimed and watched like training.
+            try stall.writing([runFile], command: "simba run", world: world, unit: "stage") { _ in
+                // A resumed experiment keeps what is current for the run's checkpoint.
+                let done = try world.unanimously { resume ? try FinishedStages.read(runFile: runFile, analysis: analysis) : FinishedStages() }
+                if done.evaluation {
+                    say("\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(done.saliency ? "" : "not ")its saliency maps")
+                } else {
+                    try world.stopIfRequested()
+                    let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
+                                                     settings: analysis.bootstrapSettings, world: world)
+                    say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
+                }
+                if analysis.probes && !done.encoding {
+                    try world.stopIfRequested()
+                    let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
+                                                 seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
+                    say("\(arm): encoding\n" + ResultText.encoding(table))
+                }
+                if analysis.saliency > 0 && !done.saliency {
+                    try world.stopIfRequested()
+                    let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
+                                                   threshold: Float(analysis.saliencyThreshold),
+                                                   niftiFolder: path("saliency-\(arm)"), world: world)
+                    say("\(arm): " + ResultText.saliency(maps))
+                }
             }
             runFiles.append((arm, runFile))
         }

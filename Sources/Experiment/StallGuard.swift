@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Storage
 
 /// The stall watchdog as long-running stages use it: every rank beats at
 /// its safe points (after each epoch); when a rank has waited `timeout`
@@ -25,6 +26,7 @@ public struct StallGuard: Sendable {
         let exitCode = exitCode
         let watchdog = try StallWatchdog(communicator: world, directory: output + ".heartbeats", timeout: timeout,
                                          unit: unit) { message in
+            OutputClaim.releaseAll()
             world.abort(message: message, code: exitCode)
         }
         do {
@@ -34,6 +36,17 @@ public struct StallGuard: Sendable {
         } catch {
             watchdog.abandon()
             throw error
+        }
+    }
+
+    /// A stage that writes `outputs`: rank 0 claims them for the stage's
+    /// duration (one writer per output: another job's claim is refused in
+    /// one line), and the watchdog, beside the first, watches the ranks.
+    /// `into`: the stage writes into existing files (only those are claimed).
+    public func writing<T>(_ outputs: [String], into: Bool = false, command: String, world: Communicator, unit: String,
+                           _ body: (StallWatchdog?) throws -> T) throws -> T {
+        try OutputClaim.holding(outputs, present: into, command: command, world: world) {
+            try watching(world: world, beside: outputs[0], unit: unit, body)
         }
     }
 }

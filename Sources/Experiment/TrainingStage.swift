@@ -13,7 +13,8 @@ public enum TrainingStage {
         let trainer = try Trainer(run: run, world: world)
         let unit = config.strategy == .central ? "epochs" : "rounds"
         let progress = log.progress(label, total: config.epochs, unit: unit, enabled: world.rank == 0)
-        let outcome = try stall.watching(world: world, beside: run.runPath, unit: String(unit.dropLast())) { watchdog in
+        let outcome = try stall.writing([run.runPath], command: label == "train" ? "simba train" : "simba run",
+                                        world: world, unit: String(unit.dropLast())) { watchdog in
             try trainer.train { update in
                 watchdog?.beat(step: update.epochsDone)
                 progress.update(done: update.epochsDone, extra: String(format: "validation loss %.4f", update.lastValidationLoss))

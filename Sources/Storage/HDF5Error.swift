@@ -21,6 +21,10 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         if let path { text += " in \(path)" }
         // The innermost entry names the real cause (e.g. "errno = 17, ... 'File exists'").
         if let cause = stack.last { text += ": \(cause)" }
+        if stack.contains(where: { $0.contains("unable to lock file") }) {
+            text += " — another process (another simba job, h5py, HDFView) has the file open for writing: wait for it "
+                + "to end; on a file system without lock support (e.g. NFS, some Lustre mounts) set HDF5_USE_FILE_LOCKING=FALSE"
+        }
         return text
     }
 }

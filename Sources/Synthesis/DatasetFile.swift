@@ -122,11 +122,11 @@ public final class DatasetWriter {
     /// Refuses an existing output unless `overwrite`, and an output folder
     /// that does not exist or cannot be written.
     static func checkOutput(_ path: String, overwrite: Bool) throws {
-        let manager = FileManager.default
-        if manager.fileExists(atPath: path) && !overwrite {
-            throw DatasetError("\(path) already exists (use --overwrite to replace it)")
-        }
         try OutputFolder.check(for: path)
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        guard overwrite else { throw DatasetError("\(path) already exists (use --overwrite to replace it)") }
+        try OutputTarget.checkReplaceable(path, format: DatasetFile.format)
     }
 
     private func writeTemplate(_ template: TemplateSnapshot, _ root: H5Group) throws {
@@ -181,20 +181,24 @@ public final class DatasetWriter {
                                 to: try file.root.createGroup("samples"))
         try writeSites(try file.root.createGroup("sites"))
         try file.root.setAttribute("complete", 1)
-        try file.close()
+        // Closed on every rank even if one failed (a full disk), then agreed.
+        let closed = Result { try file.close() }
+        try communicator.unanimously { try closed.get() }
+        // One rename(2): an old file of that name is replaced at once, never removed first.
         try communicator.unanimously {
-            if communicator.rank == 0 {
-                if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-                try FileManager.default.moveItem(atPath: partialPath, toPath: path)
-            }
+            if communicator.rank == 0 { try OutputTarget.replace(path, with: partialPath) }
         }
     }
 
-    /// Gives up on the file after a failure every rank knows of: closes it
-    /// (collectively) and deletes the partial file, so no litter remains.
+    /// Gives up on the file after a failure every rank knows of: empties
+    /// the partial file first (after a full disk, HDF5's closing writes
+    /// then have room, so the collective close completes on every rank),
+    /// closes it collectively and deletes it, so no litter remains.
     public func abandon() {
+        if communicator.rank == 0 { truncate(partialPath, 0) }
+        try? communicator.barrier()
         try? file.close()
-        if communicator.rank == 0 { try? FileManager.default.removeItem(atPath: partialPath) }
+        if communicator.rank == 0 { unlink(partialPath) }
     }
 
     private func writeSites(_ group: H5Group) throws {

@@ -59,11 +59,18 @@ public final class RunFile {
     let file: H5File
     let communicator: Communicator
     let groups: Int, sites: Int
+    /// A replacement run written beside the file it replaces (`--overwrite`):
+    /// moved over it in one rename once it holds its first complete
+    /// checkpoint, or when it is closed, whichever comes first. Until then
+    /// the old file stays whole, so a kill leaves the old file or the new.
+    private var replaces: (partial: String, path: String)?
 
     static let scalarSeries = ["epoch", "step", "train_loss", "train_accuracy", "validation_loss",
                                "validation_accuracy", "samples_per_second"]
 
-    private init(file: H5File, communicator: Communicator, groups: Int, sites: Int) {
+    private init(file: H5File, communicator: Communicator, groups: Int, sites: Int,
+                 replaces: (partial: String, path: String)? = nil) {
+        self.replaces = replaces
         self.file = file
         self.communicator = communicator
         self.groups = groups
@@ -73,7 +80,10 @@ public final class RunFile {
     /// Creates a new run file (collective).
     public static func create(path: String, overwrite: Bool, communicator: Communicator, config: TrainingConfig, layout: ParameterLayout, input: Grid3,
                               dataset: String, groups: Int, sites: Int) throws -> RunFile {
-        let file = try H5File.create(path, existing: overwrite ? .overwrite : .refuse, communicator: communicator)
+        let exists = try communicator.unanimously { FileManager.default.fileExists(atPath: path) }
+        let replaces = overwrite && exists ? (partial: path + ".partial", path: path) : nil
+        let file = try H5File.create(replaces?.partial ?? path, existing: replaces == nil ? .refuse : .overwrite,
+                                     communicator: communicator)
         let root = try file.root
         try root.setAttribute("format", format)
         try root.setAttribute("format_version", formatVersion)
@@ -106,7 +116,17 @@ public final class RunFile {
         }
         _ = try root.createGroup("checkpoints")
         try file.flush()
-        return RunFile(file: file, communicator: communicator, groups: groups, sites: sites)
+        return RunFile(file: file, communicator: communicator, groups: groups, sites: sites, replaces: replaces)
+    }
+
+    /// Moves a replacement run over the file it replaces (collective; rank 0
+    /// renames, after every rank's part is on disk).
+    private func takeItsPlace() throws {
+        guard let replaces else { return }
+        self.replaces = nil
+        try communicator.unanimously {
+            if communicator.rank == 0 { try OutputTarget.replace(replaces.path, with: replaces.partial) }
+        }
     }
 
     /// Opens an existing run for `--resume` (collective); refuses another
@@ -235,6 +255,7 @@ public final class RunFile {
             if checkpoints.contains(oldName) { try checkpoints.removeLink(oldName) }
         }
         try file.flush()
+        try takeItsPlace()
     }
 
     /// The replicated model's part of a checkpoint (rank 0's copy is stored).
@@ -280,7 +301,10 @@ public final class RunFile {
         try file.flush()
     }
 
-    public func close() throws { try file.close() }
+    public func close() throws {
+        try file.close()
+        try takeItsPlace()
+    }
 
     /// After a failure on this rank alone: never close collectively (see H5File.abandon).
     public func abandon() { file.abandon() }

@@ -59,6 +59,8 @@ public final class Trainer {
             if !run.resume && exists && !run.overwrite {
                 throw TrainingError("\(run.runPath) exists: use --resume to continue it or --overwrite to replace it")
             }
+            try OutputTarget.refuseSameFile(run.runPath, as: [run.datasetPath] + [config.initializeFrom].compactMap { $0 })
+            if run.overwrite && exists { try OutputTarget.checkReplaceable(run.runPath, format: RunFile.format) }
         }
         // The HDF5 calls below are collective and fail on every rank alike.
         let model = session.model
@@ -90,7 +92,7 @@ public final class Trainer {
             let epoch = state.epochsDone + 1
             let started = Clock.now
             let (ioBefore, timeBefore) = (loader.seconds, replica.time)
-            try InjectedFault.check(round: epoch, rank: world.rank)
+            try InjectedFault.check("round", epoch, rank: world.rank)
             let totals = try strategy.round(epoch)
             // Train loss and accuracy over every site's steps (each site's
             // steps counted once, by its first rank).
@@ -118,6 +120,7 @@ public final class Trainer {
             try runFile.writeCheckpoint(state: state, isBest: state.stopping.bestRound == epoch,
                                         contents: strategy.writeModelState)
             progress(TrainingProgress(epochsDone: epoch, epochsTotal: config.epochs, lastValidationLoss: lastValidation.loss))
+            TestPacing.finishEpoch(startedAt: started)
         }
         let (stopReason, crossSite) = try strategy.finish(stopping: state.stopping, runFile: runFile)
         return TrainingOutcome(epochsRun: state.epochsDone, stopReason: stopReason, bestEpoch: state.stopping.bestRound,
@@ -129,18 +132,11 @@ public final class Trainer {
     /// checkpoint without room for them: a write that fails half-way inside
     /// a collective HDF5 call could leave ranks waiting for each other.
     private func ensureSpaceForCheckpoint(after epochsDone: Int) throws {
-        let directory = URL(fileURLWithPath: run.runPath).deletingLastPathComponent().path
-        var local = -1.0
-        if world.rank == 0 {
-            var status = statvfs()
-            if statvfs(directory, &status) == 0 { local = Double(status.f_bavail) * Double(status.f_frsize) }
-        }
-        let free = try world.broadcast(local, root: 0)
         // The strategy's copies of the parameters, plus room for metadata and the metrics rows.
         let needed = Double(strategy.checkpointModels * session.model.parameters.count * MemoryLayout<Float>.stride) + 1_048_576
-        if free >= 0 && free < needed {
-            throw InsufficientSpace(directory: directory, free: free, needed: needed,
-                                    lastCheckpoint: epochsDone > 0 ? RunFile.checkpointName(epoch: epochsDone) : nil)
-        }
+        try DiskSpace.ensure(needed, for: run.runPath, world: world, purpose: "the next checkpoint",
+                             consequence: "stopped, " + (epochsDone > 0
+                                ? "the last complete checkpoint /checkpoints/\(RunFile.checkpointName(epoch: epochsDone)) stays valid"
+                                : "no checkpoint was written yet"))
     }
 }

@@ -15,7 +15,7 @@ final class SimbaJob {
     /// Starts `simba arguments` on `ranks` ranks. With `recordingStatuses`
     /// each rank runs under a shell that records simba's exit status (then
     /// signal the ranks themselves: mpirun forwards its signals to the shells).
-    init(_ arguments: [String], ranks: Int, recordingStatuses: Bool = false) throws {
+    init(_ arguments: [String], ranks: Int, recordingStatuses: Bool = false, environment: [String: String] = [:]) throws {
         statusFolder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-job-\(marker)")
         try FileManager.default.createDirectory(at: statusFolder, withIntermediateDirectories: true)
         let record = "\"$@\"; code=$?; echo $code > \"$SIMBA_JOB_STATUS/rank-$OMPI_COMM_WORLD_RANK\"; exit $code"
@@ -23,7 +23,7 @@ final class SimbaJob {
         process.executableURL = executable
         process.arguments = recordingStatuses ? [fullArguments[0], "/bin/sh", "-c", record, "sh"] + fullArguments.dropFirst()
             : fullArguments
-        process.environment = SimbaProcess.childEnvironment(["SIMBA_JOB": marker, "SIMBA_JOB_STATUS": statusFolder.path])
+        process.environment = SimbaProcess.childEnvironment(environment.merging(["SIMBA_JOB": marker, "SIMBA_JOB_STATUS": statusFolder.path]) { $1 })
         let outputPipe = Pipe(), errorPipe = Pipe()
         process.standardOutput = outputPipe
         process.standardError = errorPipe
@@ -82,6 +82,41 @@ final class SimbaJob {
             usleep(100_000)
         }
         throw XCTSkip("rank \(rank) of the job did not appear")
+    }
+
+    /// Sends `signal` to every rank (as mpirun or srun passes a signal on)
+    /// while the ranks are frozen, and lets them go on only once every rank
+    /// has it pending: the ranks then see it at the same point of their
+    /// work, whatever the machine's speed.
+    func signalWhileFrozen(_ signal: Int32, ranks: Int) throws {
+        let pids = rankPIDs()
+        guard pids.count == ranks else {
+            XCTFail("the job's \(ranks) ranks are not all running")
+            throw XCTSkip("nothing to signal")
+        }
+        for pid in pids.values { kill(pid, SIGSTOP) }
+        defer { for pid in pids.values { kill(pid, SIGCONT) } }
+        // SIGSTOP takes effect asynchronously: a signal sent before would be handled at once.
+        XCTAssertTrue(wait(until: { pids.values.allSatisfy(Self.isStopped) }, timeout: 60), "the ranks did not stop")
+        for pid in pids.values { kill(pid, signal) }
+        XCTAssertTrue(wait(until: { pids.values.allSatisfy { Self.hasPending(signal, pid: $0) } }, timeout: 60),
+                      "the signal is not pending on every rank")
+    }
+
+    /// Whether process `pid` is stopped (/proc status).
+    static func isStopped(_ pid: pid_t) -> Bool {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        return status.split(separator: "\n").contains { $0.hasPrefix("State:") && $0.contains("T (stopped)") }
+    }
+
+    /// Whether `signal` waits to be delivered to process `pid` (/proc status).
+    static func hasPending(_ signal: Int32, pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        return status.split(separator: "\n").contains { line in
+            guard line.hasPrefix("ShdPnd:") || line.hasPrefix("SigPnd:"),
+                  let mask = UInt64(line.split(separator: "\t").last ?? "", radix: 16) else { return false }
+            return mask & (1 << UInt64(signal - 1)) != 0
+        }
     }
 
     /// Waits until `condition` holds or the job ends; returns whether it held.

@@ -171,15 +171,14 @@ final class TrainCLITests: XCTestCase {
         let uninterrupted = path("signal-full.h5"), stopped = path("signal-stopped.h5")
         let arguments = ["--epochs", "6", "--batch", "4"]
         try train(uninterrupted, ranks: 2, arguments)
-        let job = try SimbaJob(["train", "--preset", "tiny", "--data", Self.dataset, "-o", stopped] + arguments, ranks: 2)
+        // Epochs of at least 2 s (waiting changes no result), so the job is
+        // still training when the first checkpoint is seen.
+        let job = try SimbaJob(["train", "--preset", "tiny", "--data", Self.dataset, "-o", stopped] + arguments, ranks: 2,
+                               environment: ["SIMBA_TEST_EPOCH_SECONDS": "2"])
         // Wait for the first complete checkpoint, then ask the job to stop.
-        _ = job.wait(until: { RunFileProbe.hasLatestCheckpoint(stopped) }, timeout: 120)
-        kill(job.process.processIdentifier, SIGUSR1)
+        XCTAssertTrue(job.wait(until: { RunFileProbe.hasLatestCheckpoint(stopped) }, timeout: 120))
+        try job.signalWhileFrozen(SIGUSR1, ranks: 2)
         let result = job.finish(timeout: 120)
-        if result.status == 0 {
-            // The run finished before the signal arrived: nothing to resume.
-            throw XCTSkip("the run finished before the stop signal arrived")
-        }
         XCTAssertEqual(result.status, 75, result.stderr)
         try train(stopped, ranks: 2, arguments + ["--resume"])
         XCTAssertEqual(try python(Self.sameEnding, [uninterrupted, stopped]), "True True\n")
@@ -202,12 +201,13 @@ final class TrainCLITests: XCTestCase {
         let arguments = ["--epochs", "2", "--batch", "4"]
         try train(uninterrupted, ranks: 2, arguments)
         let job = try SimbaJob(["train", "--preset", "tiny", "--data", Self.dataset, "-o", stopped] + arguments, ranks: 2)
-        _ = job.wait(until: { FileManager.default.fileExists(atPath: stopped) }, timeout: 120)
-        kill(job.process.processIdentifier, SIGUSR1)
+        // The heartbeats appear (signal handlers in place) just before the
+        // run file is made and training starts: the ranks see the signal
+        // at their first step.
+        XCTAssertTrue(job.wait(until: { FileManager.default.fileExists(atPath: stopped + ".heartbeats/rank-1") }, timeout: 120))
+        try job.signalWhileFrozen(SIGUSR1, ranks: 2)
         let result = job.finish(timeout: 120)
-        if result.status == 0 || RunFileProbe.hasLatestCheckpoint(stopped) {
-            throw XCTSkip("the first checkpoint was written before the stop signal arrived")
-        }
+        XCTAssertFalse(RunFileProbe.hasLatestCheckpoint(stopped), "a checkpoint was written after the stop signal")
         XCTAssertEqual(result.status, 75, result.stderr)
         try train(stopped, ranks: 2, arguments + ["--resume"])
         XCTAssertEqual(try python(Self.sameEnding, [uninterrupted, stopped]), "True True\n")

@@ -35,6 +35,7 @@ struct EvaluateCommand: ClusterCommand {
             """)
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var trained: TrainedRunOptions
+    @OptionGroup var stall: StallOptions
     @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap: Int = 1000
 
     func validate() throws {
@@ -47,9 +48,11 @@ struct EvaluateCommand: ClusterCommand {
         }
         let settings = BootstrapSettings(resamples: bootstrap)
         // A local run has one model per site: it is evaluated as deployed, from its cross-site matrix.
-        let stored = local ? try Stages.evaluateLocal(runFile: trained.run, settings: settings, world: world)
-            : try Stages.evaluate(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
-                                  settings: settings, world: world)
+        let stored = try stall.watchdog.writing([trained.run], into: true, command: "simba evaluate", world: world, unit: "stage") { _ in
+            local ? try Stages.evaluateLocal(runFile: trained.run, settings: settings, world: world)
+                : try Stages.evaluate(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
+                                      settings: settings, world: world)
+        }
         if world.rank == 0 {
             print("evaluated \(trained.run) (\(stored.checkpoint)) on \(stored.predictions.indices.count) test images of \(stored.dataset):")
             print(ResultText.table(stored.byGroup))

@@ -21,6 +21,7 @@ struct GenerateCommand: ClusterCommand {
 
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var source: ConfigSource
+    @OptionGroup var stall: StallOptions
     @Option(name: .shortAndLong, help: "Output dataset file.") var output: String = "dataset.h5"
     @Flag(help: "Also write the counterfactual no-bias twin.") var twin = false
     @Flag(help: "Replace existing output files.") var overwrite = false
@@ -35,6 +36,7 @@ struct GenerateCommand: ClusterCommand {
     func run(world: Communicator) throws {
         let config = try world.unanimously { try source.cohortConfig() }
         try CohortGeneration(config: config, yaml: source.describedYAML(config), output: output, twin: twin,
-                             overwrite: overwrite, compression: compression, log: TerminalLog()).run(world: world)
+                             overwrite: overwrite, compression: compression, stall: stall.watchdog,
+                             log: TerminalLog()).run(world: world)
     }
 }

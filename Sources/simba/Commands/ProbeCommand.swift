@@ -22,6 +22,7 @@ struct ProbeCommand: ClusterCommand {
             """)
     @OptionGroup var runtime: RuntimeOptions
     @OptionGroup var trained: TrainedRunOptions
+    @OptionGroup var stall: StallOptions
     @Option(help: "Cross-validation folds.") var folds: Int = 5
     @Option(name: .customLong("memory-mib"), help: "Memory (MiB) for one layer's test-set activations; a layer that needs more is average-pooled until it fits.")
     var memoryMiB: Int = AnalysisConfig().probeMemoryMiB
@@ -38,14 +39,17 @@ struct ProbeCommand: ClusterCommand {
     }
 
     func run(world: Communicator) throws {
-        let table = try Stages.probe(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
-                                     folds: folds, memoryMiB: memoryMiB, world: world)
-        if world.rank == 0 { print(ResultText.encoding(table)) }
-        if saliency > 0 {
-            let maps = try Stages.saliency(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
-                                           perCell: saliency, threshold: Float(saliencyThreshold), niftiFolder: nifti,
-                                           world: world)
-            if world.rank == 0 { print(ResultText.saliency(maps)) }
+        try stall.watchdog.writing([trained.run], into: true, command: "simba probe", world: world, unit: "stage") { watchdog in
+            let table = try Stages.probe(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
+                                         folds: folds, memoryMiB: memoryMiB, world: world)
+            if world.rank == 0 { print(ResultText.encoding(table)) }
+            watchdog?.beat(step: 1)
+            if saliency > 0 {
+                let maps = try Stages.saliency(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
+                                               perCell: saliency, threshold: Float(saliencyThreshold), niftiFolder: nifti,
+                                               world: world)
+                if world.rank == 0 { print(ResultText.saliency(maps)) }
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Foundation
 import Network
+import Storage
 
 /// Runs a parsed command: plain commands directly, cluster commands inside
 /// an MPI world that is finalised on every exit path.
@@ -98,7 +99,8 @@ enum Launcher {
                 return Exit.failure
             }
             // Other ranks are busy or waiting in a collective for this one:
-            // only an abort ends the job without a hang.
+            // only an abort ends the job without a hang (and no claim outlives it).
+            OutputClaim.releaseAll()
             world.abort(message: describe(error), code: Exit.failure)
         }
     }
