@@ -29,7 +29,7 @@ struct RegionsCommand: ClusterCommand {
         guard distance.isEmpty || distance.count == 2 else {
             throw ValidationError("--distance takes exactly two regions, got \(distance.count)")
         }
-        if let voxelMm, !(0.5...4).contains(voxelMm) { throw ValidationError("--voxel-mm must be 0.5 to 4") }
+        if let voxelMm, !(1...4).contains(voxelMm) { throw ValidationError("--voxel-mm must be 1 to 4") }
     }
 
     func run(world: Communicator) throws {

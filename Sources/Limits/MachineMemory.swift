@@ -1,0 +1,33 @@
+import Foundation
+
+/// How much memory this node gives one process, and the check that a
+/// planned allocation fits it: a size from a file or a configuration that
+/// would end in the out-of-memory killer is refused in one line instead.
+public enum MachineMemory {
+    /// Physical memory, or the cgroup's limit when lower (Slurm and
+    /// containers confine jobs with one).
+    public static let availableBytes: Int = {
+        let physical = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        let limit = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"].lazy
+            .compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }
+            .compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .first
+        return min(physical, limit ?? physical)
+    }()
+
+    /// Throws `ResourceLimit` when `bytes` (nil: beyond counting) exceed what
+    /// one rank can have on this node: "`what` needs ~N GiB per rank; this
+    /// node has M GiB" and `remedy`.
+    public static func require(_ bytes: Int?, for what: String, remedy: String) throws {
+        if let bytes, bytes <= availableBytes { return }
+        let needed = bytes.map { gibibytes(Double($0)) } ?? "more than 2^63 bytes"
+        throw ResourceLimit("\(what) needs ~\(needed) per rank; this node has \(gibibytes(Double(availableBytes))): \(remedy)")
+    }
+
+    /// "0.4 GiB", "17 GiB", "3.1e+06 GiB".
+    static func gibibytes(_ bytes: Double) -> String {
+        let value = bytes / 1_073_741_824
+        if value >= 1e6 { return String(format: "%.1e GiB", value) }
+        return String(format: value < 10 ? "%.1f GiB" : "%.0f GiB", value)
+    }
+}
