@@ -91,7 +91,9 @@ let package = Package(
 
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "SelfTest"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Cluster"]),
-        .testTarget(name: "CLITests", dependencies: ["SelfTest"]),
+        // The CLI tests also fuzz the readers in process (Tests/CLITests/Fuzz).
+        .testTarget(name: "CLITests", dependencies: ["SelfTest", "Experiment", "Synthesis", "Storage", "Volumes",
+                                                    "YAMLConfig", "Randomness"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig", "Storage", "Cluster", "Volumes"]),

@@ -1,18 +1,28 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+private let RLIMIT_AS_VALUE = __rlimit_resource_t(RLIMIT_AS.rawValue)
+#else
+private let RLIMIT_AS_VALUE = RLIMIT_AS
+#endif
+
 /// How much memory this node gives one process, and the check that a
 /// planned allocation fits it: a size from a file or a configuration that
 /// would end in the out-of-memory killer is refused in one line instead.
 public enum MachineMemory {
-    /// Physical memory, or the cgroup's limit when lower (Slurm and
-    /// containers confine jobs with one).
+    /// Physical memory, or the cgroup's limit (Slurm and containers confine
+    /// jobs with one) or the address-space limit (`ulimit -v`) when lower.
     public static let availableBytes: Int = {
         let physical = Int(clamping: ProcessInfo.processInfo.physicalMemory)
         let limit = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"].lazy
             .compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             .compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             .first
-        return min(physical, limit ?? physical)
+        var addressSpace = rlimit()
+        let ulimit = getrlimit(RLIMIT_AS_VALUE, &addressSpace) == 0 && addressSpace.rlim_cur != rlim_t.max
+            ? Int(clamping: addressSpace.rlim_cur) : physical
+        return min(physical, limit ?? physical, ulimit)
     }()
 
     /// Throws `ResourceLimit` when `bytes` (nil: beyond counting) exceed what

@@ -98,6 +98,10 @@ extension CohortConfig {
             let path = "sites[\(index)]"
             guard siteNames.insert(site.name).inserted else { throw ConfigError(path, "the name '\(site.name)' is used twice") }
             guard site.weight > 0 else { throw ConfigError(path + ".weight", "must be greater than 0") }
+            guard site.weight <= Self.largestSiteWeight else {
+                throw ConfigError(path + ".weight", "must be a relative share of at most \(Int(Self.largestSiteWeight)) "
+                    + "(the cohort is split in proportion, so the weights must sum to a finite number), got \(site.weight)")
+            }
             if let prevalence = site.diseasePrevalence { try checkFraction(prevalence, path + ".disease_prevalence") }
             for (biasName, prevalence) in site.biasPrevalence {
                 guard names.contains(biasName) else {
@@ -114,10 +118,6 @@ extension CohortConfig {
             try checkRange(scanner.biasField, 0...Self.largestFactor, path + ".scanner.bias_field")
             try checkRange(scanner.noise, 0...Self.largestFactor, path + ".scanner.noise")
             try checkRange(scanner.blurMM, 0...Self.largestMM, path + ".scanner.blur_mm", unit: " mm")
-        }
-        let totalWeight = sites.reduce(0) { $0 + $1.weight }
-        guard totalWeight.isFinite else {
-            throw ConfigError("sites", "the weights must sum to a finite number, got \(totalWeight): give relative shares such as 1 and 2")
         }
         if sites.allSatisfy(\.heldOut) {
             throw ConfigError("sites", "every site is held out: at least one must provide training data")
@@ -148,6 +148,7 @@ extension CohortConfig {
     static let largestBiasCount = 16
     static let largestStrata = 1 << 20
     static let largestSiteCount = 10_000
+    static let largestSiteWeight = 1e6
     /// Lengths in mm: larger than any head.
     static let largestMM = 1000.0
     /// Coefficients, contrast factors and intensity changes.
