@@ -49,7 +49,7 @@ let package = Package(
 
         // The SimBA CNN: layers with hand-written forward/backward, Adam,
         // one flat parameter and one flat gradient buffer.
-        .target(name: "Network", dependencies: ["CBLAS", "Randomness"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Network", dependencies: ["CBLAS", "Randomness", "Limits"], swiftSettings: optimizedEvenInDebug),
 
         // Seeded random streams and distributions (deterministic across ranks).
         .target(name: "Randomness"),

@@ -25,13 +25,21 @@ public enum MachineMemory {
         return min(physical, limit ?? physical, ulimit)
     }()
 
-    /// Throws `ResourceLimit` when `bytes` (nil: beyond counting) exceed what
-    /// one rank can have on this node: "`what` needs ~N GiB per rank; this
-    /// node has M GiB" and `remedy`.
+    /// Ranks of this job on this node (mpirun says so to each of them).
+    public static let ranksOnNode: Int = {
+        let environment = ProcessInfo.processInfo.environment
+        return ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"].lazy
+            .compactMap { environment[$0].flatMap { Int($0) } }.first { $0 > 0 } ?? 1
+    }()
+
+    /// Throws `ResourceLimit` when `bytes` (nil: beyond counting) on every
+    /// rank of this node exceed its memory: "`what` needs ~N GiB per rank;
+    /// this node has M GiB (for K ranks)" and `remedy`.
     public static func require(_ bytes: Int?, for what: String, remedy: String) throws {
-        if let bytes, bytes <= availableBytes { return }
+        if let bytes, bytes <= availableBytes / ranksOnNode { return }
         let needed = bytes.map { gibibytes(Double($0)) } ?? "more than 2^63 bytes"
-        throw ResourceLimit("\(what) needs ~\(needed) per rank; this node has \(gibibytes(Double(availableBytes))): \(remedy)")
+        let ranks = ranksOnNode > 1 ? " for \(ranksOnNode) ranks" : ""
+        throw ResourceLimit("\(what) needs ~\(needed) per rank; this node has \(gibibytes(Double(availableBytes)))\(ranks): \(remedy)")
     }
 
     /// "0.4 GiB", "17 GiB", "3.1e+06 GiB".

@@ -33,13 +33,7 @@ public enum SampleColumns {
     /// is read, and every site, class and split number against its range.
     public static func read(_ group: H5Group, rows: Int, config: CohortConfig) throws -> [SampleRecord] {
         func column<T: H5Element>(_ name: String, _ shape: [Int] = [rows]) throws -> [T] {
-            let dataset = try group.dataset(name)
-            let stored = try dataset.shape
-            guard stored == shape else {
-                throw DatasetError("\(group.file.path): /samples/\(name) has shape \(stored), expected \(shape) "
-                    + "(one row per image of /images)")
-            }
-            return try dataset.read()
+            try group.read(name, shape: shape, meaning: "one row per image of /images")
         }
         let split: [Int32] = try column("split")
         let label: [Int32] = try column("label")

@@ -114,6 +114,16 @@ extension BadInputTests {
         try assertRefused(["inspect", dataset], output: nil, mentions: ["twice.h5", "label number"])
     }
 
+    func testRunFileWithAMangledModelInputIsRefused() throws {
+        let copy = path("mangled-input.h5")
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: Self.trainedRun, toPath: copy)
+        let result = try SimbaProcess.python("import h5py, sys\nh5py.File(sys.argv[1], 'r+')['model'].attrs['input'] = [4, 4]", [copy])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        try assertRefused(["evaluate", copy, "--data", TinyDataset.path], ranks: 2, output: copy,
+                          mentions: ["mangled-input.h5", "/model input is [4, 4]"])
+    }
+
     // MARK: what a path names
 
     func testFIFOAsTemplateIsNamed() throws {
