@@ -42,7 +42,7 @@ public final class DatasetReader {
         }
         let shape = try images.shape
         guard shape.count == 4, shape[0] >= 1, shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
-            throw DatasetError("\(path): /images has shape \(shape), expected [samples, X, Y, Z]")
+            throw DatasetError("\(path): /images has shape \(shape), expected [\(shape.first.map(String.init) ?? "samples"), X, Y, Z]")
         }
         try MachineMemory.require(checkedProduct(Array(shape.dropFirst()) + [MemoryLayout<Float>.stride]),
                                   for: "\(path): one image of \(shape.dropFirst())", remedy: "is the file damaged?")
