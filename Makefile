@@ -10,7 +10,7 @@ RANKS ?= 2
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/simba
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/simba
 
-.PHONY: deps test-deps build build-debug run test test-slurm test-science bench bench-peers clean
+.PHONY: deps test-deps build build-debug run test fuzz test-slurm test-science bench bench-peers clean
 
 deps:
 	@scripts/deps.sh
@@ -37,6 +37,17 @@ run: build
 test: test-deps
 	$(SWIFT) build --build-tests
 	SIMBA_BIN=$(DEBUG_BIN) $(SWIFT) test --skip-build --disable-swift-testing
+
+# A night of fuzzing (README, "Limits"): FUZZ_CASES seeded mutations of
+# the four input kinds read in process, and FUZZ_BINARY_CASES runs of the
+# binary on mutated files (`make test` runs 2400 and 24).
+FUZZ_CASES ?= 100000
+FUZZ_BINARY_CASES ?= 400
+FUZZ_SEED ?= 17
+fuzz: test-deps
+	$(SWIFT) build --build-tests
+	SIMBA_BIN=$(DEBUG_BIN) SIMBA_FUZZ_CASES=$(FUZZ_CASES) SIMBA_FUZZ_BINARY_CASES=$(FUZZ_BINARY_CASES) \
+		SIMBA_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build --disable-swift-testing --filter FuzzTests
 
 # A real one-node Slurm on this machine (installs slurm-wlm and munge as
 # root): selftest under srun and mpirun, slurm/simba-run.sbatch (a run, the

@@ -36,25 +36,29 @@ let package = Package(
         .systemLibrary(name: "CNIfTI1", path: "Sources/CNIfTI1",
                        providers: [.apt(["libnifti2-dev"])]),
 
+        // Bounds on what an input may make simba allocate or read: this
+        // node's memory, regular files of bounded size.
+        .target(name: "Limits"),
+
         // Swift faces of the C libraries.
         .target(name: "Cluster", dependencies: ["CMPI"]),
-        .target(name: "Storage", dependencies: ["CHDF5", "Cluster"]),
+        .target(name: "Storage", dependencies: ["CHDF5", "Cluster", "Limits"]),
 
         // 3-D grids, vector fields, warping, NIfTI and PNG.
-        .target(name: "Volumes", dependencies: ["CZlib", "CNIfTI1"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Volumes", dependencies: ["CZlib", "CNIfTI1", "Limits"], swiftSettings: optimizedEvenInDebug),
 
         // The SimBA CNN: layers with hand-written forward/backward, Adam,
         // one flat parameter and one flat gradient buffer.
-        .target(name: "Network", dependencies: ["CBLAS", "Randomness"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Network", dependencies: ["CBLAS", "Randomness", "Limits"], swiftSettings: optimizedEvenInDebug),
 
         // Seeded random streams and distributions (deterministic across ranks).
         .target(name: "Randomness"),
 
         // Typed, path-aware reading of YAML configuration files.
-        .target(name: "YAMLConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "YAMLConfig", dependencies: ["Limits", .product(name: "Yams", package: "Yams")]),
 
         // The SimBA generator: cohort design, effects, sharded dataset writing.
-        .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig", "Storage", "Cluster", "Volumes"],
+        .target(name: "Synthesis", dependencies: ["Randomness", "YAMLConfig", "Storage", "Cluster", "Volumes", "Limits"],
                 swiftSettings: optimizedEvenInDebug),
 
         // Subgroup metrics with bootstrap CIs, counterfactual disparities,
@@ -87,7 +91,9 @@ let package = Package(
 
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "SelfTest"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Cluster"]),
-        .testTarget(name: "CLITests", dependencies: ["SelfTest"]),
+        // The CLI tests also fuzz the readers in process (Tests/CLITests/Fuzz).
+        .testTarget(name: "CLITests", dependencies: ["SelfTest", "Experiment", "Synthesis", "Storage", "Volumes",
+                                                    "YAMLConfig", "Randomness"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig", "Storage", "Cluster", "Volumes"]),

@@ -69,16 +69,16 @@ extension AnalysisConfig {
         ConfigField("arms", \.arms, .names, "\(([ArmName.biased, ArmName.twin] + ArmName.mitigations).joined(separator: ", "));"
                     + " multi-site: \(ArmName.strategies.joined(separator: ", "))",
                     check: ConfigCheck(armsProblem)),
-        ConfigField("bootstrap", \.bootstrap, .int, "resamples for every confidence interval", check: .atLeast(100, "resamples")),
+        ConfigField("bootstrap", \.bootstrap, .int, "resamples for every confidence interval", check: .within(100...1_000_000, "resamples")),
         ConfigField("confidence_level", \.confidenceLevel, .double, "of every interval, in (0.5, 1)", check: ConfigCheck {
             $0 > 0.5 && $0 < 1 ? nil : "must be in (0.5, 1), got \($0)"
         }),
         ConfigField("probes", \.probes, .bool, "layer-wise encoding probes of every arm"),
-        ConfigField("folds", \.folds, .int, "cross-validation folds of the probes", check: .atLeast(2)),
+        ConfigField("folds", \.folds, .int, "cross-validation folds of the probes", check: .within(2...100)),
         ConfigField("probe_memory_mib", \.probeMemoryMiB, .int, "for one layer's activations; more: pooled",
-                    check: .atLeast(1)),
+                    check: .within(1...1 << 30, "MiB")),
         ConfigField("saliency", \.saliency, .int, "SmoothGrad maps per bias group × outcome; 0: none", check: ConfigCheck {
-            $0 >= 0 ? nil : "must be 0 (off) or more images, got \($0)"
+            (0...100_000).contains($0) ? nil : "must be 0 (off) to 100000 images, got \($0)"
         }),
         ConfigField("saliency_threshold", \.saliencyThreshold, .double, "lower threshold on the mean maps, in [0, 1)",
                     check: ConfigCheck { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1), got \($0)" }),

@@ -39,20 +39,30 @@ public struct CrossSiteTable: Codable, Sendable, Equatable {
             throw ExperimentError("\(path) has no cross-site matrix (/evaluation/cross_site): was it trained with strategy local to the end?")
         }
         let group = try root.group("evaluation").group("cross_site")
-        let indices: [Int] = try group.dataset("sample_index").read()
-        let flatScores: [Double] = try group.dataset("scores").read()
-        let sites = indices.isEmpty ? 0 : flatScores.count / indices.count
+        let scoreShape = try group.dataset("scores").shape
+        guard scoreShape.count == 2 else {
+            throw ExperimentError("\(path): /evaluation/cross_site/scores has shape \(scoreShape), expected [model sites, test samples]")
+        }
+        let (sites, samples) = (scoreShape[0], scoreShape[1])
+        let flatScores: [Double] = try group.read("scores", shape: scoreShape, meaning: "model sites × test samples")
+        func column<T: H5Element>(_ name: String, _ shape: [Int]) throws -> [T] {
+            try group.read(name, shape: shape, meaning: "\(sites) model sites, \(samples) test samples")
+        }
         func square(_ name: String) throws -> [[Double?]] {
-            let values: [Double] = try group.dataset(name).read()
+            let values: [Double] = try column(name, [sites, sites])
             return (0..<sites).map { row in (0..<sites).map { values[row * sites + $0].isNaN ? nil : values[row * sites + $0] } }
         }
-        let trained: [Int32] = try group.dataset("model_trained").read()
+        let trained: [Int32] = try column("model_trained", [sites])
+        let sampleSites: [Int] = try column("sample_site", [samples])
+        guard sampleSites.allSatisfy({ $0 >= 0 }) else {
+            throw ExperimentError("\(path): /evaluation/cross_site/sample_site holds a negative site number")
+        }
         return CrossSiteTable(
-            sites: sites, sampleIndices: indices, sampleSites: try group.dataset("sample_site").read(),
-            sampleLabels: try group.dataset("sample_label").read(),
-            scores: (0..<sites).map { Array(flatScores[($0 * indices.count)..<(($0 + 1) * indices.count)]) },
+            sites: sites, sampleIndices: try column("sample_index", [samples]), sampleSites: sampleSites,
+            sampleLabels: try column("sample_label", [samples]),
+            scores: (0..<sites).map { Array(flatScores[($0 * samples)..<(($0 + 1) * samples)]) },
             accuracy: try square("accuracy"), auroc: try square("auroc"), trained: trained.map { $0 != 0 },
-            bestRounds: try group.dataset("model_best_round").read(), dataset: try root.stringAttribute("dataset"),
-            configYAML: try root.stringAttribute("config"), inputShape: try root.group("model").attribute("input", as: [Int].self))
+            bestRounds: try column("model_best_round", [sites]), dataset: try root.stringAttribute("dataset"),
+            configYAML: try root.stringAttribute("config"), inputShape: try RunFile.storedInput(root, path: path).array)
     }
 }

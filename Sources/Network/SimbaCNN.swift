@@ -1,3 +1,4 @@
+import Limits
 import Randomness
 // The SimBA CNN with its buffers. Every activation, gradient and scratch
 // buffer is allocated once, for `maxBatch` samples, when the model is
@@ -105,6 +106,9 @@ public final class SimbaCNN {
         self.configuration = configuration
         self.maxBatch = maxBatch
         let shapes = SimbaCNNShapes(configuration)
+        try MachineMemory.require(shapes.trainingBytes(batch: maxBatch),
+                                  for: "the model (widths \(configuration.widths), input \(configuration.input), batch \(maxBatch) per rank)",
+                                  remedy: "use smaller widths, a smaller batch or larger voxels")
         self.shapes = shapes
         parameters = Tensor(shape: [shapes.layout.totalCount])
         gradients = Tensor(shape: [shapes.layout.totalCount])

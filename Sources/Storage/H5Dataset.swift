@@ -1,4 +1,5 @@
 import CHDF5
+import Limits
 
 /// A typed n-dimensional array in an HDF5 file.
 public final class H5Dataset: H5AttributeHolder {
@@ -94,8 +95,12 @@ public final class H5Dataset: H5AttributeHolder {
                     "read \(objectDescription)", path: file.path)
     }
 
+    /// A block larger than this node's memory is refused before it is allocated.
     public func read<T: H5Element>(_ type: T.Type = T.self, offset: [Int], count: [Int]) throws -> [T] {
-        var result = [T](repeating: T.zero, count: count.reduce(1, *))
+        let values = checkedProduct(count)
+        try MachineMemory.require(values.flatMap { checkedProduct([$0, MemoryLayout<T>.stride]) },
+                                  for: "\(file.path): reading \(count) values of \(path)", remedy: "is the file damaged?")
+        var result = [T](repeating: T.zero, count: values ?? 0)
         try result.withUnsafeMutableBufferPointer { try read(into: $0, offset: offset, count: count) }
         return result
     }

@@ -1,4 +1,5 @@
 import CHDF5
+import Limits
 
 extension H5Group {
     /// Writes a one-dimensional dataset of UTF-8 strings, stored fixed-length
@@ -59,6 +60,9 @@ extension H5Group {
         let space = H5Dget_space(dataset)
         defer { H5Sclose(space) }
         let count = Int(H5Sget_simple_extent_npoints(space))
+        let width = H5Tget_size(stored)
+        try MachineMemory.require(checkedProduct([count, max(width, 64)]), for: "\(file.path): reading \(count) strings of \(child)",
+                                  remedy: "is the file damaged?")
         if H5Tis_variable_str(stored) > 0 {
             var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
             try checked(H5Dread(dataset, stored, simba_h5s_all(), simba_h5s_all(), file.transfer, &pointers),
@@ -66,7 +70,6 @@ extension H5Group {
             defer { H5Dvlen_reclaim(stored, space, simba_h5p_default(), &pointers) }
             return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
-        let width = H5Tget_size(stored)
         var packed = [UInt8](repeating: 0, count: max(1, count * width))
         try checked(H5Dread(dataset, stored, simba_h5s_all(), simba_h5s_all(), file.transfer, &packed),
                     what, path: file.path)

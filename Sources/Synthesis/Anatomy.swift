@@ -1,4 +1,5 @@
 import Foundation
+import Limits
 import Volumes
 import YAMLConfig
 
@@ -41,13 +42,14 @@ public struct Anatomy: Sendable {
         let names = try LabelNames(contentsOf: paths.names)
         let whole = try prepare(image: image, labels: labels, names: names, voxelMM: settings.voxelMM,
                                 marginMM: settings.marginMM, description: description,
-                                labelPath: paths.labels)
+                                imagePath: paths.image, labelPath: paths.labels)
         return settings.cropTo.isEmpty ? whole : try whole.cropped(around: settings.cropTo, marginMM: settings.marginMM)
     }
 
     /// Resamples and crops a template + label map already in memory.
     public static func prepare(image: Volume<Float>, labels: Volume<Int32>, names: LabelNames, voxelMM: Double,
-                               marginMM: Double, description: String, labelPath: String = "the label map") throws -> Anatomy {
+                               marginMM: Double, description: String, imagePath: String = "the template image",
+                               labelPath: String = "the label map") throws -> Anatomy {
         guard labels.grid.dims == image.grid.dims,
               labels.grid.affine.maxDifference(to: image.grid.affine) < 1e-3 else {
             throw AnatomyError("\(labelPath) is on another grid (\(labels.grid.dims.x)×\(labels.grid.dims.y)×\(labels.grid.dims.z)) "
@@ -56,6 +58,7 @@ public struct Anatomy: Sendable {
         guard image.voxels.allSatisfy({ $0.isFinite }) else {
             throw AnatomyError("the template image contains NaN or infinite values")
         }
+        try checkGeometry(image.grid, voxelMM: voxelMM, imagePath: imagePath)
         let resampledImage = image.resampled(toSpacing: voxelMM)
         let resampledLabels = labels.resampled(toSpacing: voxelMM)
         guard let box = resampledImage.nonzeroBoundingBox(margin: marginMM) else {
@@ -63,6 +66,30 @@ public struct Anatomy: Sendable {
         }
         return Anatomy(image: resampledImage.cropped(to: box), labels: resampledLabels.cropped(to: box),
                        names: names, description: description)
+    }
+
+    /// Bytes per voxel of the experiment's grid while samples are made
+    /// (template, labels, fields, warps): `simba bench generate` peaks at
+    /// 239 MiB for Colin27 at 1 mm (152×188×160 voxels), about 52.
+    static let generationBytesPerVoxel = 64
+    /// Voxel sizes a brain template can have (a larger one is usually an
+    /// affine in the wrong units).
+    static let templateVoxelMM = 0.05...50.0
+
+    /// Refuses a template whose voxel size is no brain's, or whose grid at
+    /// `voxelMM` would not fit this node's memory, before resampling it.
+    static func checkGeometry(_ grid: Grid, voxelMM: Double, imagePath: String) throws {
+        let spacing = grid.spacing
+        guard (0..<3).allSatisfy({ templateVoxelMM.contains(spacing[$0]) }) else {
+            throw AnatomyError("\(imagePath): voxel size \(spacing.x)×\(spacing.y)×\(spacing.z) mm is outside "
+                + "\(templateVoxelMM.lowerBound)–\(templateVoxelMM.upperBound) mm: is its affine (sform/qform, pixdim) in mm?")
+        }
+        let dims = SIMD3<Double>(grid.dims) * spacing / voxelMM
+        let voxels = dims.x * dims.y * dims.z
+        let bytes = voxels * Double(generationBytesPerVoxel)
+        try MachineMemory.require(bytes < 9e18 ? Int(bytes) : nil,
+                                  for: "the template at \(voxelMM) mm (\(Int(dims.x))×\(Int(dims.y))×\(Int(dims.z)) voxels)",
+                                  remedy: "use a larger template.voxel_mm or a smaller template")
     }
 
     /// The part of the anatomy around some regions: their joint bounding

@@ -42,11 +42,13 @@ extension CohortConfig {
     /// Checks ranges and consistency that need no template (regions are
     /// checked against the atlas when it is loaded).
     public func validate() throws {
-        guard (0.5...4).contains(template.voxelMM) else {
-            throw ConfigError("template.voxel_mm", "must be between 0.5 and 4 mm, got \(template.voxelMM)")
-        }
-        guard template.marginMM >= 0 else { throw ConfigError("template.margin_mm", "must be 0 or more") }
+        try checkRange(template.voxelMM, 1...4, "template.voxel_mm", unit: " mm")
+        try checkRange(template.marginMM, 0...Self.largestMM, "template.margin_mm", unit: " mm")
         guard cohort.size >= 1 else { throw ConfigError("cohort.size", "must be at least 1, got \(cohort.size)") }
+        guard cohort.size <= Self.largestCohort else {
+            throw ConfigError("cohort.size", "must be at most \(Self.largestCohort), got \(cohort.size) (every rank holds the sample table)")
+        }
+        try validateStrata()
         try checkFraction(cohort.diseasePrevalence, "cohort.disease_prevalence")
         let splits = cohort.splits.asArray
         for (name, value) in zip(["train", "validation", "test"], splits) {
@@ -59,8 +61,14 @@ extension CohortConfig {
         guard subject.peakMM >= 0, subject.smoothnessMM > 0, subject.truncation > 0 else {
             throw ConfigError("subject", "peak_mm must be ≥ 0, smoothness_mm and truncation > 0")
         }
+        try checkRange(subject.peakMM, 0...Self.largestMM, "subject.peak_mm", unit: " mm")
+        try checkRange(subject.smoothnessMM, 0...Self.largestMM, "subject.smoothness_mm", unit: " mm")
+        try checkRange(subject.decay, -Self.largestFactor...Self.largestFactor, "subject.decay")
+        try checkRange(subject.truncation, 0...Self.largestFactor, "subject.truncation")
         try disease.validate(path: "disease")
         try EffectCoupling.schema.validate(effects)
+        try Self.checkMagnitudes(strengthMM: disease.strengthMM, edgeMM: disease.edgeMM,
+                            coefficients: [disease.coefficient.disease, disease.coefficient.healthy], path: "disease")
         var names = Set<String>()
         for (index, bias) in biases.enumerated() {
             let path = "biases[\(index)]"
@@ -81,6 +89,7 @@ extension CohortConfig {
                strength < 0 || coefficient.deviation < 0 || edge <= 0 {
                 throw ConfigError(path, "strength_mm and the coefficient's sd must be ≥ 0, edge_mm > 0")
             }
+            try bias.checkMagnitudes(path: path)
         }
         for name in twinSwitchesOff where !names.contains(name) {
             throw ConfigError("twin.switch_off", "no bias is named '\(name)' (biases: \(names.sorted().joined(separator: ", ")))")
@@ -91,6 +100,10 @@ extension CohortConfig {
             let path = "sites[\(index)]"
             guard siteNames.insert(site.name).inserted else { throw ConfigError(path, "the name '\(site.name)' is used twice") }
             guard site.weight > 0 else { throw ConfigError(path + ".weight", "must be greater than 0") }
+            guard site.weight <= Self.largestSiteWeight else {
+                throw ConfigError(path + ".weight", "must be a relative share of at most \(Int(Self.largestSiteWeight)) "
+                    + "(the cohort is split in proportion, so the weights must sum to a finite number), got \(site.weight)")
+            }
             if let prevalence = site.diseasePrevalence { try checkFraction(prevalence, path + ".disease_prevalence") }
             for (biasName, prevalence) in site.biasPrevalence {
                 guard names.contains(biasName) else {
@@ -103,6 +116,10 @@ extension CohortConfig {
             guard scanner.gamma > 0, scanner.biasField >= 0, scanner.noise >= 0, scanner.blurMM >= 0 else {
                 throw ConfigError(path + ".scanner", "gamma must be > 0; bias_field, noise and blur_mm ≥ 0")
             }
+            try checkRange(scanner.gamma, 0...Self.largestFactor, path + ".scanner.gamma")
+            try checkRange(scanner.biasField, 0...Self.largestFactor, path + ".scanner.bias_field")
+            try checkRange(scanner.noise, 0...Self.largestFactor, path + ".scanner.noise")
+            try checkRange(scanner.blurMM, 0...Self.largestMM, path + ".scanner.blur_mm", unit: " mm")
         }
         if sites.allSatisfy(\.heldOut) {
             throw ConfigError("sites", "every site is held out: at least one must provide training data")
@@ -111,7 +128,73 @@ extension CohortConfig {
 }
 
 func checkFraction(_ value: Double, _ path: String) throws {
-    guard (0...1).contains(value) else { throw ConfigError(path, "must be between 0 and 1, got \(value)") }
+    try checkRange(value, 0...1, path)
+}
+
+/// "must be between 1 and 4 mm, got 0.5".
+func checkRange(_ value: Double, _ range: ClosedRange<Double>, _ path: String, unit: String = "") throws {
+    guard range.contains(value) else {
+        throw ConfigError(path, "must be between \(range.lowerBound.formatted) and \(range.upperBound.formatted)\(unit), got \(value)")
+    }
+}
+
+extension Double {
+    /// 4.0 as "4", 0.5 as "0.5".
+    fileprivate var formatted: String { rounded() == self && abs(self) < 1e15 ? String(Int(self)) : String(self) }
+}
+
+extension CohortConfig {
+    /// Bounds that hold on every machine: far beyond any study, short of
+    /// what would exhaust a node before a check could say so.
+    static let largestCohort = 1_000_000
+    static let largestBiasCount = 16
+    static let largestStrata = 1 << 20
+    static let largestSiteCount = 10_000
+    static let largestSiteWeight = 1e6
+    /// Lengths in mm: larger than any head.
+    static let largestMM = 1000.0
+    /// Coefficients, contrast factors and intensity changes.
+    static let largestFactor = 100.0
+
+    /// The design has a cell per site, class and bias group (2^biases of them).
+    func validateStrata() throws {
+        guard biases.count <= Self.largestBiasCount else {
+            throw ConfigError("biases", "at most \(Self.largestBiasCount) biases (the bias groups grow as 2^biases), got \(biases.count)")
+        }
+        guard sites.count <= Self.largestSiteCount else {
+            throw ConfigError("sites", "at most \(Self.largestSiteCount) sites, got \(sites.count)")
+        }
+        let strata = sites.count * 2 << biases.count
+        guard strata <= Self.largestStrata else {
+            throw ConfigError("biases", "\(sites.count) sites × 2 classes × 2^\(biases.count) bias groups are \(strata) strata, "
+                + "more than \(Self.largestStrata): use fewer biases or sites")
+        }
+    }
+
+    static func checkMagnitudes(strengthMM: Double, edgeMM: Double, coefficients: [Coefficient], path: String) throws {
+        try checkRange(strengthMM, 0...Self.largestMM, path + ".strength_mm", unit: " mm")
+        try checkRange(edgeMM, 0...Self.largestMM, path + ".edge_mm", unit: " mm")
+        for coefficient in coefficients {
+            try checkRange(coefficient.mean, -Self.largestFactor...Self.largestFactor, path + ".coefficient")
+            try checkRange(coefficient.deviation, 0...Self.largestFactor, path + ".coefficient")
+        }
+    }
+}
+
+extension Bias {
+    /// Sizes of the effect within `CohortConfig`'s bounds.
+    func checkMagnitudes(path: String) throws {
+        let largest = CohortConfig.largestFactor
+        switch effect {
+        case .morphological(_, _, let strength, let coefficient, let edge):
+            try CohortConfig.checkMagnitudes(strengthMM: strength, edgeMM: edge, coefficients: [coefficient], path: path)
+        case .globalContrast(let factor):
+            try checkRange(factor, 0...largest, path + ".factor")
+        case .regionalIntensity(_, let change, let edge):
+            try checkRange(change, -1...largest, path + ".change")
+            try checkRange(edge, 0...CohortConfig.largestMM, path + ".edge_mm", unit: " mm")
+        }
+    }
 }
 
 extension TemplateSettings {

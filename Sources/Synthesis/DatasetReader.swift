@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Limits
 import Storage
 import Volumes
 import YAMLConfig
@@ -35,20 +36,42 @@ public final class DatasetReader {
         variant = try root.stringAttribute("variant")
         let configNode = try ConfigNode.parse(try root.stringAttribute("config"), source: "\(path) config")
         config = try CohortConfig.read(configNode)
-        samples = try SampleColumns.read(try root.group("samples"))
         images = try root.dataset("images")
         guard images.elementTypeName == Float.h5Name else {
             throw DatasetError("\(path): /images holds \(images.elementTypeName) values, expected float32")
         }
         let shape = try images.shape
-        guard shape.count == 4, shape[0] == samples.count else {
-            throw DatasetError("\(path): /images has shape \(shape), expected [\(samples.count), X, Y, Z]")
+        guard shape.count == 4, shape[0] >= 1, shape.dropFirst().allSatisfy({ $0 >= 1 }) else {
+            throw DatasetError("\(path): /images has shape \(shape), expected [\(shape.first.map(String.init) ?? "samples"), X, Y, Z]")
         }
+        try MachineMemory.require(checkedProduct(Array(shape.dropFirst()) + [MemoryLayout<Float>.stride]),
+                                  for: "\(path): one image of \(shape.dropFirst())", remedy: "is the file damaged?")
+        samples = try SampleColumns.read(try root.group("samples"), rows: shape[0], config: config)
         let template = try root.group("template")
         let affine = try template.attribute("affine", as: [Double].self)
         guard affine.count == 16 else { throw DatasetError("\(path): /template affine is not 4×4") }
-        grid = Grid(dims: SIMD3(shape[1], shape[2], shape[3]),
-                    affine: Affine(rows: (0..<3).map { Array(affine[$0 * 4..<$0 * 4 + 4]) }))
+        let transform = Affine(rows: (0..<3).map { Array(affine[$0 * 4..<$0 * 4 + 4]) })
+        guard transform.isFinite, let inverse = transform.inverse, inverse.isFinite else {
+            throw DatasetError("\(path): /template affine is singular or not finite: \(affine)")
+        }
+        grid = Grid(dims: SIMD3(shape[1], shape[2], shape[3]), affine: transform)
+        try checkTemplate(template)
+    }
+
+    /// The label map lies on the image grid and every label number is named once.
+    private func checkTemplate(_ template: H5Group) throws {
+        let labels = try template.dataset("labels").shape
+        guard labels == shape else {
+            throw DatasetError("\(path): /template/labels has shape \(labels), the images \(shape)")
+        }
+        let numbers: [Int32] = try template.dataset("label_numbers").read()
+        let names = try template.readStrings("label_names")
+        guard numbers.count == names.count else {
+            throw DatasetError("\(path): /template has \(numbers.count) label numbers for \(names.count) label names")
+        }
+        if let repeated = Dictionary(grouping: numbers, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw DatasetError("\(path): /template/label_numbers names label number \(repeated) more than once")
+        }
     }
 
     /// [X, Y, Z] of every image.

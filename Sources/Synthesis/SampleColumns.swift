@@ -29,25 +29,35 @@ public enum SampleColumns {
         try group.setAttribute("group_meaning", "bit b set when bias b (bias_names[b]) is present")
     }
 
-    /// Reads the table back (the inverse of `write`).
-    public static func read(_ group: H5Group) throws -> [SampleRecord] {
-        let split: [Int32] = try group.dataset("split").read()
-        let label: [Int32] = try group.dataset("label").read()
-        let site: [Int32] = try group.dataset("site").read()
-        let disease: [Double] = try group.dataset("disease_coefficient").read()
-        let subjectSet = try group.dataset("subject_coefficients")
-        let modes = try subjectSet.shape.last ?? 0
-        let subject: [Double] = try subjectSet.read()
-        let biasNames = try group.readStrings("bias_names")
-        let flags: [[Int32]] = try biasNames.map { try group.dataset("bias_\($0)").read() }
-        let coefficients: [[Double]] = try biasNames.map { try group.dataset("bias_\($0)_coefficient").read() }
-        let count = label.count
-        guard [split.count, site.count, disease.count, subject.count / max(modes, 1)].allSatisfy({ $0 == count }) else {
-            throw DatasetError("the /samples columns of \(group.file.path) have different lengths")
+    /// Reads the table back (the inverse of `write`) for `rows` images of a
+    /// cohort made with `config`: every column's shape is checked before it
+    /// is read, and every site, class and split number against its range.
+    public static func read(_ group: H5Group, rows: Int, config: CohortConfig) throws -> [SampleRecord] {
+        func column<T: H5Element>(_ name: String, _ shape: [Int] = [rows]) throws -> [T] {
+            try group.read(name, shape: shape, meaning: "one row per image of /images")
         }
-        return try (0..<count).map { index in
+        let split: [Int32] = try column("split")
+        let label: [Int32] = try column("label")
+        let site: [Int32] = try column("site")
+        let disease: [Double] = try column("disease_coefficient")
+        let modes = config.subject.modes
+        let subject: [Double] = try column("subject_coefficients", [rows, modes])
+        let biasNames = try group.readStrings("bias_names")
+        guard biasNames == config.biases.map(\.name) else {
+            throw DatasetError("\(group.file.path): /samples/bias_names \(biasNames) differ from the configuration's biases")
+        }
+        let flags: [[Int32]] = try biasNames.map { try column("bias_\($0)") }
+        let coefficients: [[Double]] = try biasNames.map { try column("bias_\($0)_coefficient") }
+        return try (0..<rows).map { index in
             guard let splitValue = Split(rawValue: Int(split[index])) else {
-                throw DatasetError("sample \(index) has an unknown split \(split[index])")
+                throw DatasetError("\(group.file.path): sample \(index) has an unknown split \(split[index])")
+            }
+            guard (0...1).contains(label[index]) else {
+                throw DatasetError("\(group.file.path): sample \(index) has class \(label[index]), expected 0 or 1")
+            }
+            guard (0..<Int32(config.sites.count)).contains(site[index]) else {
+                throw DatasetError("\(group.file.path): sample \(index) is from site \(site[index]), "
+                    + "but the cohort has \(config.sites.count) site(s) (0 to \(config.sites.count - 1))")
             }
             return SampleRecord(index: index, split: splitValue, label: Int(label[index]), site: Int(site[index]),
                                 biasFlags: flags.map { $0[index] != 0 },

@@ -172,10 +172,19 @@ public final class RunFile {
         guard storedDataset == dataset || moved else {
             throw TrainingError("\(path) was trained on \(storedDataset), not \(dataset); resume with --data \(storedDataset)")
         }
-        let storedInput = try root.group("model").attribute("input", as: [Int].self)
-        guard storedInput == input.array else {
-            throw TrainingError("\(path) holds a model for \(storedInput.map(String.init).joined(separator: "×")) images, but \(dataset) now has \(input) images (regenerated at another resolution?)")
+        let storedInput = try Self.storedInput(root, path: path)
+        guard storedInput == input else {
+            throw TrainingError("\(path) holds a model for \(storedInput) images, but \(dataset) now has \(input) images (regenerated at another resolution?)")
         }
+    }
+
+    /// The image size the run's model takes (`/model` attribute `input`), checked.
+    public static func storedInput(_ root: H5Group, path: String) throws -> Grid3 {
+        let input = try root.group("model").attribute("input", as: [Int].self)
+        guard input.count == 3, input.allSatisfy({ (1...(1 << 16)).contains($0) }) else {
+            throw TrainingError("\(path): /model input is \(input), expected three image dimensions (a damaged run file?)")
+        }
+        return Grid3(input)
     }
 
     // MARK: metrics

@@ -34,7 +34,7 @@ public struct StoredModel: Sendable {
             throw TrainingError("\(path) is not a simba run file (no format attribute '\(RunFile.format)')")
         }
         let config = try TrainingConfig.read(try ConfigNode.parse(try root.stringAttribute("config"), source: "\(path) config"))
-        let input = try root.group("model").attribute("input", as: [Int].self)
+        let input = try RunFile.storedInput(root, path: path)
         let checkpoints = try root.group("checkpoints")
         guard let target = checkpoints.softLinkTarget(link) else {
             throw TrainingError("\(path) has no '\(link)' checkpoint yet (training has not finished an epoch)")
@@ -44,7 +44,7 @@ public struct StoredModel: Sendable {
             throw TrainingError("\(path): \(target) is not marked complete")
         }
         return StoredModel(path: path, config: config, recordedDataset: try root.stringAttribute("dataset"),
-                           input: Grid3(input), checkpoint: target,
+                           input: input, checkpoint: target,
                            epoch: try group.attribute("epochs_done", as: Int.self),
                            parameters: config.strategy == .local ? [] : try group.dataset("parameters").read())
     }

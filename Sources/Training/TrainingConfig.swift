@@ -101,27 +101,28 @@ extension TrainingConfig {
     public static let schema = ConfigSchema<TrainingConfig>("training", comment: "model, optimiser, early stopping (defaults: SimBA's)", [
         ConfigField("strategy", \.strategy, .choice, "central (pooled data), federated, travelling or local"),
         ConfigField("widths", \.widths, .filterCounts, "filters per block; the count is the depth", check: ConfigCheck {
-            !$0.isEmpty && $0.allSatisfy { $0 > 0 } ? nil : "must be one or more positive filter counts, got \($0)"
+            !$0.isEmpty && $0.count <= 12 && $0.allSatisfy { (1...4096).contains($0) } ? nil
+                : "must be 1 to 12 filter counts, each 1 to 4096, got \($0)"
         }),
         ConfigField("activation", \.activation, .choice, "sigmoid or relu"),
         ConfigField("dropout", \.dropout, .double, "dropout rate, in [0, 1)", check: ConfigCheck {
             $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1), got \($0)"
         }),
         ConfigField("epochs", \.epochs, .int, "most epochs (rounds, cycles); early stopping usually ends sooner",
-                    check: .atLeast(1)),
-        ConfigField("batch", \.batch, .int, "the global batch, summed over all ranks", check: .atLeast(1)),
+                    check: .within(1...1_000_000)),
+        ConfigField("batch", \.batch, .int, "the global batch, summed over all ranks", check: .within(1...1_000_000)),
         ConfigField("learning_rate", \.learningRate, .double, "Adam's step size", check: ConfigCheck {
             $0 > 0 && $0.isFinite ? nil : "must be positive, got \($0)"
         }),
         ConfigField("patience", \.patience, .int, "epochs without a lower validation loss before stopping",
-                    check: .atLeast(1)),
+                    check: .within(1...1_000_000)),
         ConfigField("reweighing", \.reweighing, .bool, "Calders weights P(y)P(b)/P(y,b) on the losses"),
         ConfigField("seed", \.seed, .unsigned, "weights, shuffles and dropout"),
         ConfigField("sites", \.sites, .int, "0: the dataset's sites; N: samples dealt round-robin into N", check: ConfigCheck {
-            $0 >= 0 ? nil : "must be 0 (the dataset's) or more, got \($0)"
+            (0...10_000).contains($0) ? nil : "must be 0 (the dataset's) to 10000, got \($0)"
         }),
         ConfigField("local_epochs", \.localEpochs, .int, "epochs at a site per round (federated, local) or visit",
-                    check: .atLeast(1)),
+                    check: .within(1...1_000_000)),
         ConfigField("aggregation", \.aggregation, .choice, "FedAvg's weights: uniform or by training samples"),
         ConfigField("proximal_mu", \.proximalMu, .double, "FedProx's μ (federated; 0: plain FedAvg)", check: ConfigCheck {
             $0 >= 0 && $0.isFinite ? nil : "must be 0 or more, got \($0)"

@@ -15,15 +15,17 @@ public enum Gzip {
 
     /// Inflates a whole gzip (or zlib) stream. Concatenated gzip members are joined,
     /// as gunzip does. Throws `GzipError` on corrupt or truncated input.
-    public static func decompress(_ input: [UInt8]) throws -> [UInt8] {
+    /// Inflating stops after `limit` bytes (a stream may inflate to far more
+    /// than its reader needs); the rest of the input is then not looked at.
+    public static func decompress(_ input: [UInt8], limit: Int = .max) throws -> [UInt8] {
         // zlib counts input in UInt32; NIfTI volumes here are far below 4 GiB.
         guard input.count <= Int(UInt32.max) else { throw GzipError(message: "gzip input larger than 4 GiB") }
         var output: [UInt8] = []
-        output.reserveCapacity(Swift.max(input.count * 4, 1 << 16))
+        output.reserveCapacity(Swift.min(limit, Swift.max(input.count.multipliedReportingOverflow(by: 4).partialValue, 1 << 16)))
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
         var consumed = 0
         try input.withUnsafeBufferPointer { inBuf in
-            while consumed < input.count {
+            while consumed < input.count && output.count < limit {
                 var stream = z_stream()
                 guard simba_inflate_init_auto(&stream) == Z_OK else { throw GzipError(message: "gzip: cannot initialise zlib") }
                 defer { inflateEnd(&stream) }
@@ -35,9 +37,11 @@ public enum Gzip {
                         stream.next_out = out.baseAddress
                         stream.avail_out = UInt32(out.count)
                         let result = inflate(&stream, Z_NO_FLUSH)
-                        output.append(contentsOf: out[0..<(out.count - Int(stream.avail_out))])
+                        let produced = out.count - Int(stream.avail_out)
+                        output.append(contentsOf: out[0..<Swift.min(produced, limit - output.count)])
                         return result
                     }
+                    if output.count >= limit { return }
                     if status == Z_BUF_ERROR && stream.avail_in == 0 {
                         throw GzipError(message: "gzip stream is truncated")
                     }

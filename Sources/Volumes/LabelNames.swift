@@ -1,4 +1,5 @@
 import Foundation
+import Limits
 
 /// Names of atlas labels, read from "number name [more columns…]" lines such as MRIcron's
 /// aal.nii.txt ("1 Precentral_L 2001": index, name, original AAL code).
@@ -29,7 +30,10 @@ public struct LabelNames: Equatable, Sendable {
     public init(contentsOf path: String) throws {
         let text: String
         do {
+            try InputFile.requireRegular(path, maximumBytes: 16 << 20)
             text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch let limit as ResourceLimit {
+            throw LabelNamesError(message: limit.description)
         } catch {
             throw LabelNamesError(message: "\(path): cannot read label names (\(NIfTI.reason(error)))")
         }

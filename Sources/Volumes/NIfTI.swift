@@ -1,4 +1,5 @@
 import Foundation
+import Limits
 
 /// A decoded single-file NIfTI-1 image: header, grid and the raw voxel bytes.
 public struct NIfTIImage: Sendable {
@@ -84,24 +85,29 @@ public enum NIfTI {
     public static func read(path: String) throws -> NIfTIImage {
         let bytes: [UInt8]
         do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes = [UInt8](try InputFile.read(path, maximumBytes: MachineMemory.availableBytes))
+        } catch let limit as ResourceLimit {
+            throw NIfTIError(path: path, problem: .unreadable(limit.description))
         } catch {
             throw NIfTIError(path: path, problem: .unreadable(Self.reason(error)))
         }
         return try decode(bytes, path: path)
     }
 
-    /// Decodes file contents; `path` only labels errors.
+    /// Decodes file contents; `path` only labels errors. A gzip stream is
+    /// inflated up to what its header says the voxels need, and only after
+    /// that need was checked against this machine's memory.
     public static func decode(_ fileBytes: [UInt8], path: String = "<memory>") throws -> NIfTIImage {
         func fail(_ problem: NIfTIError.Problem) -> NIfTIError { NIfTIError(path: path, problem: problem) }
-        var bytes = fileBytes
-        if Gzip.isCompressed(bytes) {
+        func inflated(limit: Int) throws -> [UInt8] {
             do {
-                bytes = try Gzip.decompress(bytes)
+                return try Gzip.decompress(fileBytes, limit: limit)
             } catch {
                 throw fail(.badGzip((error as? GzipError)?.message ?? "\(error)"))
             }
         }
+        let compressed = Gzip.isCompressed(fileBytes)
+        var bytes = compressed ? try inflated(limit: NIfTIHeader.singleFileDataOffset) : fileBytes
         let header: NIfTIHeader
         do {
             header = try bytes.withUnsafeBytes { raw in try NIfTIHeader.decode(raw) }
@@ -129,6 +135,14 @@ public enum NIfTI {
         guard !overflow1, !overflow2, dataBytes < Int(Int32.max) * 16 else {
             throw fail(.invalidHeader("dims \(dims) are too large"))
         }
+        do {
+            // The voxels as stored, and as floats.
+            try MachineMemory.require(offset + dataBytes + 4 * voxels, for: "\(dims.x)×\(dims.y)×\(dims.z) voxels",
+                                      remedy: "is the header's dim field right?")
+        } catch let limit as ResourceLimit {
+            throw fail(.invalidHeader(limit.description))
+        }
+        if compressed { bytes = try inflated(limit: offset + dataBytes) }
         guard bytes.count >= offset + dataBytes else {
             throw fail(.truncatedData(expectedBytes: offset + dataBytes, availableBytes: bytes.count))
         }

@@ -19,3 +19,15 @@ extension ConfigCheck where Value: Comparable & Sendable {
         ConfigCheck { $0 >= lowest ? nil : "must be at least \(lowest)\(unit.isEmpty ? "" : " " + unit), got \($0)" }
     }
 }
+
+extension ConfigCheck where Value: Comparable & Sendable {
+    /// A lower and an upper bound: "must be at least 1, got 0", "must be at
+    /// most 1000000, got 20000000" (with a unit after the bound).
+    public static func within(_ range: ClosedRange<Value>, _ unit: String = "") -> ConfigCheck {
+        let below = atLeast(range.lowerBound, unit)
+        return ConfigCheck {
+            below.problem($0) ?? ($0 <= range.upperBound ? nil
+                : "must be at most \(range.upperBound)\(unit.isEmpty ? "" : " " + unit), got \($0)")
+        }
+    }
+}

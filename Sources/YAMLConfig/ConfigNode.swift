@@ -1,4 +1,5 @@
 import Foundation
+import Limits
 import Yams
 
 /// One mapping of a YAML configuration, read with types and paths.
@@ -19,15 +20,21 @@ public final class ConfigNode {
 
     /// Parses a YAML document whose top level is a mapping. `source` names
     /// the file in messages.
+    /// Documents beyond `YAMLBounds` (size, aliases, depth) are refused.
     public static func parse(_ text: String, source: String) throws -> ConfigNode {
-        let document: Any?
+        guard text.utf8.count <= YAMLBounds.maximumBytes else {
+            throw ConfigError(source, "\(text.utf8.count) bytes of YAML, more than the \(YAMLBounds.maximumBytes >> 20) MiB a configuration may have")
+        }
+        let tree: Node?
         do {
-            document = try Yams.load(yaml: text)
+            tree = try Yams.compose(yaml: text)
         } catch {
             let reason = String(describing: error).split(separator: "\n").first.map(String.init) ?? "invalid YAML"
             throw ConfigError(source, "not valid YAML: \(reason)")
         }
-        if document == nil { return ConfigNode(path: "", mapping: [:]) }
+        guard let tree else { return ConfigNode(path: "", mapping: [:]) }
+        try YAMLBounds.check(tree, source: source)
+        let document = Constructor.default.any(from: tree)
         guard let mapping = document as? [String: Any] else {
             throw ConfigError(source, "the top level must be a mapping of keys to values")
         }
@@ -35,6 +42,11 @@ public final class ConfigNode {
     }
 
     public static func load(file: String) throws -> ConfigNode {
+        do {
+            try InputFile.requireRegular(file, maximumBytes: YAMLBounds.maximumBytes)
+        } catch let limit as ResourceLimit {
+            throw ConfigError("", limit.description)
+        }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConfigError(file, "cannot read the configuration file")
         }

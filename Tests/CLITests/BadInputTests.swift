@@ -314,7 +314,7 @@ final class BadInputTests: XCTestCase {
     }
 
     func testVoxelSizeOutOfRangeIsRefused() throws {
-        try assertGenerationRefuses(config: "template: {voxel_mm: 9}\n", mentions: ["template.voxel_mm: must be between 0.5 and 4 mm"])
+        try assertGenerationRefuses(config: "template: {voxel_mm: 9}\n", mentions: ["template.voxel_mm: must be between 1 and 4 mm"])
     }
 
     func testZeroSitesAreRefused() throws {

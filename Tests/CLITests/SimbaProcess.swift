@@ -68,7 +68,7 @@ struct SimbaProcess {
                    environment: ProcessInfo.processInfo.environment, timeout: timeout)
     }
 
-    private static func launch(_ executable: URL, _ arguments: [String], environment: [String: String],
+    static func launch(_ executable: URL, _ arguments: [String], environment: [String: String],
                                timeout: Double) throws -> Result {
         let process = Process()
         process.executableURL = executable

@@ -243,3 +243,22 @@ final class SimbaCNNTests: XCTestCase {
         XCTAssertEqual(correct, 16)
     }
 }
+
+/// A model that could never fit is refused before its buffers are allocated.
+final class ModelMemoryTests: XCTestCase {
+    func testAModelBeyondAnyNodeIsRefusedBeforeAllocation() {
+        let configuration = SimbaCNNConfiguration(input: Grid3(173, 211, 155), widths: [Int](repeating: 4096, count: 12))
+        XCTAssertThrowsError(try SimbaCNN(configuration: configuration, maxBatch: 1000, seed: 1)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("needs ~") && message.contains("GiB per rank; this node has"), message)
+            XCTAssertFalse(message.contains("\n"), message)
+        }
+    }
+
+    func testTheEstimateIsNearWhatSimbasCNNTakes() throws {
+        // 4.5 GiB peak measured at 1 mm with batch 2 (README, "Speed").
+        let bytes = try XCTUnwrap(SimbaCNNShapes(.simba()).trainingBytes(batch: 2))
+        XCTAssertGreaterThan(Double(bytes), 4.5 * 1_073_741_824)
+        XCTAssertLessThan(Double(bytes), 8 * 1_073_741_824)
+    }
+}

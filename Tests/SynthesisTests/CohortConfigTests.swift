@@ -59,7 +59,7 @@ final class CohortConfigTests: XCTestCase {
             ("cohort: {splits: {train: 0.5, validation: 0.3, test: 0.3}}", "must sum to 1"),
             ("cohort: {size: 0}", "cohort.size: must be at least 1"),
             ("cohort: {sise: 10}", "unknown key 'sise' (did you mean 'size'?)"),
-            ("template: {voxel_mm: 8}", "template.voxel_mm: must be between 0.5 and 4"),
+            ("template: {voxel_mm: 8}", "template.voxel_mm: must be between 1 and 4"),
             ("twin: {switch_off: [ghost]}", "no bias is named 'ghost'"),
             ("sites: [{name: a, held_out: true}]", "every site is held out"),
             ("disease: {kind: shrink}", "disease.kind: must be one of atrophy, expansion"),

@@ -15,4 +15,13 @@ final class GzipTests: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(whole + [0, 0, 0]), data, "zero padding after the stream is ignored")
         XCTAssertThrowsError(try Gzip.decompress(whole + [1, 2, 3]), "trailing garbage is an error")
     }
+
+    /// A stream that inflates far past what its reader needs stops at the limit.
+    func testInflatingStopsAtTheLimit() throws {
+        let member = try Gzip.compress([UInt8](repeating: 7, count: 1 << 20), level: 9)
+        let stream = [[UInt8]](repeating: member, count: 64).flatMap { $0 }
+        XCTAssertEqual(try Gzip.decompress(stream, limit: 1000), [UInt8](repeating: 7, count: 1000))
+        XCTAssertEqual(try Gzip.decompress(stream, limit: (1 << 20) + 5).count, (1 << 20) + 5)
+        XCTAssertEqual(try Gzip.decompress(member, limit: 1 << 30).count, 1 << 20)
+    }
 }

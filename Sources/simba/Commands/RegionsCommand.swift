@@ -29,7 +29,7 @@ struct RegionsCommand: ClusterCommand {
         guard distance.isEmpty || distance.count == 2 else {
             throw ValidationError("--distance takes exactly two regions, got \(distance.count)")
         }
-        if let voxelMm, !(0.5...4).contains(voxelMm) { throw ValidationError("--voxel-mm must be 0.5 to 4") }
+        if let voxelMm, !(1...4).contains(voxelMm) { throw ValidationError("--voxel-mm must be 1 to 4") }
     }
 
     func run(world: Communicator) throws {
@@ -40,16 +40,10 @@ struct RegionsCommand: ClusterCommand {
     func report() throws -> String {
         var settings = TemplateSettings()
         if let config {
-            settings = try ConfigSource(config: config).cohortConfig().template
+            // Parsed, not built with init(): its property wrappers hold values only once parsed.
+            settings = try ConfigSource.parse(["--", config]).cohortConfig().template
         }
         if let voxelMm { settings.voxelMM = voxelMm }
         return try RegionReport.text(template: settings, distance: distance.count == 2 ? (distance[0], distance[1]) : nil)
-    }
-}
-
-extension ConfigSource {
-    init(config: String) {
-        self.init()
-        self.config = config
     }
 }

@@ -24,7 +24,7 @@ struct GenerateBenchCommand: ClusterCommand {
     @Option(help: "Samples to make over all ranks (after one warm-up per rank).") var samples: Int = 8
 
     func validate() throws {
-        guard (0.5...4).contains(voxelMm) else { throw ValidationError("--voxel-mm must be 0.5 to 4") }
+        guard (1...4).contains(voxelMm) else { throw ValidationError("--voxel-mm must be 1 to 4") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
     }
 
