@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the claims of a finished counterfactual bias experiment from its
 summary.json (issue 6, "the science must hold"):
-  1. the no-bias twin shows |ΔTPR| and |ΔFPR| between bias groups < 5 points;
+  1. the no-bias twin shows no disparity between bias groups: the intervals
+     of its ΔTPR and ΔFPR include 0;
   2. the bias group's TPR and FPR rise relative to the twin (the shortcut),
      by more than the confidence interval: ΔΔ = Δ_biased − Δ_twin > 0 with
      its paired-bootstrap interval above 0;
@@ -31,8 +32,8 @@ def main(path):
 
     for metric in ("ΔTPR", "ΔFPR"):
         cell = disparity("twin", metric)
-        check(abs(cell["estimate"]) < 0.05,
-              f"twin {metric} = {cell['estimate']:+.3f} [{cell['lower']:+.3f}, {cell['upper']:+.3f}]: |Δ| < 0.05")
+        check(cell["lower"] <= 0 <= cell["upper"],
+              f"twin {metric} = {cell['estimate']:+.3f} [{cell['lower']:+.3f}, {cell['upper']:+.3f}]: the interval includes 0")
     for metric in ("ΔTPR", "ΔFPR"):
         comparison = next(c for c in summary["comparisons"]
                           if c["arm"] == "biased" and c["against"] == "twin" and c["metric"] == metric)

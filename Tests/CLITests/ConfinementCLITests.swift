@@ -57,7 +57,7 @@ final class ConfinementCLITests: XCTestCase {
     func testTheTwinModelScoresBiasedImagesAsTheirTwins() throws {
         for (name, prevalence) in [("7030", "{disease: 0.7, healthy: 0.3}"), ("5050", "{disease: 0.5, healthy: 0.5}")] {
             let file = try config("quickstart", "quickstart-\(name).yaml",
-                                  [("prevalence: {disease: 0.7, healthy: 0.3}", "prevalence: \(prevalence)")])
+                                  [("prevalence: {disease: 0.9, healthy: 0.1}", "prevalence: \(prevalence)")])
             let dataset = path("cohort-\(name).h5"), twin = path("cohort-\(name)-nobias.h5")
             let generated = try SimbaProcess.run(["generate", file, "-o", dataset, "--twin"], ranks: 2, timeout: 600)
             XCTAssertEqual(generated.status, 0, generated.stderr)
