@@ -156,6 +156,9 @@ public struct SampleGenerator: Sendable {
         let grid = fields.controlGrid, box = fields.effectBox
         let steps = squaringSteps(forNormUpTo: normBound, on: grid)
         let exponentiate = { (excluded: Int?) -> VectorField in
+            // Nothing left to move (a sample without biases, its disease left
+            // out): the exponential of zero is zero, without the work.
+            guard weights.contains(where: { $0.effect != excluded }) else { return VectorField(zerosOn: grid) }
             var effect = VectorField(zerosOn: grid.cropped(to: box))
             for (index, weight) in weights where index != excluded {
                 effect.add(fields.directions[index]!, scaledBy: Float(weight))
