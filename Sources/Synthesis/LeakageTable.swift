@@ -54,11 +54,11 @@ public struct LeakageTable: Sendable {
         guard group.contains("leakage") else { return nil }
         let values: [Double] = try group.dataset("leakage").read()
         let typical = try group.attribute("typical_disease_change_mm3", as: Double.self)
-        var table = LeakageTable(config: config, samples: 0, typicalDiseaseChangeMM3: typical)
-        guard !table.pairs.isEmpty, values.count % table.pairs.count == 0 else {
+        let pairs = LeakagePair.all(config.regionalEffects).count
+        guard pairs > 0, values.count % pairs == 0 else {
             throw DatasetError("\(group.file.path): /samples/leakage does not match the configuration's effects")
         }
-        table = LeakageTable(config: config, samples: values.count / table.pairs.count, typicalDiseaseChangeMM3: typical)
+        var table = LeakageTable(config: config, samples: values.count / pairs, typicalDiseaseChangeMM3: typical)
         table.values = values
         return table
     }
