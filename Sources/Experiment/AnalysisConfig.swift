@@ -30,6 +30,15 @@ public struct AnalysisConfig: Equatable, Sendable {
     public var checkpoint = "best"
     /// Seeds the bootstrap and the probes' folds.
     public var seed: UInt64 = 0
+    /// Training replicates of every arm (training seed, seed + 1, …: other
+    /// weights, shuffles and dropout on the same cohorts).
+    public var replicates = 1
+    /// Cohorts regenerated from other seeds (cohort seed, seed + 1, …), each
+    /// with every arm's training replicates.
+    public var cohortReplicates = 1
+    /// What an arm must reach on its test images (every replicate) before
+    /// any fairness verdict is printed for it.
+    public var floors = LearningFloors()
 
     public init() {}
 
@@ -54,7 +63,14 @@ public struct AnalysisConfig: Equatable, Sendable {
         case .tiny:
             config.bootstrap = 200
             config.saliency = 2
-        case .quickstart, .simbaJAMIA, .multibias:
+        case .quickstart:
+            config.arms = [ArmName.biased, ArmName.twin, ArmName.reweighed]
+            config.replicates = 3
+        case .quickstartNull:
+            // The control needs the biased arm and its twin; nothing to mitigate, no maps.
+            config.replicates = 3
+            config.saliency = 0
+        case .simbaJAMIA, .multibias:
             config.arms = [ArmName.biased, ArmName.twin, ArmName.reweighed]
         case .multisite:
             config.arms = [ArmName.central, ArmName.federated, ArmName.travelling]
@@ -85,6 +101,15 @@ extension AnalysisConfig {
         ConfigField("checkpoint", \.checkpoint, .text, "evaluated: best (lowest validation loss) or latest",
                     check: ConfigCheck { ["best", "latest"].contains($0) ? nil : "must be best or latest, got '\($0)'" }),
         ConfigField("seed", \.seed, .unsigned, "the bootstrap and the probes' folds"),
+        ConfigField("replicates", \.replicates, .int, "training replicates of every arm (training seeds seed, seed+1, …)",
+                    check: .within(1...100, "replicates")),
+        ConfigField("cohort_replicates", \.cohortReplicates, .int, "cohorts regenerated from cohort seeds seed, seed+1, …",
+                    check: .within(1...20, "cohorts")),
+        ConfigField("floor_auroc", \.floors.auroc, .double, "test AUROC every replicate of an arm must reach before its verdicts",
+                    check: ConfigCheck { (0.5...1).contains($0) ? nil : "must be in [0.5, 1], got \($0)" }),
+        ConfigField("floor_balanced_accuracy", \.floors.balancedAccuracy, .double,
+                    "test (TPR + TNR) / 2 at the threshold used, likewise",
+                    check: ConfigCheck { (0.5...1).contains($0) ? nil : "must be in [0.5, 1], got \($0)" }),
     ])
 
     /// What is wrong with a list of arms: an unknown or repeated one, no

@@ -31,7 +31,16 @@ public struct ExperimentReport {
             report.paragraph("Coupled effects (effects.allow_leakage: true): the bias and the disease may change each other's regions, so a disparity below mixes a learned shortcut with a change of the disease region itself. The leakage table says by how much.")
         }
         let level = Int((summary.arms.first?.evaluation.confidenceLevel ?? 0.95) * 100)
-        report.paragraph("Arms: \(summary.arms.map(\.name).joined(separator: ", ")). Trained and evaluated on \(summary.ranks) MPI rank\(summary.ranks == 1 ? "" : "s") by simba \(summary.simbaVersion), \(summary.created). Intervals are \(level)% bootstrap percentile intervals over test subjects.")
+        let replicated = summary.replicates * summary.cohortReplicates > 1
+        report.paragraph("Arms: \(summary.armNames.joined(separator: ", ")). Trained and evaluated on \(summary.ranks) MPI rank\(summary.ranks == 1 ? "" : "s") by simba \(summary.simbaVersion), \(summary.created). "
+            + (replicated ? "Each arm was trained \(summary.replicates) time\(summary.replicates == 1 ? "" : "s") (training seeds seed, seed + 1, …)"
+                + (summary.cohortReplicates > 1 ? " on each of \(summary.cohortReplicates) cohorts (cohort seeds seed, seed + 1, …)" : "")
+                + "; pooled figures are means over replicates with \(level)% intervals from a bootstrap over \(summary.cohortReplicates > 1 ? "cohorts, " : "")replicates and test subjects, and every replicate's own figure is shown beside them. "
+                : "One training run per arm: intervals are \(level)% bootstrap percentile intervals over test subjects only, so they do not include the variation between training seeds (analysis.replicates). ")
+            + "Per-arm tables below show the first replicate.")
+        verdicts(&report)
+        decomposition(&report)
+        replicateSpread(&report)
         comparisons(&report)
         leakage(&report)
         subgroups(&report)
@@ -46,6 +55,48 @@ public struct ExperimentReport {
             for example in examples { report.image(png: example.png, caption: example.caption) }
         }
         return report.html
+    }
+
+    /// The first replicate of every arm (the per-arm tables and charts).
+    private var primary: [ArmSummary] { summary.arms.filter { $0.replicate == .first } }
+
+    private func verdicts(_ report: inout HTMLReport) {
+        guard !summary.verdicts.isEmpty else { return }
+        report.heading("What this experiment shows")
+        report.paragraph("Each claim judged on its pooled interval, never on a point estimate. \"not shown\": the interval does not exclude the null; \"not judged\": an arm below the floors (test AUROC ≥ \(String(format: "%.2f", summary.floors.auroc)), balanced accuracy ≥ \(String(format: "%.2f", summary.floors.balancedAccuracy)) in every replicate) did not learn the disease, so its disparities mean nothing.")
+        report.table(["claim", "outcome", "what was measured"],
+                     summary.verdicts.map { [$0.claim.rawValue.replacingOccurrences(of: "_", with: " "), $0.outcome, $0.text] },
+                     caption: "Verdicts")
+    }
+
+    private func decomposition(_ report: inout HTMLReport) {
+        guard !summary.decomposition.isEmpty else { return }
+        report.heading("Where does the disparity come from?")
+        report.paragraph("Both models scored on both cohorts' test images (the same subjects with and without the bias). Δ = metric(bias group) − metric(no-bias group). total = Δ(biased model, biased images) − Δ(twin model, twin images); from the images = Δ(twin model, biased images) − Δ(twin model, twin images): what the bias in the input does to a model that never learned it; learned = Δ(biased model, biased images) − Δ(biased model, twin images): what the biased model loses when the bias is taken out of its input — the shortcut.")
+        let rows = summary.decomposition.map { d in
+            ["\(d.group) − \(d.reference)", d.metric] + [d.biasedModelOnBiasedImages, d.biasedModelOnTwinImages,
+                                                         d.twinModelOnBiasedImages, d.twinModelOnTwinImages,
+                                                         d.total, d.input, d.learned].map { Self.format($0.pooled) }
+        }
+        report.table(["groups", "metric", "biased model, biased images", "biased model, twin images",
+                      "twin model, biased images", "twin model, twin images", "total", "from the images", "learned"],
+                     rows, caption: "Decomposition of the biased arm's disparity (pooled over replicates)", numeric: Set(2...8))
+    }
+
+    private func replicateSpread(_ report: inout HTMLReport) {
+        let comparisons = summary.comparisons
+        guard let replicates = comparisons.first?.replicates, replicates.count > 1 else { return }
+        report.heading("Replicates")
+        report.paragraph("ΔΔ of every comparison in each replicate (its own subject-bootstrap interval) and pooled. A claim rests on the pooled interval; the spread shows how much one training run can move.")
+        var rows = comparisons.map { c in
+            ["\(c.arm) vs \(c.against)", "\(c.group) − \(c.reference)", "Δ" + c.metric]
+                + c.differenceByReplicate.map(Self.format) + [Self.format(c.difference)]
+        }
+        rows += summary.decomposition.map { d in
+            ["biased, learned part", "\(d.group) − \(d.reference)", d.metric] + d.learned.byReplicate.map(Self.format) + [Self.format(d.learned.pooled)]
+        }
+        report.table(["comparison", "groups", "metric"] + replicates.map { "replicate \($0.cohort > 1 ? "c\($0.cohort) " : "")\($0.training)" } + ["pooled"],
+                     rows, caption: "Replicate spread", numeric: Set(3...(3 + replicates.count)))
     }
 
     private func leakage(_ report: inout HTMLReport) {
@@ -72,16 +123,19 @@ public struct ExperimentReport {
 
     private func subgroups(_ report: inout HTMLReport) {
         report.heading("Test metrics per bias group")
-        for arm in summary.arms {
+        for arm in primary {
             report.html(table(arm.evaluation.byGroup, caption: "\(arm.name) (checkpoint \(arm.evaluation.checkpoint))"))
             if !arm.evaluation.disparities.keys.isEmpty {
                 report.html(table(arm.evaluation.disparities, caption: "\(arm.name): disparities"))
             }
+            if let other = arm.otherCohortEvaluation {
+                report.html(table(other.byGroup, caption: "\(arm.name) on the other cohort's test images (\((other.dataset as NSString).lastPathComponent))"))
+            }
         }
         for metric in ["TPR", "FPR"] {
-            let groups = summary.arms.first?.evaluation.byGroup.keys ?? []
-            let series = summary.arms.enumerated().map { index, arm in
-                let offset = (Double(index) - Double(summary.arms.count - 1) / 2) * 0.12
+            let groups = primary.first?.evaluation.byGroup.keys ?? []
+            let series = primary.enumerated().map { index, arm in
+                let offset = (Double(index) - Double(primary.count - 1) / 2) * 0.12
                 let cells = groups.map { arm.evaluation.byGroup.cell($0, metric) }
                 return SVGChart.Series(
                     name: arm.name,
@@ -94,7 +148,7 @@ public struct ExperimentReport {
     }
 
     private func sites(_ report: inout HTMLReport) {
-        let withSites = summary.arms.filter { $0.evaluation.bySite != nil }
+        let withSites = primary.filter { $0.evaluation.bySite != nil }
         guard !withSites.isEmpty else { return }
         report.heading("Test metrics per site")
         report.paragraph("A held-out site contributes test images only: its scanner was never seen in training.")
@@ -109,7 +163,7 @@ public struct ExperimentReport {
     /// Local arms' matrices: each site's (or bias group's) model on every
     /// site's (group's) test images.
     private func crossSite(_ report: inout HTMLReport) {
-        let arms = summary.arms.filter { $0.crossSite != nil }
+        let arms = primary.filter { $0.crossSite != nil }
         guard !arms.isEmpty else { return }
         report.heading("One model per site or bias group")
         report.paragraph("Rows: whose model; columns: whose test images. The arm's tables above score each test image with its own site's (bias group's) model; a held-out site's images get the mean of all models' scores. Bias-group models start from the biased arm's best model and are fine-tuned on one bias group each.")
@@ -126,7 +180,7 @@ public struct ExperimentReport {
     }
 
     private func encoding(_ report: inout HTMLReport) {
-        let probed = summary.arms.filter { $0.encoding != nil }
+        let probed = primary.filter { $0.encoding != nil }
         guard !probed.isEmpty else { return }
         report.heading("Where is the bias encoded?")
         report.paragraph("Each layer's test-set activations → PCA (99% variance) → logistic regression, cross-validated accuracy. bias: within each disease class on balanced subsets (chance 0.5), so the disease cannot stand in for the bias; site: each site against as many images of the others (the 'secret site classifier'). Chance is dashed.")
@@ -159,7 +213,7 @@ public struct ExperimentReport {
     }
 
     private func saliency(_ report: inout HTMLReport) {
-        let arms = summary.arms.filter { $0.saliency != nil }
+        let arms = primary.filter { $0.saliency != nil }
         guard !arms.isEmpty else { return }
         report.heading("Where does the model look?")
         report.paragraph("SmoothGrad (20 noisy copies, σ 0.2) of correctly classified test images: TP maps of the disease score, TN maps of the healthy score, averaged per bias group. Regions ranked by weighted score (normalised mean saliency × % of the region above the threshold).")
@@ -179,10 +233,10 @@ public struct ExperimentReport {
     private func curves(_ report: inout HTMLReport) {
         report.heading("Training")
         report.table(["arm", "epochs", "best epoch", "stopped because"],
-                     summary.arms.map { [$0.name, String($0.epochsRun), String($0.bestEpoch), $0.stopReason] })
+                     summary.arms.map { [$0.label, String($0.epochsRun), String($0.bestEpoch), $0.stopReason] })
         for (title, path) in [("validation loss", \TrainingHistory.validationLoss),
                               ("validation accuracy", \TrainingHistory.validationAccuracy)] {
-            let series = summary.arms.map { arm in
+            let series = primary.map { arm in
                 SVGChart.Series(name: arm.name, points: zip(arm.history.epochs, arm.history[keyPath: path]).map {
                     (x: Double($0.0), y: $0.1)
                 })
@@ -205,10 +259,14 @@ public struct ExperimentReport {
     /// Every table of every arm, one CSV for pandas and R.
     public var csv: String {
         var lines = ["arm," + MetricTable.csvHeader]
-        for arm in summary.arms {
+        for run in summary.arms {
+            // Replicates after the first: the arm's name with the run file's suffix (biased-r2, twin-c2-r3).
+            var arm = run
+            arm.name = run.name + run.replicate.suffix
             let tables = [("by_group", arm.evaluation.byGroup), ("disparities", arm.evaluation.disparities)]
                 + (arm.evaluation.bySite.map { [("by_site", $0)] } ?? [])
                 + (arm.evaluation.bySiteAndGroup.map { [("by_site_group", $0)] } ?? [])
+                + (arm.otherCohortEvaluation.map { [("other_cohort_by_group", $0.byGroup), ("other_cohort_disparities", $0.disparities)] } ?? [])
             for (name, table) in tables { lines += table.csvLines(table: name).map { "\(arm.name),\($0)" } }
             if let encoding = arm.encoding {
                 for (target, probes) in encoding.targets.sorted(by: { $0.key < $1.key }) {
@@ -228,8 +286,21 @@ public struct ExperimentReport {
                 }
             }
         }
+        func values(_ cell: MetricTable.Cell) -> String {
+            [cell.estimate, cell.lower, cell.upper].map { $0.map { String($0) } ?? "" }.joined(separator: ",")
+        }
         for c in summary.comparisons {
-            lines.append("\(c.arm),vs_\(c.against),\(c.group) − \(c.reference),,,Δ\(c.metric),\(c.difference.estimate.map { String($0) } ?? ""),\(c.difference.lower.map { String($0) } ?? ""),\(c.difference.upper.map { String($0) } ?? "")")
+            lines.append("\(c.arm),vs_\(c.against),\(c.group) − \(c.reference),,,Δ\(c.metric),\(values(c.difference))")
+            if c.replicates.count > 1 {
+                for (replicate, cell) in zip(c.replicates, c.differenceByReplicate) {
+                    lines.append("\(c.arm)\(replicate.suffix),vs_\(c.against)_replicate,\(c.group) − \(c.reference),,,Δ\(c.metric),\(values(cell))")
+                }
+            }
+        }
+        for d in summary.decomposition {
+            for (part, cell) in [("total", d.total), ("from_images", d.input), ("learned", d.learned)] {
+                lines.append("biased,decomposition_\(part),\(d.group) − \(d.reference),,,\(d.metric),\(values(cell.pooled))")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

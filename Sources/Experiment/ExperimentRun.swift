@@ -89,22 +89,89 @@ public struct ExperimentRun {
     }
 
     private func runStages(world: Communicator) throws -> ExperimentSummary {
-        let say: (String) -> Void = { text in if world.rank == 0 { log.say(label + text) } }
-        let dataset = path("dataset.h5")
+        var runFiles: [ArmRunFile] = []
+        for cohortReplicate in 1...analysis.cohortReplicates {
+            let dataset = try generateCohorts(cohortReplicate, world: world)
+            let replicates = (1...analysis.replicates).map { Replicate(cohort: cohortReplicate, training: $0) }
+            try runReplicates(replicates, dataset: dataset, world: world)
+            runFiles += replicates.flatMap { replicate in
+                analysis.arms.map { ArmRunFile(name: $0, runFile: runFile(arm: $0, replicate), replicate: replicate) }
+            }
+        }
+        let written = try world.unanimously { () -> [String] in
+            guard world.rank == 0 else { return [] }
+            return try Stages.report(arms: runFiles, report: path("report.html"), experiment: title,
+                                     ranks: world.size, floors: analysis.floors)
+        }
+        let summary = try world.unanimously { try ExperimentSummary.read(from: path("summary.json")) }
+        say(world, ResultText.headline(summary))
+        say(world, "wrote \(written.joined(separator: ", "))")
+        return summary
+    }
+
+    private func say(_ world: Communicator, _ text: String) { if world.rank == 0 { log.say(label + text) } }
+
+    /// The biased cohort of a cohort replicate: dataset.h5, dataset-c2.h5, …
+    public func datasetPath(cohortReplicate: Int) -> String {
+        path("dataset\(Replicate(cohort: cohortReplicate).suffix).h5")
+    }
+
+    /// run-ARM.h5 for the first replicate, run-ARM-r2.h5, run-ARM-c2.h5, … for the others.
+    public func runFile(arm: String, _ replicate: Replicate) -> String { path("run-\(arm)\(replicate.suffix).h5") }
+
+    /// Generates (or, resuming, keeps) one cohort replicate's biased cohort
+    /// and, with a twin arm, its twin; returns the biased cohort's path.
+    private func generateCohorts(_ cohortReplicate: Int, world: Communicator) throws -> String {
+        let dataset = datasetPath(cohortReplicate: cohortReplicate)
         let wantsTwin = analysis.arms.contains(ArmName.twin)
         let haveCohorts = try world.unanimously {
             FileManager.default.fileExists(atPath: dataset)
                 && (!wantsTwin || FileManager.default.fileExists(atPath: CohortGeneration.twinPath(for: dataset)))
         }
-        if !(resume && haveCohorts) {
-            try CohortGeneration(config: cohort, yaml: cohortYAML, output: dataset, twin: wantsTwin,
-                                 overwrite: overwrite || resume, stall: stall, log: log).run(world: world)
-        } else {
-            say("keeping \(dataset)" + (wantsTwin ? " and \(CohortGeneration.twinPath(for: dataset))" : ""))
+        if resume && haveCohorts {
+            say(world, "keeping \(dataset)" + (wantsTwin ? " and \(CohortGeneration.twinPath(for: dataset))" : ""))
+            return dataset
         }
-        var runFiles: [(name: String, runFile: String)] = []
+        var config = cohort, yaml = cohortYAML
+        if cohortReplicate > 1 {
+            config.seed = Replicate(cohort: cohortReplicate).cohortSeed(cohort.seed)
+            yaml = config.yaml(title: "\(title), cohort replicate \(cohortReplicate) (seed \(config.seed))")
+        }
+        try CohortGeneration(config: config, yaml: yaml, output: dataset, twin: wantsTwin,
+                             overwrite: overwrite || resume, stall: stall, log: log).run(world: world)
+        return dataset
+    }
+
+    /// Trains and analyses every arm of `replicates` (one cohort's): one
+    /// after another on the whole world, or side by side on groups of at
+    /// least two ranks when the world has room for two or more.
+    private func runReplicates(_ replicates: [Replicate], dataset: String, world: Communicator) throws {
+        let groupCount = min(replicates.count, world.size / 2)
+        guard groupCount > 1 else {
+            for replicate in replicates { try runArms(replicate, dataset: dataset, world: world) }
+            return
+        }
+        let group = world.rank * groupCount / world.size
+        guard let mine = try world.split(color: group, key: world.rank) else {
+            throw ExperimentError("internal error: rank \(world.rank) joined no replicate group")
+        }
+        try world.agreeing(afterSubgroups: {
+            for (index, replicate) in replicates.enumerated() where index % groupCount == group {
+                try runArms(replicate, dataset: dataset, world: mine)
+            }
+        })
+        try mine.free()
+    }
+
+    /// One replicate: every arm trained, evaluated on its own cohort and on
+    /// the counterfactual one, probed and (first replicate) mapped.
+    private func runArms(_ replicate: Replicate, dataset: String, world: Communicator) throws {
+        let twinDataset = CohortGeneration.twinPath(for: dataset)
+        let hasTwin = analysis.arms.contains(ArmName.twin)
+        let name = { (arm: String) in replicate == .first ? arm : "\(arm) (\(replicate))" }
         for arm in analysis.arms {
             var config = training
+            config.seed = replicate.trainingSeed(training.seed)
             if arm == ArmName.reweighed { config.reweighing = true }
             if arm == ArmName.groupModels {
                 // Pretrained on everyone (the biased arm's best model), then
@@ -112,7 +179,7 @@ public struct ExperimentRun {
                 config.strategy = .local
                 config.partition = .biasGroup
                 config.sites = 0
-                config.initializeFrom = path("run-\(ArmName.biased).h5")
+                config.initializeFrom = runFile(arm: ArmName.biased, replicate)
             }
             if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
                 config.strategy = strategy
@@ -120,57 +187,64 @@ public struct ExperimentRun {
                 if strategy == .federated || strategy == .travelling { config.batchNormCalibration = false }
             }
             try world.unanimously { try config.validate() }
-            let data = arm == ArmName.twin ? CohortGeneration.twinPath(for: dataset) : dataset
-            let runFile = path("run-\(arm).h5")
+            let data = arm == ArmName.twin ? twinDataset : dataset
+            // The same subjects with the bias (twin arm) or without it (every other arm).
+            let otherCohort: String? = hasTwin ? (arm == ArmName.twin ? dataset : twinDataset) : nil
+            let runFile = runFile(arm: arm, replicate)
             let exists = try world.unanimously { FileManager.default.fileExists(atPath: runFile) }
             try TrainingStage.train(TrainingRun(config: config, datasetPath: data, runPath: runFile,
                                                 resume: resume && exists, overwrite: overwrite),
-                                    world: world, label: label + arm, stall: stall, log: log)
+                                    world: world, label: label + name(arm), stall: stall, log: log)
             guard config.strategy != .local else {
                 // One model per site (or bias group): evaluated as deployed, from its cross-site matrix.
                 let stored = try stall.writing([runFile], command: "simba run", world: world, unit: "stage") { _ in
                     try Stages.evaluateLocal(runFile: runFile, settings: analysis.bootstrapSettings, world: world)
                 }
-                say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
-                runFiles.append((arm, runFile))
+                say(world, "\(name(arm)): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
                 continue
             }
             // Evaluation, probes and maps write into the run file: claimed and watched like training.
             try stall.writing([runFile], command: "simba run", world: world, unit: "stage") { _ in
-                // A resumed experiment keeps what is current for the run's checkpoint.
-                let done = try world.unanimously { resume ? try FinishedStages.read(runFile: runFile, analysis: analysis) : FinishedStages() }
-                if done.evaluation {
-                    say("\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(done.saliency ? "" : "not ")its saliency maps")
-                } else {
-                    try world.stopIfRequested()
-                    let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
-                                                     settings: analysis.bootstrapSettings, world: world)
-                    say("\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
-                }
-                if analysis.probes && !done.encoding {
-                    try world.stopIfRequested()
-                    let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
-                                                 seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
-                    say("\(arm): encoding\n" + ResultText.encoding(table))
-                }
-                if analysis.saliency > 0 && !done.saliency {
-                    try world.stopIfRequested()
-                    let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
-                                                   threshold: Float(analysis.saliencyThreshold),
-                                                   niftiFolder: path("saliency-\(arm)"), world: world)
-                    say("\(arm): " + ResultText.saliency(maps))
-                }
+                try analyse(arm: name(arm), runFile: runFile, otherCohort: otherCohort, mapSaliency: replicate == .first,
+                            world: world)
             }
-            runFiles.append((arm, runFile))
         }
-        let written = try world.unanimously { () -> [String] in
-            guard world.rank == 0 else { return [] }
-            return try Stages.report(arms: runFiles, report: path("report.html"), experiment: title,
-                                     ranks: world.size)
+    }
+
+    /// The analysis stages of one trained arm; a resumed experiment keeps
+    /// what is current for the run's checkpoint.
+    private func analyse(arm: String, runFile: String, otherCohort: String?, mapSaliency: Bool,
+                         world: Communicator) throws {
+        let done = try world.unanimously {
+            resume ? try FinishedStages.read(runFile: runFile, analysis: analysis, otherCohort: otherCohort) : FinishedStages()
         }
-        let summary = try world.unanimously { try ExperimentSummary.read(from: path("summary.json")) }
-        say(ResultText.headline(summary))
-        say("wrote \(written.joined(separator: ", "))")
-        return summary
+        if done.evaluation {
+            say(world, "\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(done.saliency ? "" : "not ")its saliency maps")
+        } else {
+            try world.stopIfRequested()
+            let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
+                                             settings: analysis.bootstrapSettings, world: world)
+            say(world, "\(arm): test metrics (\(stored.checkpoint))\n" + ResultText.table(stored.byGroup))
+        }
+        if let otherCohort, !done.otherCohortEvaluation {
+            try world.stopIfRequested()
+            let stored = try Stages.evaluate(runFile: runFile, dataset: otherCohort, checkpoint: analysis.checkpoint,
+                                             settings: analysis.bootstrapSettings, world: world)
+            say(world, "\(arm): on the other cohort's test images (\((otherCohort as NSString).lastPathComponent))\n"
+                + ResultText.table(stored.byGroup))
+        }
+        if analysis.probes && !done.encoding {
+            try world.stopIfRequested()
+            let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
+                                         seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
+            say(world, "\(arm): encoding\n" + ResultText.encoding(table))
+        }
+        if mapSaliency && analysis.saliency > 0 && !done.saliency {
+            try world.stopIfRequested()
+            let maps = try Stages.saliency(runFile: runFile, checkpoint: analysis.checkpoint, perCell: analysis.saliency,
+                                           threshold: Float(analysis.saliencyThreshold),
+                                           niftiFolder: path("saliency-\(arm)"), world: world)
+            say(world, "\(arm): " + ResultText.saliency(maps))
+        }
     }
 }

@@ -17,6 +17,14 @@ public struct ArmSummary: Codable, Sendable, Equatable {
     /// models: each group's model on every group's test images).
     public var crossSite: CrossSiteSummary?
     public var history: TrainingHistory
+    /// Which replicate of the arm this run is.
+    public var replicate: Replicate = .first
+    /// The model on the counterfactual cohort's test images (same subjects,
+    /// bias removed — or, for the twin arm, added); nil without a twin cohort.
+    public var otherCohortEvaluation: StoredEvaluation? = nil
+
+    /// The arm's name with its replicate when it is not the first.
+    public var label: String { replicate == .first ? name : "\(name) (\(replicate))" }
 }
 
 /// The cross-site matrix of a local arm: rows are the model's site,
@@ -51,7 +59,9 @@ public struct SaliencySummary: Codable, Sendable, Equatable {
 
 /// Δmetric between the bias group and the no-bias group for two arms on the
 /// same test subjects, and how much the first arm's disparity exceeds the
-/// second's (ΔΔ: the part the bias — or the mitigation — changed).
+/// second's (ΔΔ: the part the bias — or the mitigation — changed). With
+/// replicates the three are pooled over them (`ReplicatedEstimate`), and each
+/// replicate's own values are kept beside.
 public struct ArmComparison: Codable, Sendable, Equatable {
     public var arm: String
     public var against: String
@@ -61,29 +71,137 @@ public struct ArmComparison: Codable, Sendable, Equatable {
     public var armDisparity: MetricTable.Cell
     public var againstDisparity: MetricTable.Cell
     public var difference: MetricTable.Cell
+    /// The replicates compared (replicate r of one arm with replicate r of the other).
+    public var replicates: [Replicate]
+    public var armDisparityByReplicate: [MetricTable.Cell]
+    public var againstDisparityByReplicate: [MetricTable.Cell]
+    public var differenceByReplicate: [MetricTable.Cell]
 
-    /// Paired bootstrap over the shared test subjects (CounterfactualDisparity).
-    public static func compare(_ arm: ArmSummary, against other: ArmSummary,
+    /// Paired bootstrap over the shared test subjects, pooled over the
+    /// replicates both arms have.
+    public static func compare(_ arm: [ArmSummary], against other: [ArmSummary],
                                settings: BootstrapSettings) throws -> [ArmComparison] {
-        let a = arm.evaluation.predictions, b = other.evaluation.predictions
-        guard a.indices == b.indices, a.labels == b.labels else {
-            throw ExperimentError("arms \(arm.name) and \(other.name) were not tested on the same subjects")
-        }
-        let groups = SampleGroups(a.groups)
+        let pairs = try replicatePairs(arm, other)
+        guard let first = pairs.first else { return [] }
+        let groups = SampleGroups(first.0.evaluation.predictions.groups)
         let reference = GroupNames.none
         guard groups.distinctKeys.contains(reference) else { return [] }
-        return try groups.distinctKeys.filter { $0 != reference }.flatMap { group in
-            try CounterfactualDisparity.estimate(
-                biased: try ScoredSamples(labels: a.labels, scores: a.scores),
-                twin: try ScoredSamples(labels: b.labels, scores: b.scores),
-                groups: groups, biasGroup: group, referenceGroup: reference,
-                metrics: Evaluation.disparityMetrics, settings: settings
-            ).map {
-                ArmComparison(arm: arm.name, against: other.name, metric: "Δ" + $0.metric.abbreviation,
-                              group: group, reference: reference,
-                              armDisparity: MetricTable.Cell($0.biasedModelDifference),
-                              againstDisparity: MetricTable.Cell($0.twinModelDifference),
-                              difference: MetricTable.Cell($0.differenceOfDifferences))
+        let metrics = Evaluation.disparityMetrics
+        return try groups.distinctKeys.filter { $0 != reference }.flatMap { group -> [ArmComparison] in
+            let estimate = try ReplicatedEstimate(units: pairs.map { a, b in
+                (a.replicate, try PairedDisparities(
+                    models: [try a.evaluation.predictions.scored, try b.evaluation.predictions.scored],
+                    groups: SampleGroups(a.evaluation.predictions.groups), biasGroup: group, referenceGroup: reference,
+                    metrics: metrics, contrasts: [[1, -1]]))
+            }, settings: settings)
+            return metrics.enumerated().map { position, metric in
+                let armCell = estimate.cell(3 * position), againstCell = estimate.cell(3 * position + 1)
+                let differenceCell = estimate.cell(3 * position + 2)
+                return ArmComparison(arm: first.0.name, against: first.1.name, metric: "Δ" + metric.abbreviation,
+                                     group: group, reference: reference,
+                                     armDisparity: armCell.pooled, againstDisparity: againstCell.pooled,
+                                     difference: differenceCell.pooled, replicates: estimate.replicates,
+                                     armDisparityByReplicate: armCell.byReplicate,
+                                     againstDisparityByReplicate: againstCell.byReplicate,
+                                     differenceByReplicate: differenceCell.byReplicate)
+            }
+        }
+    }
+}
+
+/// The replicates two arms share, each pair checked to be tested on the same subjects.
+private func replicatePairs(_ arm: [ArmSummary], _ other: [ArmSummary]) throws -> [(ArmSummary, ArmSummary)] {
+    try arm.compactMap { a -> (ArmSummary, ArmSummary)? in
+        guard let b = other.first(where: { $0.replicate == a.replicate }) else { return nil }
+        let p = a.evaluation.predictions, q = b.evaluation.predictions
+        guard p.indices == q.indices, p.labels == q.labels, p.groups == q.groups else {
+            throw ExperimentError("arms \(a.label) and \(b.label) were not tested on the same subjects")
+        }
+        return (a, b)
+    }
+}
+
+extension StoredEvaluation.StoredPredictions {
+    var scored: ScoredSamples { get throws { try ScoredSamples(labels: labels, scores: scores) } }
+}
+
+/// One arm's own disparity Δ = metric(bias group) − metric(no-bias group),
+/// pooled over its replicates.
+public struct ArmDisparity: Codable, Sendable, Equatable {
+    public var arm: String
+    public var metric: String
+    public var group: String
+    public var reference: String
+    public var replicates: [Replicate]
+    public var disparity: ReplicatedCell
+
+    static func estimate(_ arm: [ArmSummary], settings: BootstrapSettings) throws -> [ArmDisparity] {
+        guard let first = arm.first else { return [] }
+        let groups = SampleGroups(first.evaluation.predictions.groups)
+        guard groups.distinctKeys.contains(GroupNames.none) else { return [] }
+        let metrics = Evaluation.disparityMetrics
+        return try groups.distinctKeys.filter { $0 != GroupNames.none }.flatMap { group -> [ArmDisparity] in
+            let estimate = try ReplicatedEstimate(units: arm.map { run in
+                (run.replicate, try PairedDisparities(
+                    models: [try run.evaluation.predictions.scored], groups: SampleGroups(run.evaluation.predictions.groups),
+                    biasGroup: group, referenceGroup: GroupNames.none, metrics: metrics))
+            }, settings: settings)
+            return metrics.enumerated().map { position, metric in
+                ArmDisparity(arm: first.name, metric: "Δ" + metric.abbreviation, group: group, reference: GroupNames.none,
+                             replicates: estimate.replicates, disparity: estimate.cell(position))
+            }
+        }
+    }
+}
+
+/// Where the biased arm's disparity comes from, from cross-scores: the
+/// biased and the twin model, each scored on the biased and on the twin
+/// test images (the same subjects with and without the bias).
+///   total    = Δ(biased model, biased images) − Δ(twin model, twin images): the ΔΔ of the comparison;
+///   input    = Δ(twin model, biased images) − Δ(twin model, twin images):
+///              what the bias in the images does to a model that never learned it;
+///   learned  = Δ(biased model, biased images) − Δ(biased model, twin images):
+///              what the biased model loses when the bias is removed from its input (the shortcut).
+public struct CounterfactualDecomposition: Codable, Sendable, Equatable {
+    public var metric: String
+    public var group: String
+    public var reference: String
+    public var replicates: [Replicate]
+    public var biasedModelOnBiasedImages: ReplicatedCell
+    public var biasedModelOnTwinImages: ReplicatedCell
+    public var twinModelOnBiasedImages: ReplicatedCell
+    public var twinModelOnTwinImages: ReplicatedCell
+    public var total: ReplicatedCell
+    public var input: ReplicatedCell
+    public var learned: ReplicatedCell
+
+    static func estimate(biased: [ArmSummary], twin: [ArmSummary], settings: BootstrapSettings) throws -> [CounterfactualDecomposition] {
+        let pairs = try replicatePairs(biased, twin).filter { $0.0.otherCohortEvaluation != nil && $0.1.otherCohortEvaluation != nil }
+        guard let first = pairs.first else { return [] }
+        let groups = SampleGroups(first.0.evaluation.predictions.groups)
+        guard groups.distinctKeys.contains(GroupNames.none) else { return [] }
+        let metrics = Evaluation.disparityMetrics
+        return try groups.distinctKeys.filter { $0 != GroupNames.none }.flatMap { group -> [CounterfactualDecomposition] in
+            let estimate = try ReplicatedEstimate(units: pairs.map { b, t in
+                let evaluations = [b.evaluation, b.otherCohortEvaluation!, t.otherCohortEvaluation!, t.evaluation]
+                for other in evaluations.dropFirst() {
+                    guard other.predictions.indices == b.evaluation.predictions.indices,
+                          other.predictions.groups == b.evaluation.predictions.groups else {
+                        throw ExperimentError("the cross-scores of \(b.label) and \(t.label) are not on the same subjects")
+                    }
+                }
+                return (b.replicate, try PairedDisparities(
+                    models: try evaluations.map { try $0.predictions.scored },
+                    groups: SampleGroups(b.evaluation.predictions.groups), biasGroup: group, referenceGroup: GroupNames.none,
+                    metrics: metrics, contrasts: [[1, 0, 0, -1], [0, 0, 1, -1], [1, -1, 0, 0]]))
+            }, settings: settings)
+            return metrics.enumerated().map { position, metric in
+                let base = 7 * position
+                return CounterfactualDecomposition(
+                    metric: "Δ" + metric.abbreviation, group: group, reference: GroupNames.none, replicates: estimate.replicates,
+                    biasedModelOnBiasedImages: estimate.cell(base), biasedModelOnTwinImages: estimate.cell(base + 1),
+                    twinModelOnBiasedImages: estimate.cell(base + 2), twinModelOnTwinImages: estimate.cell(base + 3),
+                    total: estimate.cell(base + 4), input: estimate.cell(base + 5), learned: estimate.cell(base + 6))
             }
         }
     }
@@ -96,39 +214,77 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
     public var ranks: Int
     public var created: String
     public var simbaVersion: String
+    /// Every replicate of every arm (`arm(_:)`: the first replicate).
     public var arms: [ArmSummary]
+    /// Training and cohort replicates per arm.
+    public var replicates: Int
+    public var cohortReplicates: Int
+    /// Each arm's own disparities, pooled over its replicates.
+    public var disparities: [ArmDisparity]
     /// biased vs twin (the bias's own effect), each mitigation vs biased
-    /// (what it removed), strategy arms vs central.
+    /// (what it removed), strategy arms vs central; pooled over replicates.
     public var comparisons: [ArmComparison]
+    /// The biased arm's disparity split into what the images carry and what
+    /// the model learned (needs the twin arm and cross-scores).
+    public var decomposition: [CounterfactualDecomposition]
+    public var floors: LearningFloors
+    /// What the experiment shows, claim by claim, in words and as data.
+    public var verdicts: [Verdict]
     /// The biased cohort's leakage between regional effects (nil: not recorded).
     public var leakage: LeakageSummary?
 
     public init(experiment: String, ranks: Int, simbaVersion: String, arms: [ArmSummary],
-                settings: BootstrapSettings) throws {
+                settings: BootstrapSettings, floors: LearningFloors = LearningFloors()) throws {
         self.experiment = experiment
         self.ranks = ranks
         self.simbaVersion = simbaVersion
         created = ISO8601DateFormatter().string(from: Date())
         self.arms = arms
+        self.floors = floors
+        let names = Self.names(of: arms)
+        let byArm = Dictionary(grouping: arms, by: \.name).mapValues { $0.sorted { $0.replicate < $1.replicate } }
+        replicates = Set(arms.map(\.replicate.training)).count
+        cohortReplicates = Set(arms.map(\.replicate.cohort)).count
+        disparities = try names.flatMap { name in
+            // Local arms are scored from their cross-site matrices; their replicates pool likewise.
+            try ArmDisparity.estimate(byArm[name]!, settings: settings)
+        }
         var comparisons: [ArmComparison] = []
-        func arm(_ name: String) -> ArmSummary? { arms.first { $0.name == name } }
-        if let biased = arm(ArmName.biased), let twin = arm(ArmName.twin) {
+        if let biased = byArm[ArmName.biased], let twin = byArm[ArmName.twin] {
             comparisons += try ArmComparison.compare(biased, against: twin, settings: settings)
         }
-        if let biased = arm(ArmName.biased) {
+        if let biased = byArm[ArmName.biased] {
             for name in ArmName.mitigations {
-                if let mitigated = arm(name) { comparisons += try ArmComparison.compare(mitigated, against: biased, settings: settings) }
+                if let mitigated = byArm[name] { comparisons += try ArmComparison.compare(mitigated, against: biased, settings: settings) }
             }
         }
-        if let central = arm(ArmName.central) {
+        if let central = byArm[ArmName.central] {
             for name in ArmName.strategies.dropFirst() {
-                if let other = arm(name) { comparisons += try ArmComparison.compare(other, against: central, settings: settings) }
+                if let other = byArm[name] { comparisons += try ArmComparison.compare(other, against: central, settings: settings) }
             }
         }
         self.comparisons = comparisons
+        if let biased = byArm[ArmName.biased], let twin = byArm[ArmName.twin] {
+            decomposition = try CounterfactualDecomposition.estimate(biased: biased, twin: twin, settings: settings)
+        } else {
+            decomposition = []
+        }
+        verdicts = []
+        verdicts = Verdict.judge(self)
     }
 
-    public func arm(_ name: String) -> ArmSummary? { arms.first { $0.name == name } }
+    /// The first replicate of arm `name`.
+    public func arm(_ name: String) -> ArmSummary? { arms.first { $0.name == name && $0.replicate == .first } }
+    /// Every replicate of arm `name`, in order.
+    public func replicates(of name: String) -> [ArmSummary] {
+        arms.filter { $0.name == name }.sorted { $0.replicate < $1.replicate }
+    }
+    /// The arms' names, in the experiment's order.
+    public var armNames: [String] { Self.names(of: arms) }
+
+    static func names(of arms: [ArmSummary]) -> [String] {
+        arms.reduce(into: [String]()) { if !$0.contains($1.name) { $0.append($1.name) } }
+    }
 
     public var json: Data {
         get throws {

@@ -58,10 +58,15 @@ extension ResultText {
             guard let l = cell.lower, let u = cell.upper else { return String(format: "%+.3f", e) }
             return String(format: "%+.3f [%+.3f, %+.3f]", e, l, u)
         }
-        return summary.comparisons.map { c in
+        let pooled = summary.replicates * summary.cohortReplicates > 1
+            ? " (pooled over \(summary.replicates * summary.cohortReplicates) replicates)" : ""
+        let comparisons = summary.comparisons.map { c in
             "\(c.arm) vs \(c.against), \(c.group) − \(c.reference): \(c.metric) \(text(c.armDisparity)) vs \(text(c.againstDisparity)); difference \(text(c.difference))"
-                + (c.difference.excludesZero ? " (beyond the interval)" : "")
-        }.joined(separator: "\n")
+                + (c.difference.excludesZero ? " (beyond the interval)" : "") + pooled
+        }
+        let verdicts = summary.verdicts.filter { $0.claim != .learned || $0.holds != true }
+            .map { "[\($0.outcome)] \($0.text)" }
+        return (comparisons + (verdicts.isEmpty ? [] : ["verdicts:"] + verdicts)).joined(separator: "\n")
     }
 }
 

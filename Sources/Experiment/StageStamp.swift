@@ -24,14 +24,17 @@ enum StageStamp {
 /// Which stages of an arm are already done for the run's current checkpoint.
 public struct FinishedStages: Sendable, Equatable {
     public var evaluation = false, encoding = false, saliency = false
+    /// The cross-score on the counterfactual cohort's test images.
+    public var otherCohortEvaluation = false
 
     public init() {}
 
     /// Compares the stamps in `runFile` with what `analysis` would compute
     /// from its `analysis.checkpoint` checkpoint on the run's own dataset
-    /// (serial, read-only). Local runs are always evaluated again (cheap:
+    /// (serial, read-only), and with `otherCohort` its evaluation on that
+    /// cohort's test images. Local runs are always evaluated again (cheap:
     /// from their stored scores).
-    public static func read(runFile: String, analysis: AnalysisConfig) throws -> FinishedStages {
+    public static func read(runFile: String, analysis: AnalysisConfig, otherCohort: String? = nil) throws -> FinishedStages {
         var done = FinishedStages()
         guard FileManager.default.fileExists(atPath: runFile),
               let stored = try? StoredModel.read(path: runFile, link: analysis.checkpoint),
@@ -45,6 +48,10 @@ public struct FinishedStages: Sendable, Equatable {
             checkpoint: checkpoint, dataset: dataset, folds: analysis.folds, seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB))
         done.saliency = try done.evaluation && current(SaliencyTable.groupName, StageStamp.saliency(
             checkpoint: checkpoint, dataset: dataset, perCell: analysis.saliency, threshold: Float(analysis.saliencyThreshold)))
+        if let otherCohort {
+            done.otherCohortEvaluation = try done.evaluation && current(StoredEvaluation.otherCohortGroupName,
+                                                                        StageStamp.evaluation(checkpoint: checkpoint, dataset: otherCohort, settings: settings))
+        }
         return done
     }
 }

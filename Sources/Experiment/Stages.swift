@@ -1,6 +1,7 @@
 import Analysis
 import Cluster
 import Foundation
+import Storage
 import Synthesis
 
 /// The analysis stages run on every rank of the world: each shares the
@@ -8,7 +9,9 @@ import Synthesis
 /// are agreed so every rank reports the same one line.
 public enum Stages {
     /// Scores the test split with one checkpoint of the run, computes the
-    /// subgroup tables and stores them in the run file's `/evaluation`.
+    /// subgroup tables and stores them in the run file's `/evaluation`, or,
+    /// for another dataset than the run's own (the counterfactual cohort),
+    /// in `/evaluation_other_cohort`, leaving the run's own evaluation as it is.
     /// `dataset` nil: the dataset recorded in the run file.
     public static func evaluate(runFile: String, dataset: String? = nil, checkpoint: String = "best",
                                 settings: BootstrapSettings = BootstrapSettings(),
@@ -29,14 +32,22 @@ public enum Stages {
             let evaluation = try Evaluation(predictions: predictions, groupNames: groupNames, siteNames: siteNames,
                                             settings: settings)
             let stored = StoredEvaluation(evaluation, run: run, dataset: datasetPath, settings: settings)
+            let group = evaluationGroup(run: run, dataset: datasetPath)
             if world.rank == 0 {
-                try stored.write(to: runFile)
+                try stored.write(to: runFile, group: group)
                 try RunFileSection.setStamp(StageStamp.evaluation(checkpoint: run.checkpoint, dataset: datasetPath, settings: settings),
-                                            of: StoredEvaluation.groupName, in: runFile)
+                                            of: group, in: runFile)
             }
             return stored
         }
         return stored
+    }
+
+    /// Where an evaluation of `run` on `dataset` goes: `/evaluation` for the
+    /// run's own dataset, `/evaluation_other_cohort` for any other.
+    static func evaluationGroup(run: TrainedRun, dataset: String) -> String {
+        dataset == run.datasetPath || OutputTarget.isSameFile(dataset, run.datasetPath)
+            ? StoredEvaluation.groupName : StoredEvaluation.otherCohortGroupName
     }
 
     /// A local run (one model per site) evaluated as deployed: each test

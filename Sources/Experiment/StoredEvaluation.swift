@@ -49,14 +49,20 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
         confidenceLevel = settings.confidenceLevel
     }
 
-    static let groupName = "evaluation"
+    /// The run's model on its own cohort's test images.
+    public static let groupName = "evaluation"
+    /// The run's model on another cohort's test images (the same subjects
+    /// with or without the bias: the counterfactual cross-score); never
+    /// replaces the run's own `/evaluation`.
+    public static let otherCohortGroupName = "evaluation_other_cohort"
 
-    /// Replaces `/evaluation` in the run file (serial; call on one rank).
-    public func write(to path: String) throws {
+    /// Replaces group `name` (`/evaluation` by default) in the run file
+    /// (serial; call on one rank).
+    public func write(to path: String, group name: String = groupName) throws {
         let file = try H5File.open(path, writable: true)
         let root = try file.root
         // Other members (a local run's cross_site matrix) stay.
-        let group = root.contains(Self.groupName) ? try root.group(Self.groupName) : try root.createGroup(Self.groupName)
+        let group = root.contains(name) ? try root.group(name) : try root.createGroup(name)
         if group.hasAttribute("complete") { try group.deleteAttribute("complete") }
         for child in ["predictions", "by_group", "by_site", "by_site_group", "disparities"] where group.contains(child) {
             try group.removeLink(child)
@@ -83,9 +89,9 @@ public struct StoredEvaluation: Codable, Sendable, Equatable {
         try file.close()
     }
 
-    /// Reads `/evaluation` of a run file, nil if it has none.
-    public static func read(from path: String) throws -> StoredEvaluation? {
-        try RunFileSection.read(groupName, in: path) { group in
+    /// Reads group `name` (`/evaluation` by default) of a run file, nil if it has none.
+    public static func read(from path: String, group name: String = groupName) throws -> StoredEvaluation? {
+        try RunFileSection.read(name, in: path) { group in
             let stored = try group.group("predictions")
             return StoredEvaluation(
                 checkpoint: try group.stringAttribute("checkpoint"), epoch: try group.attribute("epoch", as: Int.self),

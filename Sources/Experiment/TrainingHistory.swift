@@ -39,7 +39,7 @@ public struct TrainingHistory: Codable, Sendable, Equatable {
 
 extension ArmSummary {
     /// Everything a run file holds about one arm; its evaluation must exist.
-    public static func read(name: String, runFile: String) throws -> ArmSummary {
+    public static func read(name: String, runFile: String, replicate: Replicate = .first) throws -> ArmSummary {
         guard FileManager.default.fileExists(atPath: runFile) else {
             throw ExperimentError("run file \(runFile) does not exist")
         }
@@ -51,7 +51,9 @@ extension ArmSummary {
                           bestEpoch: history.bestEpoch, stopReason: history.stopReason, evaluation: evaluation,
                           encoding: try EncodingTable.read(from: runFile),
                           saliency: try SaliencyTable.read(from: runFile).map { SaliencySummary($0) },
-                          crossSite: history.strategy == "local" ? try crossSite(runFile) : nil, history: history)
+                          crossSite: history.strategy == "local" ? try crossSite(runFile) : nil, history: history,
+                          replicate: replicate,
+                          otherCohortEvaluation: try StoredEvaluation.read(from: runFile, group: StoredEvaluation.otherCohortGroupName))
     }
 
     static func crossSite(_ runFile: String) throws -> CrossSiteSummary {

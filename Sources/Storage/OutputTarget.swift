@@ -12,14 +12,15 @@ public enum OutputTarget {
     /// Refuses `output` when it exists and is the same file (device and
     /// inode, links followed) as any of `inputs`.
     public static func refuseSameFile(_ output: String, as inputs: [String]) throws {
-        var target = stat()
-        guard stat(output, &target) == 0 else { return }
-        for input in inputs {
-            var source = stat()
-            if stat(input, &source) == 0 && source.st_dev == target.st_dev && source.st_ino == target.st_ino {
-                throw Refused(description: "\(output) is the same file as the input \(input): writing it would destroy the input; give another output")
-            }
+        for input in inputs where isSameFile(output, input) {
+            throw Refused(description: "\(output) is the same file as the input \(input): writing it would destroy the input; give another output")
         }
+    }
+
+    /// Whether both paths exist and are one file (device and inode, links followed).
+    public static func isSameFile(_ first: String, _ second: String) -> Bool {
+        var a = stat(), b = stat()
+        return stat(first, &a) == 0 && stat(second, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino
     }
 
     /// For --overwrite: `path`, if it exists, must be a regular file (not a

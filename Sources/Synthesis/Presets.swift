@@ -4,6 +4,10 @@ public enum CohortPreset: String, CaseIterable, Sendable {
     case tiny
     /// What `make run` uses: small and coarse enough for a 2-core machine.
     case quickstart
+    /// The quickstart's null control: the same cohort with the bias in 50%
+    /// of each class, so the bias says nothing about the class and no
+    /// shortcut is possible (`make test-science` runs it).
+    case quickstartNull = "quickstart-null"
     /// SimBA's single-bias setting (JAMIA 2024 tutorial): 2000 images at 1 mm,
     /// disease in the right insula, a morphological bias in the right putamen
     /// in 70% of the disease class and 30% of the healthy class.
@@ -19,6 +23,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
         switch self {
         case .tiny: return "64 images at 4 mm, one morphological bias (tests)"
         case .quickstart: return "the make-run experiment: 800 images at 3 mm (half of them for testing), cropped around the disease and bias regions"
+        case .quickstartNull: return "the quickstart's null control: its bias in 50% of each class (no shortcut possible)"
         case .simbaJAMIA: return "SimBA's JAMIA 2024 setting: 2000 images at 1 mm, bias in 70%/30% of disease/healthy"
         case .multibias: return "SimBA's eBioMedicine 2025 design: morphological + intensity bias"
         case .multisite: return "6 sites with scanner effects and different populations, one held out"
@@ -41,7 +46,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
             config.template.voxelMM = 4
             config.cohort.size = 64
             config.subject.modes = 4
-        case .quickstart:
+        case .quickstart, .quickstartNull:
             // A box around the two regions keeps inputs small (21×29×23 voxels),
             // so a 2-core machine trains in minutes and the effects are a
             // large share of what the network sees.
@@ -60,7 +65,8 @@ public enum CohortPreset: String, CaseIterable, Sendable {
             config.disease.strengthMM = 2
             config.biases[0].effect = .morphological(region: "Putamen_R", kind: .expansion, strengthMM: 3,
                                                      coefficient: Coefficient(mean: 2, deviation: 1), edgeMM: 4)
-            config.biases[0].prevalence = ClassPrevalence(disease: 0.9, healthy: 0.1)
+            config.biases[0].prevalence = self == .quickstartNull ? ClassPrevalence(disease: 0.5, healthy: 0.5)
+                : ClassPrevalence(disease: 0.9, healthy: 0.1)
         case .simbaJAMIA:
             config.template.voxelMM = 1
             config.cohort.size = 2000

@@ -169,7 +169,7 @@ extension TrainingConfig {
             config.epochs = 3
             config.batch = 6
             config.patience = 3
-        case .quickstart:
+        case .quickstart, .quickstartNull:
             config.widths = [8, 16, 32]
             config.epochs = 40
             config.batch = 4

@@ -9,8 +9,10 @@ struct ReportCommand: ClusterCommand {
         abstract: "Write a self-contained HTML report, summary.json and tables.csv from evaluated run files.",
         discussion: """
             Each run file is one arm, named after the file (run-biased.h5 → \
-            biased). With arms named biased, twin and reweighed the report \
-            compares them on the same test subjects (paired bootstrap). \
+            biased; run-biased-r2.h5 → its second training replicate, \
+            run-biased-c2.h5 → its replicate on the second cohort). With arms \
+            named biased, twin and reweighed the report compares them on the \
+            same test subjects (paired bootstrap, pooled over replicates). \
             summary.json and tables.csv are written beside the report.
 
             Example:
@@ -26,18 +28,13 @@ struct ReportCommand: ClusterCommand {
         if !output.hasSuffix(".html") { throw ValidationError("--output must end in .html, got '\(output)'") }
     }
 
-    /// run-biased.h5 → biased
-    static func armName(_ path: String) -> String {
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return stem.hasPrefix("run-") ? String(stem.dropFirst(4)) : stem
-    }
-
     func run(world: Communicator) throws {
-        let names = runs.map(Self.armName)
+        let arms = runs.map(ArmRunFile.init(path:))
+        let names = arms.reduce(into: [String]()) { if !$0.contains($1.name) { $0.append($1.name) } }
         let paths = try world.unanimously { () -> [String] in
             guard world.rank == 0 else { return [] }
-            return try Stages.report(arms: Array(zip(names, runs)), report: output,
-                                  experiment: title ?? names.joined(separator: " vs "), ranks: world.size)
+            return try Stages.report(arms: arms, report: output,
+                                     experiment: title ?? names.joined(separator: " vs "), ranks: world.size)
         }
         if world.rank == 0 { print("wrote \(paths.joined(separator: ", "))") }
     }
