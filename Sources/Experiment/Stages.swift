@@ -45,7 +45,7 @@ public enum Stages {
 
     /// Where an evaluation of `run` on `dataset` goes: `/evaluation` for the
     /// run's own dataset, `/evaluation_other_cohort` for any other.
-    static func evaluationGroup(run: TrainedRun, dataset: String) -> String {
+    public static func evaluationGroup(run: TrainedRun, dataset: String) -> String {
         dataset == run.datasetPath || OutputTarget.isSameFile(dataset, run.datasetPath)
             ? StoredEvaluation.groupName : StoredEvaluation.otherCohortGroupName
     }

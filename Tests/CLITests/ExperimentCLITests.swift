@@ -178,6 +178,7 @@ final class ExperimentCLITests: XCTestCase {
         // Finished analysis stages are kept, not computed again.
         XCTAssertTrue(resumed.stdout.contains("biased: keeping its evaluation, its encoding, its saliency maps"), resumed.stdout)
         XCTAssertFalse(resumed.stdout.contains("biased: encoding"), resumed.stdout)
+        XCTAssertFalse(resumed.stdout.contains("biased: on the other cohort's test images"), resumed.stdout)
         let after = try FileManager.default.attributesOfItem(atPath: path("dataset.h5"))[.modificationDate] as? Date
         XCTAssertEqual(before, after, "the cohort was regenerated")
     }

@@ -54,7 +54,9 @@ struct EvaluateCommand: ClusterCommand {
                                       settings: settings, world: world)
         }
         if world.rank == 0 {
-            print("evaluated \(trained.run) (\(stored.checkpoint)) on \(stored.predictions.indices.count) test images of \(stored.dataset):")
+            let group = local ? StoredEvaluation.groupName
+                : Stages.evaluationGroup(run: try TrainedRun.read(path: trained.run, link: trained.checkpoint), dataset: stored.dataset)
+            print("evaluated \(trained.run) (\(stored.checkpoint)) on \(stored.predictions.indices.count) test images of \(stored.dataset) into /\(group):")
             print(ResultText.table(stored.byGroup))
             if !stored.disparities.keys.isEmpty { print(ResultText.table(stored.disparities)) }
         }

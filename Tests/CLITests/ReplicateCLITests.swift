@@ -1,0 +1,112 @@
+import Foundation
+import XCTest
+
+/// `analysis.replicates` and the counterfactual cross-scores as a user runs
+/// them: the tiny experiment with two training replicates of the biased and
+/// twin arms, one after another on 2 ranks and side by side on 4.
+final class ReplicateCLITests: XCTestCase {
+    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-replicates-\(UUID().uuidString)")
+    static var config: String { folder.appendingPathComponent("tiny-replicates.yaml").path }
+    nonisolated(unsafe) static var sequential: SimbaProcess.Result?
+
+    static func command(_ output: String) -> [String] {
+        ["run", config, "-o", folder.appendingPathComponent(output).path, "--epochs", "2", "--arms", "biased,twin"]
+    }
+
+    override class func setUp() {
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        guard let printed = try? SimbaProcess.run(["config", "--preset", "tiny"]), printed.status == 0 else { return }
+        let yaml = printed.stdout.replacingOccurrences(of: "\n  replicates: 1 ", with: "\n  replicates: 2 ")
+        try? yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        sequential = try? SimbaProcess.run(command("two-ranks"), ranks: 2, timeout: 900)
+    }
+
+    override class func tearDown() {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    func path(_ experiment: String, _ name: String) -> String { Self.folder.appendingPathComponent(experiment).appendingPathComponent(name).path }
+
+    func python(_ script: String, _ arguments: [String]) throws -> String {
+        let result = try SimbaProcess.tool("/usr/bin/python3", ["-c", script] + arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
+    }
+
+    func testEveryReplicateIsTrainedCrossScoredAndPooled() throws {
+        let run = try XCTUnwrap(Self.sequential)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(try String(contentsOfFile: Self.config, encoding: .utf8).contains("\n  replicates: 2 "))
+        for name in ["run-biased.h5", "run-twin.h5", "run-biased-r2.h5", "run-twin-r2.h5"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path("two-ranks", name)), name)
+        }
+        XCTAssertTrue(run.stdout.contains("twin (cohort 1, training 2): on the other cohort's test images (dataset.h5)"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("(pooled over 2 replicates)"), run.stdout)
+        // From outside: each run file keeps its own evaluation and gains the
+        // other cohort's beside it (same subjects); the replicates' training
+        // seeds are the experiment's seed and seed + 1; the summary pools them.
+        let output = try python("""
+            import h5py, json, sys, re
+            folder = sys.argv[1]
+            summary = json.load(open(folder + '/summary.json'))
+            print(summary['replicates'], summary['cohort_replicates'], len(summary['arms']))
+            for arm in summary['arms']:
+                f = h5py.File(arm['run_file'], 'r')
+                own, other = f['evaluation'], f['evaluation_other_cohort']
+                same = (own['predictions/sample_index'][()] == other['predictions/sample_index'][()]).all()
+                seed = re.search(r'\\n  seed: (\\d+)', f.attrs['config']).group(1)
+                print(arm['name'], arm['replicate']['training'], own.attrs['dataset'].split('/')[-1],
+                      other.attrs['dataset'].split('/')[-1], same, seed)
+            c = next(c for c in summary['comparisons'] if c['metric'] == 'ΔTPR')
+            per = [r['estimate'] for r in c['difference_by_replicate']]
+            print(len(per), abs(sum(per) / 2 - c['difference']['estimate']) < 1e-12)
+            print(len(summary['decomposition']) > 0, len([v for v in summary['verdicts'] if v['claim'] == 'learned']))
+            """, [Self.folder.appendingPathComponent("two-ranks").path])
+        XCTAssertEqual(output.split(separator: "\n"), [
+            "2 1 4",
+            "biased 1 dataset.h5 dataset-nobias.h5 True 1", "twin 1 dataset-nobias.h5 dataset.h5 True 1",
+            "biased 2 dataset.h5 dataset-nobias.h5 True 2", "twin 2 dataset-nobias.h5 dataset.h5 True 2",
+            "2 True", "True 2",
+        ])
+    }
+
+    /// Four ranks run the two replicates side by side on groups of two, each
+    /// exactly as two ranks run it alone: the pooled figures are the same to the bit.
+    func testReplicatesSideBySideEqualOneAfterAnother() throws {
+        XCTAssertEqual(Self.sequential?.status, 0)
+        let parallel = try SimbaProcess.run(Self.command("four-ranks"), ranks: 4, timeout: 900)
+        XCTAssertEqual(parallel.status, 0, parallel.stderr)
+        let output = try python("""
+            import json, sys
+            a, b = (json.load(open(p)) for p in sys.argv[1:3])
+            print(a['ranks'], b['ranks'])
+            for key in ('comparisons', 'disparities', 'decomposition', 'verdicts'):
+                print(key, a[key] == b[key])
+            print('scores', [x['evaluation']['predictions'] for x in a['arms']] == [x['evaluation']['predictions'] for x in b['arms']])
+            """, [path("two-ranks", "summary.json"), path("four-ranks", "summary.json")])
+        XCTAssertEqual(output.split(separator: "\n"), ["2 4", "comparisons True", "disparities True", "decomposition True",
+                                                       "verdicts True", "scores True"])
+    }
+
+    /// `simba evaluate --data OTHER` adds the cross-score and leaves the run's own evaluation alone.
+    func testEvaluateOnTheOtherCohortKeepsTheOwnEvaluation() throws {
+        XCTAssertEqual(Self.sequential?.status, 0)
+        let copy = Self.folder.appendingPathComponent("copy.h5").path
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: path("two-ranks", "run-biased-r2.h5"), toPath: copy)
+        let script = """
+            import h5py, sys
+            f = h5py.File(sys.argv[1], 'r')
+            for g in ('evaluation', 'evaluation_other_cohort'):
+                print(g, f[g].attrs['dataset'].split('/')[-1], list(f[g + '/predictions/score'][()][:3]) if g in f else None)
+            """
+        let before = try python(script, [copy])
+        let result = try SimbaProcess.run(["evaluate", copy, "--data", path("two-ranks", "dataset-nobias.h5"), "--bootstrap", "200"],
+                                          ranks: 2)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("/evaluation_other_cohort"), result.stdout)
+        let after = try python(script, [copy])
+        XCTAssertEqual(before.split(separator: "\n").first, after.split(separator: "\n").first, "the run's own evaluation changed")
+        XCTAssertTrue(after.contains("evaluation_other_cohort dataset-nobias.h5"), after)
+    }
+}
