@@ -70,6 +70,37 @@ final class ReplicateCLITests: XCTestCase {
         ])
     }
 
+    /// The report opens with the verdicts, the decomposition and the
+    /// replicate spread, with summary.json's numbers (rendered by headless Chromium).
+    func testReportOpensWithDecompositionAndReplicateSpread() throws {
+        XCTAssertEqual(Self.sequential?.status, 0)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+            throw XCTSkip("chromium is not installed (make test installs it)")
+        }
+        let dom = try SimbaProcess.tool("/usr/bin/chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--dump-dom",
+            "file://" + path("two-ranks", "report.html"),
+        ], timeout: 120)
+        XCTAssertEqual(dom.status, 0, dom.stderr)
+        let page = dom.stdout
+        let headings = ["What this experiment shows", "Where does the disparity come from?", "Replicates", "Did the bias change the model?"]
+        let positions = headings.map { page.range(of: $0)?.lowerBound }
+        XCTAssertFalse(positions.contains(nil), "missing sections: \(zip(headings, positions).filter { $1 == nil }.map(\.0))")
+        XCTAssertEqual(positions.compactMap { $0 }, positions.compactMap { $0 }.sorted(), "sections out of order")
+        // The pooled learned part and each replicate's ΔΔ, formatted from summary.json by Python.
+        let expected = try python("""
+            import json, sys
+            s = json.load(open(sys.argv[1]))
+            f = lambda c: '%.3f [%.3f, %.3f]' % (c['estimate'], c['lower'], c['upper'])
+            d = s['decomposition'][0]
+            print(f(d['learned']['pooled']))
+            for c in s['comparisons'][0]['difference_by_replicate']: print(f(c))
+            """, [path("two-ranks", "summary.json")])
+        for line in expected.split(separator: "\n") where !line.isEmpty {
+            XCTAssertTrue(page.contains(String(line)), "the rendered report does not show \(line)")
+        }
+    }
+
     /// Four ranks run the two replicates side by side on groups of two, each
     /// exactly as two ranks run it alone: the pooled figures are the same to the bit.
     func testReplicatesSideBySideEqualOneAfterAnother() throws {
