@@ -21,6 +21,13 @@ public struct MetricTable: Codable, Sendable, Equatable {
             self.init(estimate: interval.estimate, lower: interval.lower, upper: interval.upper)
         }
 
+        /// "+0.139 [+0.062, +0.266]": signed, for differences.
+        public var signedText: String {
+            guard let estimate else { return "–" }
+            guard let lower, let upper else { return String(format: "%+.3f", estimate) }
+            return String(format: "%+.3f [%+.3f, %+.3f]", estimate, lower, upper)
+        }
+
         /// Whether the interval lies entirely above or below zero.
         public var excludesZero: Bool {
             guard let lower, let upper else { return false }

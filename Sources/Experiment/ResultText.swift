@@ -53,11 +53,7 @@ extension ResultText {
     /// The counterfactual comparison in a few lines.
     public static func headline(_ summary: ExperimentSummary) -> String {
         guard !summary.comparisons.isEmpty else { return "no comparison (one arm only)" }
-        func text(_ cell: MetricTable.Cell) -> String {
-            guard let e = cell.estimate else { return "–" }
-            guard let l = cell.lower, let u = cell.upper else { return String(format: "%+.3f", e) }
-            return String(format: "%+.3f [%+.3f, %+.3f]", e, l, u)
-        }
+        func text(_ cell: MetricTable.Cell) -> String { cell.signedText }
         let pooled = summary.replicates * summary.cohortReplicates > 1
             ? " (pooled over \(summary.replicates * summary.cohortReplicates) replicates)" : ""
         let comparisons = summary.comparisons.map { c in

@@ -124,12 +124,7 @@ public struct Verdict: Codable, Sendable, Equatable {
 
     static func signed(_ value: Double?) -> String { value.map { String(format: "%+.3f", $0) } ?? "–" }
 
-    /// "+0.139 [+0.062, +0.266]"
-    static func text(_ cell: MetricTable.Cell) -> String {
-        guard let e = cell.estimate else { return "–" }
-        guard let l = cell.lower, let u = cell.upper else { return signed(e) }
-        return "\(signed(e)) [\(signed(l)), \(signed(u))]"
-    }
+    static func text(_ cell: MetricTable.Cell) -> String { cell.signedText }
 
     /// "shown", "not shown", "not judged"; for `learned`: "learned", "did not learn".
     public var outcome: String {

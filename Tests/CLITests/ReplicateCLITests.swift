@@ -27,12 +27,6 @@ final class ReplicateCLITests: XCTestCase {
 
     func path(_ experiment: String, _ name: String) -> String { Self.folder.appendingPathComponent(experiment).appendingPathComponent(name).path }
 
-    func python(_ script: String, _ arguments: [String]) throws -> String {
-        let result = try SimbaProcess.tool("/usr/bin/python3", ["-c", script] + arguments)
-        XCTAssertEqual(result.status, 0, result.stderr)
-        return result.stdout
-    }
-
     func testEveryReplicateIsTrainedCrossScoredAndPooled() throws {
         let run = try XCTUnwrap(Self.sequential)
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -74,15 +68,7 @@ final class ReplicateCLITests: XCTestCase {
     /// replicate spread, with summary.json's numbers (rendered by headless Chromium).
     func testReportOpensWithDecompositionAndReplicateSpread() throws {
         XCTAssertEqual(Self.sequential?.status, 0)
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
-            throw XCTSkip("chromium is not installed (make test installs it)")
-        }
-        let dom = try SimbaProcess.tool("/usr/bin/chromium", [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--dump-dom",
-            "file://" + path("two-ranks", "report.html"),
-        ], timeout: 120)
-        XCTAssertEqual(dom.status, 0, dom.stderr)
-        let page = dom.stdout
+        let page = try renderedDOM(path("two-ranks", "report.html"))
         let headings = ["What this experiment shows", "Where does the disparity come from?", "Replicates", "Did the bias change the model?"]
         let positions = headings.map { page.range(of: $0)?.lowerBound }
         XCTAssertFalse(positions.contains(nil), "missing sections: \(zip(headings, positions).filter { $1 == nil }.map(\.0))")

@@ -110,3 +110,25 @@ final class PipeReader: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+extension XCTestCase {
+    /// Runs a Python/h5py script (SimbaProcess.python); asserts it succeeded and returns its stdout.
+    func python(_ script: String, _ arguments: [String]) throws -> String {
+        let result = try SimbaProcess.python(script, arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
+    }
+
+    /// The DOM of an HTML file as headless Chromium renders it; skips the
+    /// test without chromium (make test installs it).
+    func renderedDOM(_ path: String) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+            throw XCTSkip("chromium is not installed (make test installs it)")
+        }
+        let dom = try SimbaProcess.tool("/usr/bin/chromium", [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--dump-dom", "file://" + path,
+        ], timeout: 120)
+        XCTAssertEqual(dom.status, 0, dom.stderr)
+        return dom.stdout
+    }
+}

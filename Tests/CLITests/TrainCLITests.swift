@@ -27,13 +27,6 @@ final class TrainCLITests: XCTestCase {
         return result
     }
 
-    /// Runs a Python/h5py script on run files; returns its stdout.
-    func python(_ script: String, _ arguments: [String]) throws -> String {
-        let result = try SimbaProcess.python(script, arguments)
-        XCTAssertEqual(result.status, 0, result.stderr)
-        return result.stdout
-    }
-
     /// Largest difference between the final parameters of two runs relative
     /// to the largest parameter, leaving out the convolution biases: under
     /// train-mode batch norm their gradient is exactly zero in exact
