@@ -273,6 +273,11 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
         verdicts = Verdict.judge(self)
     }
 
+    /// The verdict on comparison `c` (nil: none was judged).
+    public func verdict(on c: ArmComparison) -> Verdict? {
+        verdicts.first { $0.claim != .learned && $0.arm == c.arm && $0.against == c.against && $0.metric == c.metric && $0.group == c.group }
+    }
+
     /// The first replicate of arm `name`.
     public func arm(_ name: String) -> ArmSummary? { arms.first { $0.name == name && $0.replicate == .first } }
     /// Every replicate of arm `name`, in order.

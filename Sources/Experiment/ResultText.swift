@@ -58,7 +58,8 @@ extension ResultText {
             ? " (pooled over \(summary.replicates * summary.cohortReplicates) replicates)" : ""
         let comparisons = summary.comparisons.map { c in
             "\(c.arm) vs \(c.against), \(c.group) − \(c.reference): \(c.metric) \(text(c.armDisparity)) vs \(text(c.againstDisparity)); difference \(text(c.difference))"
-                + (c.difference.excludesZero ? " (beyond the interval)" : "") + pooled
+                + (summary.verdict(on: c)?.holds == nil ? " (not judged: an arm did not learn)"
+                    : c.difference.excludesZero ? " (beyond the interval)" : "") + pooled
         }
         let verdicts = summary.verdicts.filter { $0.claim != .learned || $0.holds != true }
             .map { "[\($0.outcome)] \($0.text)" }
