@@ -138,9 +138,13 @@ public struct ExperimentRun {
             // Evaluation, probes and maps write into the run file: claimed and watched like training.
             try stall.writing([runFile], command: "simba run", world: world, unit: "stage") { _ in
                 // A resumed experiment keeps what is current for the run's checkpoint.
-                let done = try world.unanimously { resume ? try FinishedStages.read(runFile: runFile, analysis: analysis) : FinishedStages() }
+                let biasedImages = arm == ArmName.twin ? dataset : nil
+                let done = try world.unanimously {
+                    resume ? try FinishedStages.read(runFile: runFile, analysis: analysis, biasedImages: biasedImages) : FinishedStages()
+                }
                 if done.evaluation {
-                    say("\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(done.saliency ? "" : "not ")its saliency maps")
+                    let onBiased = biasedImages == nil ? "" : "\(done.encodingOnBiasedImages ? "" : "not ")its encoding on the biased images, "
+                    say("\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(onBiased)\(done.saliency ? "" : "not ")its saliency maps")
                 } else {
                     try world.stopIfRequested()
                     let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
@@ -152,6 +156,15 @@ public struct ExperimentRun {
                     let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
                                                  seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
                     say("\(arm): encoding\n" + ResultText.encoding(table))
+                }
+                // The twin's model on the biased cohort's images: the bias is in the input, the model never needed it.
+                if analysis.probes, let biasedImages, !done.encodingOnBiasedImages {
+                    try world.stopIfRequested()
+                    let table = try Stages.probe(runFile: runFile, dataset: biasedImages, checkpoint: analysis.checkpoint,
+                                                 folds: analysis.folds, seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB,
+                                                 world: world)
+                    say("\(arm): encoding on the biased images (bias in the input, model never trained on it)\n"
+                        + ResultText.encoding(table))
                 }
                 if analysis.saliency > 0 && !done.saliency {
                     try world.stopIfRequested()

@@ -51,7 +51,9 @@ extension ArmSummary {
                           bestEpoch: history.bestEpoch, stopReason: history.stopReason, evaluation: evaluation,
                           encoding: try EncodingTable.read(from: runFile),
                           saliency: try SaliencyTable.read(from: runFile).map { SaliencySummary($0) },
-                          crossSite: history.strategy == "local" ? try crossSite(runFile) : nil, history: history)
+                          crossSite: history.strategy == "local" ? try crossSite(runFile) : nil, history: history,
+                          encodingOnBiasedImages: try EncodingTable.read(from: runFile, section: .biasedImages),
+                          encodingOnTwinImages: try EncodingTable.read(from: runFile, section: .twinImages))
     }
 
     static func crossSite(_ runFile: String) throws -> CrossSiteSummary {
