@@ -148,7 +148,8 @@ public struct EncodingTable: Codable, Sendable, Equatable {
     }
 
     /// The sample count and power of a target's probes in one sentence
-    /// (from its first layer with a count; the layers share their samples).
+    /// (from its first layer with a count; the layers share their samples),
+    /// warning of little power when a layer is not above chance.
     public static func power(of probes: [Probe], images: Int) -> String {
         guard let probe = probes.first(where: { $0.samples != nil }), let samples = probe.samples else {
             return "sample count not recorded"
@@ -159,7 +160,8 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         }
         text += String(format: "; p < 0.05 needs accuracy ≥ %.3f; power %.2f against %.3f", needed, power,
                        Probe.powerAccuracy(chance: probe.chance))
-        if probe.lowPower == true {
+        // Power matters where a layer is not above chance: there it cannot tell absence from too few samples.
+        if probes.contains(where: { $0.lowPower == true && !$0.aboveChance }) {
             text += " — little power: accuracy at chance here does not show the label absent"
         }
         return text

@@ -149,8 +149,8 @@ public struct ExperimentReport {
             let layers = probed[0].table.layers, pooling = probed[0].table.pooling
             var series = probed.map { entry -> SVGChart.Series in
                 let probes = entry.table.targets[target]!
-                // A probe with little power is drawn as points: its trend over the layers means nothing.
-                let weak = probes.contains { $0.lowPower == true }
+                // Little power where a layer is not above chance: points only, since a fall to chance there means nothing.
+                let weak = probes.contains { $0.lowPower == true && !$0.aboveChance }
                 return SVGChart.Series(name: entry.name + (weak ? " (little power: points only)" : ""),
                                        points: probes.enumerated().map { (x: Double($0.offset), y: $0.element.accuracy ?? .nan) },
                                        joined: !weak)

@@ -159,6 +159,12 @@ final class EncodingTableTests: XCTestCase {
         XCTAssertFalse(html.contains("needed for p &lt; 0.05 (n = 80)"), "arms with different n share no 'needed' line")
         // biased (400 samples, strong) is drawn joined; the twin's points are not.
         XCTAssertFalse(html.contains("biased (little power"))
+        // Little power but above chance in every layer: nothing to warn about, the curve is drawn.
+        var significant = Self.table()
+        significant.targets["bias"] = (0..<3).map { _ in Self.probe(0.7, p: 0.001, samples: 80) }
+        significant.adjustForLayers()
+        XCTAssertEqual(significant.targets["bias"]![0].lowPower, true)
+        XCTAssertFalse(EncodingTable.power(of: significant.targets["bias"]!, images: 400).contains("little power"))
 
         let text = ResultText.encoding(Self.table())
         XCTAssertTrue(text.contains("bias (any), within each disease class on balanced subsets: 80 of 400 test images"), text)
