@@ -24,6 +24,30 @@ public struct BinomialTest: Sendable, Equatable {
 
     public func isSignificant(at level: Double = 0.05) -> Bool { pValue < level }
 
+    /// The smallest number of successes out of `trials` whose one-sided
+    /// p-value is below `level` at `nullProbability`; nil when even all
+    /// `trials` successes are not (too few trials to ever show anything).
+    public static func criticalSuccesses(trials: Int, nullProbability: Double, level: Double = 0.05) -> Int? {
+        guard trials > 0, (0...1).contains(nullProbability),
+              upperTail(successes: trials, trials: trials, probability: nullProbability) < level else { return nil }
+        // The upper tail falls as the successes rise: bisect for the first k below the level.
+        var low = 0, high = trials
+        while low < high {
+            let middle = (low + high) / 2
+            if upperTail(successes: middle, trials: trials, probability: nullProbability) < level { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+
+    /// The chance that the test at `level` rejects chance when the true
+    /// success probability is `alternative`: P(X ≥ critical successes) for
+    /// X ~ Binomial(trials, alternative); 0 when no count could reject.
+    public static func power(trials: Int, nullProbability: Double, alternative: Double, level: Double = 0.05) -> Double {
+        guard (0...1).contains(alternative),
+              let critical = criticalSuccesses(trials: trials, nullProbability: nullProbability, level: level) else { return 0 }
+        return upperTail(successes: critical, trials: trials, probability: alternative)
+    }
+
     /// Σ_{i ≥ k} C(n, i) pⁱ (1−p)^{n−i}, summed in log space (log-sum-exp) so
     /// that n in the thousands neither overflows nor underflows to zero early.
     static func upperTail(successes k: Int, trials n: Int, probability p: Double) -> Double {

@@ -180,37 +180,71 @@ public struct ExperimentReport {
         }
     }
 
+    /// The probed tables in report order: each arm's own, then its model on
+    /// another cohort's images (the twin on the biased images) beside it.
+    var encodingEntries: [(name: String, table: EncodingTable)] {
+        primary.flatMap { arm -> [(name: String, table: EncodingTable)] in
+            (arm.encoding.map { [(arm.name, $0)] } ?? [])
+                + (arm.encodingOnBiasedImages.map { [("\(arm.name) on biased images", $0)] } ?? [])
+                + (arm.encodingOnTwinImages.map { [("\(arm.name) on twin images", $0)] } ?? [])
+        }
+    }
+
     private func encoding(_ report: inout HTMLReport) {
-        let probed = primary.filter { $0.encoding != nil }
-        guard !probed.isEmpty else { return }
+        let entries = encodingEntries
+        guard !entries.isEmpty else { return }
         report.heading("Where is the bias encoded?")
-        report.paragraph("Each layer's test-set activations → PCA (99% variance) → logistic regression, cross-validated accuracy. bias: within each disease class on balanced subsets (chance 0.5), so the disease cannot stand in for the bias; site: each site against as many images of the others (the 'secret site classifier'). Chance is dashed.")
-        for target in ["bias", "disease", "site"] where probed.contains(where: { $0.encoding?.targets[target] != nil }) {
-            var series = probed.map { arm in
-                let table = arm.encoding!
-                return SVGChart.Series(name: arm.name, points: (table.targets[target] ?? []).enumerated().map {
-                    (x: Double($0.offset), y: $0.element.accuracy ?? .nan)
-                })
+        report.paragraph("Each layer's test-set activations → PCA (99% variance) → logistic regression, cross-validated accuracy. bias: within each disease class on balanced subsets (chance 0.5), so the disease cannot stand in for the bias; bias NAME (several biases): that bias alone, balanced within each disease class and each combination of the other biases, so morphology and intensity can be told apart; site: each site against as many images of the others (the 'secret site classifier'). Chance is dashed. Decodable above chance means a Holm-adjusted p < 0.05 (one-sided exact binomial test of the cross-validated count, Holm over the layers of one arm and one target): with several layers tested, an uncorrected p < 0.05 somewhere is expected by chance alone.")
+        if entries.contains(where: { $0.name.hasSuffix(" on biased images") }) {
+            report.paragraph("“on biased images”: the model trained on the counterfactual twin cohort, probed on the biased cohort's test images — the bias present in the input, the model never trained on it. What its layers decode there is what the images carry through a network that never needed the bias; what the biased arm decodes beyond that is what training on the bias made it learn.")
+        }
+        let targets = Set(entries.flatMap { $0.table.targets.keys }).filter { $0 != "bias_marginal" }.sorted()
+        for target in targets {
+            let probed = entries.filter { $0.table.targets[target] != nil }
+            let layers = probed[0].table.layers, pooling = probed[0].table.pooling
+            var series = probed.map { entry -> SVGChart.Series in
+                let probes = entry.table.targets[target]!
+                // Little power where a layer is not above chance: points only, since a fall to chance there means nothing.
+                let weak = probes.contains { $0.lowPower == true && !$0.aboveChance }
+                return SVGChart.Series(name: entry.name + (weak ? " (little power: points only)" : ""),
+                                       points: probes.enumerated().map { (x: Double($0.offset), y: $0.element.accuracy ?? .nan) },
+                                       joined: !weak)
             }
-            if let first = probed.first?.encoding?.targets[target] {
-                series.append(SVGChart.Series(name: "chance", points: first.enumerated().map { (x: Double($0.offset), y: $0.element.chance) },
-                                              dashed: true))
+            let first = probed[0].table.targets[target]!
+            series.append(SVGChart.Series(name: "chance", points: first.enumerated().map { (x: Double($0.offset), y: $0.element.chance) },
+                                          dashed: true))
+            // The accuracy a probe needs for p < 0.05, when every arm's probe has the same samples.
+            let needed = probed.map { $0.table.targets[target]!.map(\.significantAccuracy) }
+            if let shared = needed.first, needed.allSatisfy({ $0 == shared }), shared.allSatisfy({ $0 != nil }),
+               let samples = first.first?.samples {
+                series.append(SVGChart.Series(name: "needed for p < 0.05 (n = \(samples))",
+                                              points: shared.enumerated().map { (x: Double($0.offset), y: $0.element!) }, dashed: true))
             }
-            report.chart(SVGChart(title: "\(target) decoded from each layer", xLabel: "layer", yLabel: "accuracy",
-                                  series: series, categories: probed.first?.encoding?.layers))
-            let layers = probed.first?.encoding?.layers ?? []
-            let pooling = probed.first?.encoding?.pooling ?? []
+            report.chart(SVGChart(title: "\(Self.targetTitle(target)) decoded from each layer", xLabel: "layer", yLabel: "accuracy",
+                                  series: series, categories: layers))
+            report.paragraph(probed.map { entry in
+                let probes = entry.table.targets[target]!
+                let above = zip(entry.table.layers, probes).filter { $0.1.aboveChance }.map(\.0)
+                let verdict = above.isEmpty ? "above chance in no layer" : "decodable above chance in " + above.joined(separator: ", ")
+                return "\(entry.name): \(verdict) (\(EncodingTable.power(of: probes, images: entry.table.samples)))."
+            }.joined(separator: " "))
             let rows = layers.indices.map { layer in
                 [layers[layer] + (layer < pooling.count && pooling[layer] > 1 ? " (pooled \(pooling[layer])³)" : "")]
-                    + probed.map { arm -> String in
-                    guard let probe = arm.encoding?.targets[target]?[layer] else { return "–" }
-                    return Self.format(probe.accuracy) + (probe.pValue.map { $0 < 0.05 ? " *" : "" } ?? "")
-                }
+                    + probed.flatMap { entry -> [String] in
+                        guard layer < entry.table.targets[target]!.count else { return ["–", "–", "–"] }
+                        let probe = entry.table.targets[target]![layer]
+                        return [probe.samples.map(String.init) ?? "–", Self.format(probe.accuracy) + (probe.aboveChance ? " *" : ""),
+                                ResultText.pValue(probe.pValue) + " / " + ResultText.pValue(probe.pValueHolm)]
+                    }
             }
-            report.table(["layer"] + probed.map(\.name), rows,
-                         caption: "\(target): cross-validated accuracy (* above chance, p < 0.05)",
-                         numeric: Set(1...probed.count))
+            report.table(["layer"] + probed.flatMap { ["\($0.name): n", "accuracy", "p / Holm p"] }, rows,
+                         caption: "\(Self.targetTitle(target)): cross-validated accuracy on n samples (* above chance: Holm-adjusted p < 0.05 over the \(layers.count) layers)",
+                         numeric: Set(1...(3 * probed.count)))
         }
+    }
+
+    static func targetTitle(_ target: String) -> String {
+        target.hasPrefix("bias:") ? "bias \(target.dropFirst(5)) (alone)" : target
     }
 
     private func saliency(_ report: inout HTMLReport) {
@@ -269,10 +303,18 @@ public struct ExperimentReport {
                 + (arm.evaluation.bySiteAndGroup.map { [("by_site_group", $0)] } ?? [])
                 + (arm.otherCohortEvaluation.map { [("other_cohort_by_group", $0.byGroup), ("other_cohort_disparities", $0.disparities)] } ?? [])
             for (name, table) in tables { lines += table.csvLines(table: name).map { "\(arm.name),\($0)" } }
-            if let encoding = arm.encoding {
-                for (target, probes) in encoding.targets.sorted(by: { $0.key < $1.key }) {
-                    for (layer, probe) in zip(encoding.layers, probes) {
-                        lines.append("\(arm.name),encoding_\(target),\(layer),\(encoding.samples),,accuracy,\(probe.accuracy.map { String($0) } ?? ""),,")
+            for (prefix, table) in [("encoding", arm.encoding), ("encoding_biased_images", arm.encodingOnBiasedImages),
+                                    ("encoding_twin_images", arm.encodingOnTwinImages)] {
+                guard let table else { continue }
+                for (target, probes) in table.targets.sorted(by: { $0.key < $1.key }) {
+                    for (layer, probe) in zip(table.layers, probes) {
+                        // samples: what the probe was tested on (a balanced target's subsets).
+                        let samples = probe.samples ?? table.samples
+                        for (metric, value) in [("accuracy", probe.accuracy), ("p_value", probe.pValue), ("p_value_holm", probe.pValueHolm),
+                                                ("significant_accuracy", probe.significantAccuracy), ("power", probe.power)] {
+                            guard metric == "accuracy" || value != nil else { continue }
+                            lines.append("\(arm.name),\(prefix)_\(target),\(layer),\(samples),,\(metric),\(value.map { String($0) } ?? ""),,")
+                        }
                     }
                 }
             }

@@ -205,21 +205,26 @@ public struct ExperimentRun {
             }
             // Evaluation, probes and maps write into the run file: claimed and watched like training.
             try stall.writing([runFile], command: "simba run", world: world, unit: "stage") { _ in
-                try analyse(arm: name(arm), runFile: runFile, otherCohort: otherCohort, mapSaliency: replicate == .first,
-                            world: world)
+                try analyse(arm: name(arm), runFile: runFile, otherCohort: otherCohort,
+                            biasedImages: arm == ArmName.twin ? dataset : nil, mapSaliency: replicate == .first, world: world)
             }
         }
     }
 
     /// The analysis stages of one trained arm; a resumed experiment keeps
     /// what is current for the run's checkpoint.
-    private func analyse(arm: String, runFile: String, otherCohort: String?, mapSaliency: Bool,
+    /// `biasedImages` (the twin arm): the biased cohort, whose test images
+    /// the twin's model is also probed on — the bias in the input, the
+    /// model never trained on it.
+    private func analyse(arm: String, runFile: String, otherCohort: String?, biasedImages: String?, mapSaliency: Bool,
                          world: Communicator) throws {
         let done = try world.unanimously {
-            resume ? try FinishedStages.read(runFile: runFile, analysis: analysis, otherCohort: otherCohort) : FinishedStages()
+            resume ? try FinishedStages.read(runFile: runFile, analysis: analysis, otherCohort: otherCohort,
+                                             biasedImages: biasedImages) : FinishedStages()
         }
         if done.evaluation {
-            say(world, "\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(done.saliency ? "" : "not ")its saliency maps")
+            let onBiased = biasedImages == nil ? "" : "\(done.encodingOnBiasedImages ? "" : "not ")its encoding on the biased images, "
+            say(world, "\(arm): keeping its evaluation, \(done.encoding ? "" : "not ")its encoding, \(onBiased)\(done.saliency ? "" : "not ")its saliency maps")
         } else {
             try world.stopIfRequested()
             let stored = try Stages.evaluate(runFile: runFile, checkpoint: analysis.checkpoint,
@@ -238,6 +243,14 @@ public struct ExperimentRun {
             let table = try Stages.probe(runFile: runFile, checkpoint: analysis.checkpoint, folds: analysis.folds,
                                          seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB, world: world)
             say(world, "\(arm): encoding\n" + ResultText.encoding(table))
+        }
+        if analysis.probes, let biasedImages, !done.encodingOnBiasedImages {
+            try world.stopIfRequested()
+            let table = try Stages.probe(runFile: runFile, dataset: biasedImages, checkpoint: analysis.checkpoint,
+                                         folds: analysis.folds, seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB,
+                                         world: world)
+            say(world, "\(arm): encoding on the biased images (bias in the input, model never trained on it)\n"
+                + ResultText.encoding(table))
         }
         if mapSaliency && analysis.saliency > 0 && !done.saliency {
             try world.stopIfRequested()

@@ -25,6 +25,12 @@ public struct ArmSummary: Codable, Sendable, Equatable {
 
     /// The arm's name with its replicate when it is not the first.
     public var label: String { replicate == .first ? name : "\(name) (\(replicate))" }
+    /// Probes of this arm's model on another cohort's test images (run
+    /// file `/encoding_biased_images`, `/encoding_twin_images`): for the
+    /// twin, the biased cohort's — the bias present in the input, the model
+    /// never trained on it.
+    public var encodingOnBiasedImages: EncodingTable?
+    public var encodingOnTwinImages: EncodingTable?
 }
 
 /// The cross-site matrix of a local arm: rows are the model's site,

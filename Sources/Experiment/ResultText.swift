@@ -29,23 +29,29 @@ extension ResultText {
         }).joined(separator: "\n")
     }
 
+    /// One block per target: what it probes, on how many samples and with
+    /// what power, then per layer the accuracy, raw and Holm-adjusted p.
     public static func encoding(_ table: EncodingTable) -> String {
-        let targets = table.targets.keys.sorted()
-        let column = 33
-        var lines = ["layer      features            " + targets.map { "\($0) accuracy (chance)".padding(toLength: column, withPad: " ", startingAt: 0) }.joined()]
-        for (index, layer) in table.layers.enumerated() {
-            let pooled = table.pooling[index] > 1 ? " (pooled \(table.pooling[index])³)" : ""
-            var line = layer.padding(toLength: 11, withPad: " ", startingAt: 0)
-                + (String(table.features[index]) + pooled).padding(toLength: 20, withPad: " ", startingAt: 0)
-            for target in targets {
-                let probe = table.targets[target]![index]
-                let mark = (probe.pValue ?? 1) < 0.05 ? " *" : ""
-                line += (probe.accuracy.map { String(format: "%.3f", $0) } ?? "–").appending(String(format: " (%.2f)", probe.chance) + mark)
-                    .padding(toLength: column, withPad: " ", startingAt: 0)
+        var lines: [String] = []
+        for target in table.targets.keys.sorted() {
+            let probes = table.targets[target]!
+            lines.append(EncodingTable.describe(target) + ": " + EncodingTable.power(of: probes, images: table.samples))
+            let rows = table.layers.indices.map { index -> [String] in
+                let probe = probes[index]
+                let pooled = table.pooling[index] > 1 ? " (pooled \(table.pooling[index])³)" : ""
+                return ["  " + table.layers[index], String(table.features[index]) + pooled, probe.samples.map(String.init) ?? "–",
+                        (probe.accuracy.map { String(format: "%.3f", $0) } ?? "–") + (probe.aboveChance ? " *" : ""),
+                        String(format: "%.2f", probe.chance), pValue(probe.pValue), pValue(probe.pValueHolm)]
             }
-            lines.append(line)
+            lines += columns(["  layer", "features", "n", "accuracy", "chance", "p", "p (Holm)"], rows)
         }
-        return lines.joined(separator: "\n") + "\n(* above chance, one-sided binomial p < 0.05; \(table.folds)-fold cross-validated on \(table.samples) test images)"
+        return lines.joined(separator: "\n")
+            + "\n(* decodable above chance: Holm-adjusted p < 0.05 over the \(table.layers.count) layers of a target, one-sided exact binomial test; \(table.folds)-fold cross-validated on \(table.samples) test images)"
+    }
+
+    static func pValue(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        return value < 0.001 ? String(format: "%.1e", value) : String(format: "%.3f", value)
     }
 }
 

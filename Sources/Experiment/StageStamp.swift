@@ -26,6 +26,8 @@ public struct FinishedStages: Sendable, Equatable {
     public var evaluation = false, encoding = false, saliency = false
     /// The cross-score on the counterfactual cohort's test images.
     public var otherCohortEvaluation = false
+    /// Probes of the twin's model on the biased cohort's images (`/encoding_biased_images`).
+    public var encodingOnBiasedImages = false
 
     public init() {}
 
@@ -34,7 +36,10 @@ public struct FinishedStages: Sendable, Equatable {
     /// (serial, read-only), and with `otherCohort` its evaluation on that
     /// cohort's test images. Local runs are always evaluated again (cheap:
     /// from their stored scores).
-    public static func read(runFile: String, analysis: AnalysisConfig, otherCohort: String? = nil) throws -> FinishedStages {
+    /// With `biasedImages` (the twin arm: the biased cohort), also whether
+    /// its probes on those images are current.
+    public static func read(runFile: String, analysis: AnalysisConfig, otherCohort: String? = nil,
+                            biasedImages: String? = nil) throws -> FinishedStages {
         var done = FinishedStages()
         guard FileManager.default.fileExists(atPath: runFile),
               let stored = try? StoredModel.read(path: runFile, link: analysis.checkpoint),
@@ -46,6 +51,11 @@ public struct FinishedStages: Sendable, Equatable {
                                       StageStamp.evaluation(checkpoint: checkpoint, dataset: dataset, settings: settings))
         done.encoding = try done.evaluation && current(EncodingTable.groupName, StageStamp.encoding(
             checkpoint: checkpoint, dataset: dataset, folds: analysis.folds, seed: analysis.seed, memoryMiB: analysis.probeMemoryMiB))
+        if let biasedImages {
+            done.encodingOnBiasedImages = try done.evaluation && current(EncodingSection.biasedImages.rawValue, StageStamp.encoding(
+                checkpoint: checkpoint, dataset: biasedImages, folds: analysis.folds, seed: analysis.seed,
+                memoryMiB: analysis.probeMemoryMiB))
+        }
         done.saliency = try done.evaluation && current(SaliencyTable.groupName, StageStamp.saliency(
             checkpoint: checkpoint, dataset: dataset, perCell: analysis.saliency, threshold: Float(analysis.saliencyThreshold)))
         if let otherCohort {

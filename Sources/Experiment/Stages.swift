@@ -84,21 +84,46 @@ public enum Stages {
         }
     }
 
-    /// Layer-wise encoding probes on the test split, stored in `/encoding`.
+    /// Layer-wise encoding probes on the test split, stored in `/encoding`;
+    /// on another dataset's images (`dataset` not the run's own), in their
+    /// own group: `/encoding_biased_images` when those images carry the
+    /// bias, `/encoding_twin_images` when they are a no-bias twin cohort's,
+    /// so the run's own `/encoding` is never replaced by them.
+    @discardableResult
     public static func probe(runFile: String, dataset: String? = nil, checkpoint: String = "best", folds: Int = 5,
                              seed: UInt64 = 0, memoryMiB: Int = AnalysisConfig().probeMemoryMiB,
                              world: Communicator) throws -> EncodingTable {
-        let run = try world.unanimously { try TrainedRun.read(path: runFile, link: checkpoint) }
+        let (run, section) = try world.unanimously { () -> (TrainedRun, EncodingSection) in
+            let run = try TrainedRun.read(path: runFile, link: checkpoint)
+            return (run, try encodingSection(of: dataset, for: run))
+        }
         let path = dataset ?? run.datasetPath
         let table = try EncodingTable.probe(run, dataset: path, world: world, folds: folds, seed: seed, memoryMiB: memoryMiB)
         try world.unanimously {
             guard world.rank == 0 else { return }
-            try table.write(to: runFile)
+            try table.write(to: runFile, section: section)
             try RunFileSection.setStamp(StageStamp.encoding(checkpoint: run.checkpoint, dataset: path, folds: folds, seed: seed,
                                                             memoryMiB: memoryMiB),
-                                        of: EncodingTable.groupName, in: runFile)
+                                        of: section.rawValue, in: runFile)
         }
         return table
+    }
+
+    /// Where probes of `run` on `dataset` go: its own section when the
+    /// dataset is the one it was trained on (the same file by any path),
+    /// else by what the dataset's images are (its `variant`).
+    public static func encodingSection(of dataset: String?, for run: TrainedRun) throws -> EncodingSection {
+        guard let dataset, !sameFile(dataset, run.datasetPath) else { return .own }
+        let reader = try Predictions.openDataset(dataset, for: run)
+        defer { try? reader.close() }
+        return reader.variant == "twin" ? .twinImages : .biasedImages
+    }
+
+    /// Whether two paths name one file (device and inode, links followed).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        guard stat(a, &first) == 0, stat(b, &second) == 0 else { return a == b }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
     }
 }
 

@@ -53,7 +53,9 @@ extension ArmSummary {
                           saliency: try SaliencyTable.read(from: runFile).map { SaliencySummary($0) },
                           crossSite: history.strategy == "local" ? try crossSite(runFile) : nil, history: history,
                           replicate: replicate,
-                          otherCohortEvaluation: try StoredEvaluation.read(from: runFile, group: StoredEvaluation.otherCohortGroupName))
+                          otherCohortEvaluation: try StoredEvaluation.read(from: runFile, group: StoredEvaluation.otherCohortGroupName),
+                          encodingOnBiasedImages: try EncodingTable.read(from: runFile, section: .biasedImages),
+                          encodingOnTwinImages: try EncodingTable.read(from: runFile, section: .twinImages))
     }
 
     static func crossSite(_ runFile: String) throws -> CrossSiteSummary {

@@ -9,13 +9,17 @@ public struct SVGChart {
         /// Optional (low, high) per point, drawn as error bars.
         public var intervals: [(low: Double, high: Double)]?
         public var dashed = false
+        /// Whether the chart's lines join this series' points (false: the
+        /// points alone, e.g. values whose trend would mean nothing).
+        public var joined = true
 
         public init(name: String, points: [(x: Double, y: Double)], intervals: [(low: Double, high: Double)]? = nil,
-                    dashed: Bool = false) {
+                    dashed: Bool = false, joined: Bool = true) {
             self.name = name
             self.points = points
             self.intervals = intervals
             self.dashed = dashed
+            self.joined = joined
         }
     }
 
@@ -91,7 +95,7 @@ public struct SVGChart {
             let color = Self.palette[index % Self.palette.count]
             let offset = offsetStep * (Double(index) - Double(series.count - 1) / 2)
             let points = entry.points.filter { $0.x.isFinite && $0.y.isFinite }
-            if lines && points.count > 1 {
+            if lines && entry.joined && points.count > 1 {
                 let path = points.map { "\(f(px($0.x + offset))),\(f(py($0.y)))" }.joined(separator: " ")
                 parts.append("<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"\(entry.dashed ? " stroke-dasharray=\"5 3\"" : "") points=\"\(path)\"/>")
             }

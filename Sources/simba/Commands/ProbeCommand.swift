@@ -10,7 +10,12 @@ struct ProbeCommand: ClusterCommand {
             Each block's test-set activations (and the pooled features) → PCA \
             keeping 99% of the variance → logistic regression predicting the \
             bias label and the disease label, cross-validated; ranks share the \
-            layers. Results go to the run file's /encoding. With --saliency N \
+            layers; each probe's sample count, power and Holm-adjusted p-value \
+            (over the layers) are stored with it. Results go to the run \
+            file's /encoding; with --data OTHER.h5 (another cohort's test \
+            images, e.g. the twin's model on the biased cohort), to \
+            /encoding_biased_images or /encoding_twin_images, by what the \
+            other images are, never replacing /encoding. With --saliency N \
             (after 'simba evaluate'), SmoothGrad maps of up to N correctly \
             classified test images per bias group and outcome are averaged \
             and scored per atlas region into /saliency (--nifti DIR also \
@@ -18,6 +23,7 @@ struct ProbeCommand: ClusterCommand {
 
             Example:
               mpirun -q -np 2 simba probe run.h5
+              mpirun -q -np 2 simba probe run-twin.h5 --data dataset.h5
               mpirun -q -np 2 simba probe run.h5 --saliency 10 --nifti saliency/
             """)
     @OptionGroup var runtime: RuntimeOptions
@@ -42,7 +48,13 @@ struct ProbeCommand: ClusterCommand {
         try stall.watchdog.writing([trained.run], into: true, command: "simba probe", world: world, unit: "stage") { watchdog in
             let table = try Stages.probe(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
                                          folds: folds, memoryMiB: memoryMiB, world: world)
-            if world.rank == 0 { print(ResultText.encoding(table)) }
+            let section = try world.unanimously {
+                try Stages.encodingSection(of: trained.data, for: TrainedRun.read(path: trained.run, link: trained.checkpoint))
+            }
+            if world.rank == 0 {
+                print(ResultText.encoding(table))
+                print("stored in \(trained.run): /\(section.rawValue)")
+            }
             watchdog?.beat(step: 1)
             if saliency > 0 {
                 let maps = try Stages.saliency(runFile: trained.run, dataset: trained.data, checkpoint: trained.checkpoint,
