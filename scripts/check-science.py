@@ -20,7 +20,10 @@ The quickstart (bias in 90% / 10% of disease / healthy):
      the ΔΔ against the biased arm lies beyond 0 on the shrinking side),
      and it is printed either way;
   5. the bias is decodable above chance from every layer of the biased
-     model and from no layer of the twin, in every replicate.
+     model and from no layer of the twin, in every replicate (one-sided
+     binomial tests, Holm-adjusted over the layers; the probe's sample count
+     and power are printed, and the twin's model on the biased images is
+     shown for information).
 The null control (--null: the same cohort with the bias in 50% of each
 class): every arm learned; biased vs twin ΔΔTPR and ΔΔFPR intervals include
 0 and the tool says the shortcut is "not shown".
@@ -147,15 +150,21 @@ def quickstart(summary):
         for arm in (a for a in summary["arms"] if a["name"] == name):
             encoding = arm["encoding"]
             probes = encoding["targets"]["bias"]
-            key = "p_value_holm" if all("p_value_holm" in p for p in probes) else "p_value"
-            above = [p.get(key) is not None and p[key] < 0.05 for p in probes]
+            above = [p.get("p_value_holm") is not None and p["p_value_holm"] < 0.05 for p in probes]
             accuracies = ", ".join(f"{layer} {p.get('accuracy') or float('nan'):.3f}" for layer, p in zip(encoding["layers"], probes))
             replicate = arm["replicate"]
             which = f"{name} (cohort {replicate['cohort']}, training {replicate['training']})"
+            power = f"{probes[0].get('samples')} images probed, power {probes[0].get('power', float('nan')):.2f}"
             if present:
-                check(all(above), f"{which}: bias decodable above chance ({key}) from every layer ({accuracies})")
+                check(all(above), f"{which}: bias decodable above chance (Holm p < 0.05) from every layer ({accuracies}; {power})")
             else:
-                check(not any(above), f"{which}: bias not decodable ({key}) from any layer ({accuracies})")
+                check(not any(above), f"{which}: bias not decodable (Holm p < 0.05) from any layer ({accuracies}; {power})")
+            on_biased = arm.get("encoding_on_biased_images")
+            if on_biased:
+                probes = on_biased["targets"]["bias"]
+                print("info " + f"{which} on the biased images (bias in the input, never trained on it): "
+                      + ", ".join(f"{layer} {p.get('accuracy') or float('nan'):.3f}{' *' if (p.get('p_value_holm') or 1) < 0.05 else ''}"
+                                  for layer, p in zip(on_biased["layers"], probes)))
 
 
 def null_control(summary):
