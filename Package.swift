@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "SelfTest"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Cluster"]),
         // The CLI tests also fuzz the readers in process (Tests/CLITests/Fuzz).
-        .testTarget(name: "CLITests", dependencies: ["SelfTest", "Experiment", "Synthesis", "Storage", "Volumes",
+        .testTarget(name: "CLITests", dependencies: ["SelfTest", "Experiment", "Training", "Network", "Synthesis", "Storage", "Volumes",
                                                     "YAMLConfig", "Randomness"]),
         .testTarget(name: "YAMLConfigTests", dependencies: ["YAMLConfig"]),
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),

@@ -183,8 +183,6 @@ public struct ExperimentRun {
             }
             if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
                 config.strategy = strategy
-                // Precise batch norm would pool the sites' data (local calibrates each site on its own).
-                if strategy == .federated || strategy == .travelling { config.batchNormCalibration = false }
             }
             try world.unanimously { try config.validate() }
             let data = arm == ArmName.twin ? twinDataset : dataset

@@ -50,6 +50,30 @@ final class FederatedTraining: DistributionStrategy {
         return totals
     }
 
+    /// Precise batch norm. FedBN first: each hosted site's own batch norm,
+    /// under the global weights, calibrated on the site's own training
+    /// samples (shared among the site's ranks). Then the global model (the
+    /// one validated, checkpointed and evaluated): its statistics summed
+    /// over every site's training samples, only the sums leaving a site.
+    /// Neither changes a trainable weight: a site's next round starts from
+    /// the same weights, and the moving statistics that aggregation averages
+    /// are replaced here before they are used.
+    func calibrateBatchNorm() throws {
+        if config.fedBN {
+            let model = session.model
+            let global = model.parameters.array
+            try world.agreeing(afterSubgroups: {
+                for (site, table) in sites.training.sorted(by: { $0.key < $1.key }) {
+                    if let own = siteBatchNorm[site] { writeBatchNorm(own) }
+                    try session.calibrateBatchNorm(on: table, over: session.replica.communicator)
+                    siteBatchNorm[site] = readBatchNorm()
+                    try model.load(parameters: global)
+                }
+            })
+        }
+        try session.calibrateBatchNormAcrossSites(sites.training)
+    }
+
     /// FedBN also keeps each site's own batch norm, one row per site.
     func writeModelState(into group: H5Group) throws {
         try writeReplicatedModel(into: group)

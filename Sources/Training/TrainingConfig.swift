@@ -73,10 +73,14 @@ public struct TrainingConfig: Equatable, Sendable {
     /// FedBN: each site keeps its own batch-norm parameters and statistics
     /// (the global model, used for validation, carries their mean).
     public var fedBN = false
-    /// Precise batch norm (central only): before every validation the
-    /// moving statistics are replaced by the average batch statistics over
-    /// the training split under the current weights. Off keeps Keras's
-    /// momentum-0.99 moving averages, which swing with batches of 2–8.
+    /// Precise batch norm: before every validation the moving statistics
+    /// are replaced by the average batch statistics over the training split
+    /// under the current weights. Site strategies never pool images: local
+    /// calibrates each site's model on its own samples; federated and
+    /// travelling sum the sites' per-channel statistics for the shared model
+    /// (FedBN also calibrates each site's own batch norm on its own samples).
+    /// Off keeps Keras's momentum-0.99 moving averages, which swing with
+    /// batches of 2–8 and trail FedAvg's weights by many rounds.
     public var batchNormCalibration = false
     /// What the site strategies treat as a site.
     public var partition = SitePartition.site
@@ -129,7 +133,7 @@ extension TrainingConfig {
         }),
         ConfigField("fedbn", \.fedBN, .bool, "FedBN: sites keep their own batch norm (federated)"),
         ConfigField("batchnorm_calibration", \.batchNormCalibration, .bool,
-                    "precise batch norm before each validation (central, local)"),
+                    "precise batch norm before each validation (site strategies: sums of site statistics)"),
         ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
         ConfigField("initialize_from", \.initializeFrom, .text, "start from this run file's best model (fresh Adam)",
                     check: ConfigCheck { $0.isEmpty ? "must name a run file" : nil }),
@@ -139,9 +143,6 @@ extension TrainingConfig {
     func validateCombinations() throws {
         guard strategy == .federated || (proximalMu == 0 && !fedBN) else {
             throw ConfigError("training", "proximal_mu and fedbn apply to strategy federated only, not \(strategy.rawValue)")
-        }
-        guard strategy == .central || strategy == .local || !batchNormCalibration else {
-            throw ConfigError("training.batchnorm_calibration", "applies to strategies central and local only (it would pool the sites' data), not \(strategy.rawValue)")
         }
         guard partition == .site || strategy != .central else {
             throw ConfigError("training.partition", "applies to the site strategies (federated, travelling, local), not central")
@@ -175,8 +176,14 @@ extension TrainingConfig {
             config.batch = 4
             config.learningRate = 1e-3
             config.batchNormCalibration = true
-        case .simbaJAMIA, .multisite:
+        case .simbaJAMIA:
             break
+        case .multisite:
+            // Every arm is judged against central, so every arm gets
+            // statistics of its own weights: FedAvg's mean of barely-moved
+            // site averages and the travelling model's average weighted to
+            // the last sites visited are not (README, "Site-partitioned strategies").
+            config.batchNormCalibration = true
         case .multibias:
             // SimBA's reweighing experiments (model_3d_reweigh.py): batch 4, at most 300 epochs.
             config.batch = 4

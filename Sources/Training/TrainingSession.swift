@@ -94,6 +94,29 @@ final class TrainingSession {
         model.finishBatchNormCalibration(sums: sums)
     }
 
+    /// Precise batch norm across sites, for the one model every rank holds
+    /// (FedAvg's global model, the travelling model): each rank runs
+    /// calibrate-mode forwards over its share of each of `tables` (the
+    /// training samples of the sites it hosts, a site's samples shared among
+    /// the site's ranks, each batch from one site), and one allreduce over
+    /// the world sums the per-channel statistics (Σ batch means, Σ batch
+    /// variances, batch count). No image leaves its site; the result is the
+    /// calibration over every site's training samples pooled, in the same
+    /// site-local batches.
+    func calibrateBatchNormAcrossSites(_ tables: [Int: SplitTable]) throws {
+        model.beginBatchNormCalibration()
+        try world.agreeing(afterSubgroups: {
+            for (_, table) in tables.sorted(by: { $0.key < $1.key }) {
+                try forEachShareChunk(of: table, over: replica.communicator) { positions, images in
+                    model.forward(images, batch: positions.count, mode: .calibrate)
+                }
+            }
+        })
+        var sums = model.batchNormCalibrationSums
+        try communicating { try world.allreduce(&sums, op: .sum) }
+        model.finishBatchNormCalibration(sums: sums)
+    }
+
     /// Empty per-bucket validation totals (overall, groups, sites).
     func emptyValidationTotals() -> ValidationTotals {
         ValidationTotals(groups: setup.groups, sites: setup.layout.count)

@@ -38,4 +38,11 @@ final class TravellingTraining: DistributionStrategy {
         }
         return totals
     }
+
+    /// Precise batch norm for the travelling model: its batch statistics
+    /// summed over every site it visits, each site forwarding its own
+    /// training samples.
+    func calibrateBatchNorm() throws {
+        try session.calibrateBatchNormAcrossSites(sites.training)
+    }
 }

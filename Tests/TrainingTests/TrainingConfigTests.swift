@@ -59,6 +59,13 @@ final class TrainingConfigTests: XCTestCase {
         let local = try read("training:\n  strategy: local\n  sites: 3\n  local_epochs: 2\n  batchnorm_calibration: true\n")
         XCTAssertEqual(local.strategy, .local)
         XCTAssertTrue(local.batchNormCalibration, "local calibrates each site on its own data")
+        // Federated (FedAvg, FedProx, FedBN) and travelling calibrate from the sites' summed statistics.
+        for strategy in ["federated", "travelling"] {
+            let site = try read("training:\n  strategy: \(strategy)\n  sites: 3\n  batchnorm_calibration: true\n")
+            XCTAssertTrue(site.batchNormCalibration, strategy)
+            XCTAssertEqual(try read(site.yaml), site)
+        }
+        XCTAssertTrue(try read("training:\n  strategy: federated\n  fedbn: true\n  batchnorm_calibration: true\n").fedBN)
         XCTAssertEqual(try read(local.yaml), local)
         let groups = try read("training:\n  strategy: local\n  partition: bias_group\n  initialize_from: 'out/a \"b\": c\\\\d.h5'\n")
         XCTAssertEqual(groups.partition, .biasGroup)
@@ -76,8 +83,6 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  learning_rate: -1\n", "training.learning_rate: must be positive"),
             ("training:\n  strategy: gossip\n", "training.strategy: must be one of central, federated, travelling, local"),
             ("training:\n  strategy: local\n  fedbn: true\n", "apply to strategy federated only, not local"),
-            ("training:\n  strategy: federated\n  batchnorm_calibration: true\n",
-             "training.batchnorm_calibration: applies to strategies central and local only"),
             ("training:\n  partition: bias_group\n", "training.partition: applies to the site strategies"),
             ("training:\n  strategy: local\n  partition: bias_group\n  sites: 2\n", "give one"),
             ("training:\n  strategy: local\n  partition: scanner\n", "training.partition: must be one of site, bias_group"),
@@ -88,8 +93,6 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  aggregation: median\n", "training.aggregation: must be one of uniform, samples"),
             ("training:\n  strategy: federated\n  proximal_mu: -0.1\n", "training.proximal_mu: must be 0 or more"),
             ("training:\n  fedbn: true\n", "training: proximal_mu and fedbn apply to strategy federated only, not central"),
-            ("training:\n  strategy: travelling\n  batchnorm_calibration: true\n",
-             "training.batchnorm_calibration: applies to strategies central and local only"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try read(yaml), yaml) { error in
