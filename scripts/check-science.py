@@ -27,8 +27,10 @@ The quickstart (bias in 90% / 10% of disease / healthy):
 The null control (--null: the same cohort with the bias in 50% of each
 class): every arm learned; biased vs twin ΔΔTPR and ΔΔFPR intervals include
 0 and the tool says the shortcut is "not shown".
-The multi-site experiment (--multisite): every arm (central, federated,
-travelling, local) learned the disease.
+The multi-site experiment (--multisite, configs/multisite-science.yaml):
+central, federated (with precise batch norm across sites) and travelling
+learned the disease; the local arm (one model per site) is reported as
+measured, with the tool's verdict on it.
 In every summary, every verdict the tool printed must agree with its
 interval. Exit 1 if a claim fails.
 """
@@ -61,8 +63,10 @@ def above_zero(cell):
     return cell.get("lower") is not None and cell["lower"] > 0
 
 
-def floors(summary, label):
-    """Claim 0, recomputed from each replicate's own test table."""
+def floors(summary, label, required=None):
+    """Claim 0, recomputed from each replicate's own test table, for the
+    `required` arms (default: all); the others' figures and the tool's
+    verdict on them are printed, and that verdict must agree."""
     floor = summary["floors"]
     for name in dict.fromkeys(arm["name"] for arm in summary["arms"]):
         worst_auroc, worst_balanced = 1.0, 1.0
@@ -75,9 +79,15 @@ def floors(summary, label):
                 return float("nan") if v is None or isinstance(v, str) else v
             worst_auroc = min(worst_auroc, value("AUROC"))
             worst_balanced = min(worst_balanced, (value("TPR") + value("TNR")) / 2)
-        check(worst_auroc >= floor["auroc"] and worst_balanced >= floor["balanced_accuracy"],
-              f"{label}: {name} learned the disease in every replicate (lowest AUROC {worst_auroc:.3f} ≥ {floor['auroc']}, "
-              f"balanced accuracy {worst_balanced:.3f} ≥ {floor['balanced_accuracy']})")
+        learned = worst_auroc >= floor["auroc"] and worst_balanced >= floor["balanced_accuracy"]
+        text = (f"{label}: {name} learned the disease in every replicate (lowest AUROC {worst_auroc:.3f} ≥ {floor['auroc']}, "
+                f"balanced accuracy {worst_balanced:.3f} ≥ {floor['balanced_accuracy']})")
+        if required is None or name in required:
+            check(learned, text)
+        else:
+            print(("info " if learned else "info NOT: ") + text)
+        verdict = next(v for v in summary["verdicts"] if v["claim"] == "learned" and v["arm"] == name)
+        check(verdict["holds"] == learned, f"{label}: the tool says: {verdict['text']}")
 
 
 def verdicts_agree(summary, label):
@@ -180,8 +190,10 @@ def null_control(summary):
 
 
 def multisite(summary):
+    """The strategies that train one shared model must learn; local (one
+    model per site, 42 training images each here) is reported as measured."""
     label = "multi-site"
-    floors(summary, label)
+    floors(summary, label, required=("central", "federated", "travelling"))
     verdicts_agree(summary, label)
 
 
