@@ -11,18 +11,7 @@ final class EncodingCLITests: XCTestCase {
     static var experiment: String { folder.appendingPathComponent("two-biases").path }
     nonisolated(unsafe) static var firstRun: SimbaProcess.Result?
 
-    static let config = """
-        seed: 5
-        template: {voxel_mm: 4, margin_mm: 8, crop_to: [Insula_R, Putamen_R]}
-        cohort: {size: 96}
-        subject: {modes: 4}
-        biases:
-          - name: morph
-            type: morphological
-            region: Putamen_R
-            kind: expansion
-            strength_mm: 1
-            prevalence: {disease: 0.7, healthy: 0.3}
+    static let config = TinyDataset.croppedCohortYAML(seed: 5) + """
           - name: contrast
             type: intensity
             scope: global

@@ -4,18 +4,7 @@ import XCTest
 /// A multi-site experiment as `simba run --preset multisite` makes it, at
 /// test size: strategy arms on the same cohort of sites, one held out.
 final class MultisiteCLITests: XCTestCase {
-    static let config = """
-        seed: 3
-        template: {voxel_mm: 4, margin_mm: 8, crop_to: [Insula_R, Putamen_R]}
-        cohort: {size: 96}
-        subject: {modes: 4}
-        biases:
-          - name: morph
-            type: morphological
-            region: Putamen_R
-            kind: expansion
-            strength_mm: 1
-            prevalence: {disease: 0.7, healthy: 0.3}
+    static let config = TinyDataset.croppedCohortYAML(seed: 3) + """
         sites:
           - {name: north, scanner: {gamma: 1, bias_field: 0, noise: 0, blur_mm: 0}}
           - {name: south, disease_prevalence: 0.4, scanner: {gamma: 0.85, bias_field: 0.15, noise: 0.01, blur_mm: 0.5}}

@@ -12,15 +12,10 @@ import XCTest
 /// them), one sum. Only the sums cross sites in the run; the reference sees
 /// every image at once.
 final class SiteCalibrationCLITests: XCTestCase {
-    static let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-sitecal-\(UUID().uuidString)")
-    static var dataset: String { folder.appendingPathComponent("tiny.h5").path }
+    static let folder = TinyDataset.scratch("sitecal")
+    /// The shared tiny cohort (only read here).
+    static var dataset: String { TinyDataset.path }
     static let sites = 3
-
-    override class func setUp() {
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let result = try? SimbaProcess.run(["generate", "--preset", "tiny", "-o", dataset], ranks: 2, timeout: 300)
-        XCTAssertEqual(result?.status, 0, result?.stderr ?? "generate did not run")
-    }
 
     override class func tearDown() {
         try? FileManager.default.removeItem(at: folder)

@@ -18,6 +18,26 @@ enum TinyDataset {
         return output
     }()
 
+    /// A small cohort around the disease and bias regions at 4 mm with the
+    /// putamen bias in 70% / 30%: the start of a test's configuration, to
+    /// which it adds biases (list items), sites, training and analysis.
+    static func croppedCohortYAML(seed: Int) -> String {
+        """
+        seed: \(seed)
+        template: {voxel_mm: 4, margin_mm: 8, crop_to: [Insula_R, Putamen_R]}
+        cohort: {size: 96}
+        subject: {modes: 4}
+        biases:
+          - name: morph
+            type: morphological
+            region: Putamen_R
+            kind: expansion
+            strength_mm: 1
+            prevalence: {disease: 0.7, healthy: 0.3}
+
+        """
+    }
+
     /// A fresh folder for one test class (removed by the caller's tearDown).
     static func scratch(_ label: String) -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("simba-\(label)-\(UUID().uuidString)")
