@@ -87,7 +87,7 @@ def floors(summary, label, required=None):
         else:
             print(("info " if learned else "info NOT: ") + text)
         verdict = next(v for v in summary["verdicts"] if v["claim"] == "learned" and v["arm"] == name)
-        check(verdict["holds"] == learned, f"{label}: the tool says: {verdict['text']}")
+        check(verdict.get("holds") == learned, f"{label}: the tool says: {verdict['text']}")
 
 
 def verdicts_agree(summary, label):
@@ -95,7 +95,7 @@ def verdicts_agree(summary, label):
     wrong = []
     comparisons = {(c["arm"], c["against"], c["metric"], c["group"]): c for c in summary["comparisons"]}
     for v in summary["verdicts"]:
-        if v["holds"] is None or v["claim"] not in ("shortcut", "strategy", "twin_fair", "mitigation"):
+        if v.get("holds") is None or v["claim"] not in ("shortcut", "strategy", "twin_fair", "mitigation"):
             continue
         if v["claim"] == "twin_fair":
             cell = next(d["disparity"]["pooled"] for d in summary["disparities"]
@@ -109,7 +109,7 @@ def verdicts_agree(summary, label):
         else:
             d = comparisons[(v["arm"], v["against"], v["metric"], v["group"])]["difference"]
             expected = not includes_zero(d) and d.get("lower") is not None
-        if v["holds"] != expected:
+        if v.get("holds") != expected:
             wrong.append(v["text"])
     check(not wrong, f"{label}: every verdict agrees with its interval" + (f" (disagree: {wrong})" if wrong else ""))
 
@@ -153,7 +153,7 @@ def quickstart(summary):
             verdict = next(v for v in summary["verdicts"] if v["claim"] == "mitigation" and v["arm"] == "reweighed"
                            and v["metric"] == metric and v["group"] == "morph")
             print(f"info reweighing, {metric}: {fmt(c['against_disparity'])} → {fmt(c['arm_disparity'])}, "
-                  f"ΔΔ {fmt(c['difference'])}: {verdict['holds'] and 'shown' or 'not shown'}")
+                  f"ΔΔ {fmt(c['difference'])}: {'shown' if verdict.get('holds') else 'not shown'}")
     else:
         check(False, "no reweighed arm in the experiment")
     for name, present in (("biased", True), ("twin", False)):
@@ -186,7 +186,7 @@ def null_control(summary):
         check(includes_zero(c["difference"]),
               f"{label}: biased vs twin Δ{metric} = {fmt(c['difference'])} (replicates {spread(c['difference_by_replicate'])}): the interval includes 0")
         verdict = next(v for v in summary["verdicts"] if v["claim"] == "shortcut" and v["metric"] == metric and v["group"] == "morph")
-        check(verdict["holds"] is False, f"{label}: the tool says: {verdict['text']}")
+        check(verdict.get("holds") is False, f"{label}: the tool says: {verdict['text']}")
 
 
 def multisite(summary):
