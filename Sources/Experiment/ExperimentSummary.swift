@@ -293,9 +293,7 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
     /// The arms' names, in the experiment's order.
     public var armNames: [String] { Self.names(of: arms) }
 
-    static func names(of arms: [ArmSummary]) -> [String] {
-        arms.reduce(into: [String]()) { if !$0.contains($1.name) { $0.append($1.name) } }
-    }
+    static func names(of arms: [ArmSummary]) -> [String] { ArmName.distinct(arms.map(\.name)) }
 
     public var json: Data {
         get throws {
@@ -334,4 +332,9 @@ public enum ArmName {
     /// Arms that mitigate the biased arm's shortcut (compared with it).
     public static let mitigations = [reweighed, groupModels]
     public static let all = [biased, twin] + mitigations + strategies
+
+    /// Each name once, in the order of first appearance (one arm, several replicates).
+    public static func distinct(_ names: [String]) -> [String] {
+        names.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    }
 }

@@ -30,7 +30,7 @@ struct ReportCommand: ClusterCommand {
 
     func run(world: Communicator) throws {
         let arms = runs.map(ArmRunFile.init(path:))
-        let names = arms.reduce(into: [String]()) { if !$0.contains($1.name) { $0.append($1.name) } }
+        let names = ArmName.distinct(arms.map(\.name))
         let paths = try world.unanimously { () -> [String] in
             guard world.rank == 0 else { return [] }
             return try Stages.report(arms: arms, report: output,
