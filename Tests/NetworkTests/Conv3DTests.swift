@@ -169,6 +169,48 @@ final class Conv3DTests: XCTestCase {
         assertClose(zip(dKernel, held).map { $0 - $1 }, reference.dKernel, tolerance: 1e-4, "Winograd dKernel (+=)")
     }
 
+    /// Blocks 1 and 2 at the whole-brain 4 mm grid (45×54×44, the size at
+    /// which no model learned: README, "The whole brain"), with the scratch
+    /// the model itself would size, so the chunking is the one training
+    /// runs; forward and gradients against the naive loops.
+    func testTheFirstTwoBlocksAtTheWholeBrainGridMatchNaive() {
+        let grid = Grid3(45, 54, 44)
+        let shapes = [Conv3DShape(batch: 1, grid: grid, inChannels: 1, outChannels: 8),
+                      Conv3DShape(batch: 1, grid: Grid3(23, 27, 22), inChannels: 8, outChannels: 16)]
+        let algorithms = shapes.map(Conv3DAlgorithm.automatic(for:))
+        XCTAssertEqual(algorithms, [.im2col, .winograd])
+        let scratch = ConvolutionScratch(for: shapes, algorithms: algorithms)
+        for (block, (shape, algorithm)) in zip(shapes, algorithms).enumerated() {
+            let label = "block \(block + 1) (\(algorithm))"
+            let input = randomValues(shape.rows * shape.inChannels, seed: 40 + UInt64(block))
+            let kernel = randomValues(shape.kernelCount, seed: 50 + UInt64(block), scale: 0.5)
+            let bias = [Float](repeating: 0, count: shape.outChannels)
+            var out = [Float](repeating: .nan, count: shape.rows * shape.outChannels)
+            withPointers(&out) { o in
+                conv3dForward(out: o, input: input, kernel: kernel, bias: bias, shape: shape, scratch: scratch,
+                              algorithm: algorithm)
+            }
+            assertClose(out, referenceConvolution(input: input, kernel: kernel, bias: bias, batch: 1, grid: shape.grid,
+                                                  inChannels: shape.inChannels, outChannels: shape.outChannels),
+                        tolerance: 1e-4, "\(label) forward")
+            let dOut = randomValues(out.count, seed: 60 + UInt64(block))
+            let reference = referenceConvolutionGradients(input: input, kernel: kernel, dOut: dOut, batch: 1,
+                                                          grid: shape.grid, inChannels: shape.inChannels,
+                                                          outChannels: shape.outChannels)
+            // As in training: no input gradient below the first block.
+            var dInput = [Float](repeating: 0, count: input.count), dKernel = [Float](repeating: 0, count: kernel.count)
+            withPointers(&dInput) { di in withPointers(&dKernel) { dk in
+                conv3dBackward(dInput: block == 0 ? nil : di, dKernel: dk, dBias: nil, dOut: dOut, input: input,
+                               kernel: kernel, shape: shape, scratch: scratch, algorithm: algorithm)
+            }}
+            // Sums over ~10⁵ voxels: compared relative to the largest entry.
+            let scale = reference.dKernel.map(abs).max()!
+            assertClose(dKernel.map { $0 / scale }, reference.dKernel.map { $0 / scale }, tolerance: 1e-4,
+                        "\(label) dKernel")
+            if block > 0 { assertClose(dInput, reference.dInput, tolerance: 1e-4, "\(label) dInput") }
+        }
+    }
+
     func testAutomaticChoiceOfAlgorithm() {
         // SimBA's blocks 2–4 at 64³ take Winograd; the one-channel first
         // layer and the 4³ last block (16 tiles at batch 2) take im2col.
