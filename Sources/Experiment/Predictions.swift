@@ -34,7 +34,7 @@ public struct Predictions: Sendable, Equatable {
         }
         let loader = ImageLoader(reader: reader)
         var scores = [Double]()
-        try ShareChunks(count: samples.count, chunk: batch, communicator: world).forEach(
+        try ShareChunks(count: samples.count, chunk: model.maxBatch, communicator: world).forEach(
             load: { positions in try loader.load(samples[positions].map(\.index)) }
         ) { positions, images in
             model.forward(images, batch: positions.count, mode: .eval)

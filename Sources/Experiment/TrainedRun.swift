@@ -41,12 +41,30 @@ public struct TrainedRun: Sendable {
         return FileManager.default.fileExists(atPath: beside) ? beside : recorded
     }
 
-    /// The trained network, built for batches of up to `maxBatch`.
+    /// The trained network for inference, built for batches of up to
+    /// `maxBatch` — fewer when that many would need more memory than
+    /// training did (`inferenceBatch`); read the model's `maxBatch`.
     public func model(maxBatch: Int) throws -> SimbaCNN {
-        let model = try SimbaCNN(configuration: config.model(input: input), maxBatch: maxBatch, seed: config.seed)
+        let model = try SimbaCNN(configuration: config.model(input: input), maxBatch: inferenceBatch(upTo: maxBatch),
+                                 seed: config.seed)
         try model.load(parameters: parameters)
         return model
     }
+
+    /// The largest batch up to `preferred` (at least 1) whose model needs no
+    /// more memory than the training batch on one rank, or than
+    /// `smallModelBytes` — so small models keep their batches and a 1 mm
+    /// model (4.5 GiB at batch 2) is not built for 8 samples (~18 GiB).
+    public func inferenceBatch(upTo preferred: Int) -> Int {
+        let shapes = SimbaCNNShapes(config.model(input: input))
+        let budget = max(shapes.trainingBytes(batch: config.batch) ?? 0, Self.smallModelBytes)
+        var batch = max(1, preferred)
+        while batch > 1, (shapes.trainingBytes(batch: batch) ?? .max) > budget { batch -= 1 }
+        return batch
+    }
+
+    /// Below this, inference batches are never cut (1 GiB).
+    public static let smallModelBytes = 1 << 30
 }
 
 /// A failure of an analysis stage, reported as one line.
