@@ -247,7 +247,7 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
         created = ISO8601DateFormatter().string(from: Date())
         self.arms = arms
         self.floors = floors
-        let names = Self.names(of: arms)
+        let names = ArmName.distinct(arms.map(\.name))
         let byArm = Dictionary(grouping: arms, by: \.name).mapValues { $0.sorted { $0.replicate < $1.replicate } }
         replicates = Set(arms.map(\.replicate.training)).count
         cohortReplicates = Set(arms.map(\.replicate.cohort)).count
@@ -291,9 +291,7 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
         arms.filter { $0.name == name }.sorted { $0.replicate < $1.replicate }
     }
     /// The arms' names, in the experiment's order.
-    public var armNames: [String] { Self.names(of: arms) }
-
-    static func names(of arms: [ArmSummary]) -> [String] { ArmName.distinct(arms.map(\.name)) }
+    public var armNames: [String] { ArmName.distinct(arms.map(\.name)) }
 
     public var json: Data {
         get throws {
