@@ -235,7 +235,7 @@ public struct EncodingTable: Codable, Sendable, Equatable {
         var local = [Double](repeating: 0, count: names.count * width)
         try world.unanimously {
             guard !mine.isEmpty else { return }
-            let loader = ImageLoader(reader: reader)
+            let loader = try run.imageLoader(reader)
             let model = try run.model(maxBatch: batch)
             let probe = EncodingProbe(folds: folds, seed: seed)
             let pooling = LayerEncoding.pooling(model: model, layers: mine, count: samples.count,

@@ -32,7 +32,7 @@ public struct Predictions: Sendable, Equatable {
         if run.config.sites > 0 {
             for i in samples.indices { samples[i].site = samples[i].index % run.config.sites }
         }
-        let loader = ImageLoader(reader: reader)
+        let loader = try run.imageLoader(reader)
         var scores = [Double]()
         try ShareChunks(count: samples.count, chunk: model.maxBatch, communicator: world).forEach(
             load: { positions in try loader.load(samples[positions].map(\.index)) }

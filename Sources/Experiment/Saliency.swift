@@ -58,7 +58,7 @@ public struct SaliencyTable: Sendable, Equatable {
         }
         defer { try? reader.close() }
         let voxels = run.input.voxels
-        let loader = ImageLoader(reader: reader)
+        let loader = try run.imageLoader(reader)
         var sums = [Double](repeating: 0, count: cells.count * voxels)
         try world.unanimously {
             for job in stride(from: world.rank, to: jobs.count, by: world.size).map({ jobs[$0] }) {

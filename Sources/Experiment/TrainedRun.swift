@@ -1,6 +1,7 @@
 import Foundation
 import Network
 import Storage
+import Synthesis
 import Training
 import YAMLConfig
 
@@ -18,6 +19,8 @@ public struct TrainedRun: Sendable {
     public let checkpoint: String
     public let epoch: Int
     public let parameters: [Float]
+    /// Subtracted from every input (`training.centre_input`); nil: none.
+    public var inputMean: [Float]? = nil
 
     /// Reads `link` ("best" or "latest") of the run file at `path`, which is
     /// opened serially and read-only (any rank may call it).
@@ -31,7 +34,16 @@ public struct TrainedRun: Sendable {
         }
         return TrainedRun(path: path, config: stored.config, datasetPath: resolve(stored.recordedDataset, besides: path),
                           input: stored.input, checkpoint: stored.checkpoint, epoch: stored.epoch,
-                          parameters: stored.parameters)
+                          parameters: stored.parameters, inputMean: stored.inputMean)
+    }
+
+    /// Loads `reader`'s images as this run's model takes them: scaled as
+    /// SimBA does, minus the training mean when the run centres its input.
+    /// The reader's grid must be the run's (`Predictions.openDataset` checks).
+    public func imageLoader(_ reader: DatasetReader) throws -> ImageLoader {
+        do { return try ImageLoader(reader: reader, centre: inputMean) } catch let error as TrainingError {
+            throw ExperimentError(error.description)
+        }
     }
 
     public static func resolve(_ recorded: String, besides runFile: String) -> String {

@@ -8,6 +8,9 @@ public enum CohortPreset: String, CaseIterable, Sendable {
     /// of each class, so the bias says nothing about the class and no
     /// shortcut is possible (`make test-science` runs it).
     case quickstartNull = "quickstart-null"
+    /// The quickstart's experiment on the whole brain at 4 mm (no crop);
+    /// trained with `training.centre_input` (README, "The whole brain").
+    case wholeBrain = "whole-brain"
     /// SimBA's single-bias setting (JAMIA 2024 tutorial): 2000 images at 1 mm,
     /// disease in the right insula, a morphological bias in the right putamen
     /// in 70% of the disease class and 30% of the healthy class.
@@ -24,6 +27,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
         case .tiny: return "64 images at 4 mm, one morphological bias (tests)"
         case .quickstart: return "the make-run experiment: 800 images at 3 mm (half of them for testing), cropped around the disease and bias regions"
         case .quickstartNull: return "the quickstart's null control: its bias in 50% of each class (no shortcut possible)"
+        case .wholeBrain: return "the quickstart's design on the whole brain: 800 images at 4 mm (45×54×44), bias in the left putamen"
         case .simbaJAMIA: return "SimBA's JAMIA 2024 setting: 2000 images at 1 mm, bias in 70%/30% of disease/healthy"
         case .multibias: return "SimBA's eBioMedicine 2025 design: morphological + intensity bias"
         case .multisite: return "6 sites with scanner effects and different populations, one held out"
@@ -67,6 +71,21 @@ public enum CohortPreset: String, CaseIterable, Sendable {
                                                      coefficient: Coefficient(mean: 2, deviation: 1), edgeMM: 4)
             config.biases[0].prevalence = self == .quickstartNull ? ClassPrevalence(disease: 0.5, healthy: 0.5)
                 : ClassPrevalence(disease: 0.9, healthy: 0.1)
+        case .wholeBrain:
+            // No crop: the whole brain at 4 mm, 45×54×44 voxels. The right
+            // putamen is the insula's neighbour; at 4 mm the zone between
+            // them that confinement gives each effect is a voxel or two, and
+            // the disease changed the insula by 336 mm³ (2 mm) — not learned.
+            // With the bias in the left putamen the insula keeps its whole
+            // surround (3 mm: 5,727 mm³).
+            config.template.voxelMM = 4
+            config.template.marginMM = 12
+            config.cohort.size = 800
+            config.cohort.splits = SplitFractions(train: 0.35, validation: 0.15, test: 0.5)
+            config.disease.strengthMM = 3
+            config.biases[0].effect = .morphological(region: "Putamen_L", kind: .expansion, strengthMM: 3,
+                                                     coefficient: Coefficient(mean: 2, deviation: 1), edgeMM: 4)
+            config.biases[0].prevalence = ClassPrevalence(disease: 0.9, healthy: 0.1)
         case .simbaJAMIA:
             config.template.voxelMM = 1
             config.cohort.size = 2000

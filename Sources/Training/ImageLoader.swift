@@ -15,14 +15,26 @@ public final class ImageLoader: ImageSource {
     let reader: DatasetReader
     let voxels: Int
     public private(set) var seconds = 0.0
+    /// Subtracted voxel by voxel from every scaled image (`training.centre_input`:
+    /// the training images' mean); nil: images as SimBA scales them.
+    public private(set) var centre: [Float]?
 
-    public init(reader: DatasetReader) {
+    public init(reader: DatasetReader, centre: [Float]? = nil) throws {
         self.reader = reader
         voxels = reader.shape.reduce(1, *)
+        try setCentre(centre)
+    }
+
+    /// Sets the image subtracted from every scaled image from now on.
+    public func setCentre(_ centre: [Float]?) throws {
+        if let centre, centre.count != voxels {
+            throw TrainingError("\(reader.path): the input mean has \(centre.count) voxels, the images \(voxels)")
+        }
+        self.centre = centre
     }
 
     /// Images at dataset indices `indices`, concatenated, each min–max
-    /// scaled to [−0.5, 0.5]. Each stretch of consecutive indices is read
+    /// scaled to [−0.5, 0.5] (then `centre` subtracted, when set). Each stretch of consecutive indices is read
     /// in one call, straight into its place in the result (HDF5's cost per
     /// call is several times that of copying one more chunk).
     public func load(_ indices: [Int]) throws -> [Float] {
@@ -38,6 +50,11 @@ public final class ImageLoader: ImageSource {
         for (n, index) in indices.enumerated() {
             try checkFinite(images[(n * voxels)..<((n + 1) * voxels)], index: index)
             normalizeImage(&images[(n * voxels)..<((n + 1) * voxels)])
+        }
+        if let centre {
+            for n in indices.indices {
+                for v in 0..<voxels { images[n * voxels + v] -= centre[v] }
+            }
         }
         return images
     }

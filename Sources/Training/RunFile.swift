@@ -65,6 +65,9 @@ public final class RunFile {
     /// the old file stays whole, so a kill leaves the old file or the new.
     private var replaces: (partial: String, path: String)?
 
+    /// `/model/input_mean`: the image subtracted from every input (`training.centre_input`), X·Y·Z voxels, Z fastest.
+    public static let inputMeanName = "input_mean"
+
     static let scalarSeries = ["epoch", "step", "train_loss", "train_accuracy", "validation_loss",
                                "validation_accuracy", "samples_per_second"]
 
@@ -79,7 +82,7 @@ public final class RunFile {
 
     /// Creates a new run file (collective).
     public static func create(path: String, overwrite: Bool, communicator: Communicator, config: TrainingConfig, layout: ParameterLayout, input: Grid3,
-                              dataset: String, groups: Int, sites: Int) throws -> RunFile {
+                              inputMean: [Float]? = nil, dataset: String, groups: Int, sites: Int) throws -> RunFile {
         let exists = try communicator.unanimously { FileManager.default.fileExists(atPath: path) }
         let replaces = overwrite && exists ? (partial: path + ".partial", path: path) : nil
         let file = try H5File.create(replaces?.partial ?? path, existing: replaces == nil ? .refuse : .overwrite,
@@ -98,6 +101,10 @@ public final class RunFile {
         try model.writeDataset("parameter_offsets", layout.slices.map(\.offset))
         try model.writeDataset("parameter_counts", layout.slices.map(\.count))
         try model.writeDataset("parameter_trainable", layout.slices.map { $0.trainable ? 1 : 0 } as [Int32])
+        if let inputMean {
+            // Every rank computed the same mean; the collective write takes rank 0's.
+            try model.writeDataset(inputMeanName, inputMean, shape: input.array)
+        }
         let metrics = try root.createGroup("metrics")
         try metrics.setAttribute("units", "losses: weighted cross-entropy (nats); accuracies: fraction; seconds per epoch; *_by_group columns: bias group (bit b = bias b); *_by_site columns: site; *_seconds columns: rank")
         for name in scalarSeries {

@@ -17,6 +17,8 @@ public struct StoredModel: Sendable {
     public let epoch: Int
     /// Empty for a local run (one model per site, no single model).
     public let parameters: [Float]
+    /// The image subtracted from every input (`training.centre_input`); nil: none.
+    public let inputMean: [Float]?
 
     /// Reads `link` ("best" or "latest") of the run file at `path`. A local
     /// run has no single model: its parameters come back empty.
@@ -46,7 +48,18 @@ public struct StoredModel: Sendable {
         return StoredModel(path: path, config: config, recordedDataset: try root.stringAttribute("dataset"),
                            input: input, checkpoint: target,
                            epoch: try group.attribute("epochs_done", as: Int.self),
-                           parameters: config.strategy == .local ? [] : try group.dataset("parameters").read())
+                           parameters: config.strategy == .local ? [] : try group.dataset("parameters").read(),
+                           inputMean: try readInputMean(root, config: config, input: input, path: path))
+    }
+
+    /// `/model/input_mean`, which a run that centres its input must have.
+    static func readInputMean(_ root: H5Group, config: TrainingConfig, input: Grid3, path: String) throws -> [Float]? {
+        guard config.centreInput else { return nil }
+        let model = try root.group("model")
+        guard model.contains(RunFile.inputMeanName) else {
+            throw TrainingError("\(path) centres its input (training.centre_input) but has no /model/\(RunFile.inputMeanName) (a damaged run file?)")
+        }
+        return try model.read(RunFile.inputMeanName, shape: input.array, meaning: "the input's grid")
     }
 
     /// Refuses to start a model of `configuration` from these parameters

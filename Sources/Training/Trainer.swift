@@ -70,7 +70,8 @@ public final class Trainer {
                                              groups: setup.groups, sites: setup.layout.count)
         }
         return try RunFile.create(path: run.runPath, overwrite: run.overwrite, communicator: world, config: config,
-                                  layout: model.layout, input: model.configuration.input, dataset: run.datasetPath,
+                                  layout: model.layout, input: model.configuration.input, inputMean: setup.inputMean,
+                                  dataset: run.datasetPath,
                                   groups: setup.groups, sites: setup.layout.count)
     }
 

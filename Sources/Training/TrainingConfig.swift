@@ -88,6 +88,15 @@ public struct TrainingConfig: Equatable, Sendable {
     /// included) start training instead of the seeded initialisation; the
     /// model (input, widths, activation) must match. Adam starts fresh.
     public var initializeFrom: String?
+    /// Subtracts the training images' mean image, voxel by voxel, from every
+    /// scaled input (training, validation, evaluation, probes, saliency),
+    /// Keras's `featurewise_center`. Without it the whole brain's anatomy
+    /// drowns a regional effect and the SimBA CNN stays at chance on
+    /// whole-brain images here (README, "The whole brain"); the mean is
+    /// stored in the run file (`/model/input_mean`) and belongs to the model.
+    /// Site strategies compute it from every site's training images (one
+    /// sum over sites, like precise batch norm's statistics).
+    public var centreInput = false
 
     public init() {}
 
@@ -135,6 +144,7 @@ extension TrainingConfig {
         ConfigField("batchnorm_calibration", \.batchNormCalibration, .bool,
                     "precise batch norm before each validation (site strategies: sums of site statistics)"),
         ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
+        ConfigField("centre_input", \.centreInput, .bool, "subtract the training images' mean image from every input (whole brain)"),
         ConfigField("initialize_from", \.initializeFrom, .text, "start from this run file's best model (fresh Adam)",
                     check: ConfigCheck { $0.isEmpty ? "must name a run file" : nil }),
     ], combinations: { try $0.validateCombinations() })
@@ -176,6 +186,17 @@ extension TrainingConfig {
             config.batch = 4
             config.learningRate = 1e-3
             config.batchNormCalibration = true
+        case .wholeBrain:
+            config.widths = [8, 16, 32]
+            config.epochs = 40
+            config.batch = 4
+            config.learningRate = 1e-3
+            config.batchNormCalibration = true
+            // Without it the network never leaves chance on whole-brain images.
+            config.centreInput = true
+            // Some seeds sit at chance for 15 epochs before they learn: with
+            // SimBA's patience 15 one replicate was stopped on that plateau.
+            config.patience = 40
         case .simbaJAMIA:
             break
         case .multisite:

@@ -21,6 +21,9 @@ struct TrainingSetup {
     /// sample counts; the others (e.g. held-out test sites) sit out.
     let participantSamples: [Int: Int]
     var participants: [Int] { participantSamples.keys.sorted() }
+    /// The training images' mean (scaled as SimBA does), subtracted from
+    /// every input when `training.centre_input` is on; nil otherwise.
+    let inputMean: [Float]?
 
     /// Opens the dataset and builds the tables; failures are agreed, so
     /// every rank reports the same one-line error.
@@ -46,7 +49,7 @@ struct TrainingSetup {
             if config.partition == .biasGroup {
                 for i in samples.indices { samples[i].site = samples[i].group }
             }
-            return (ImageLoader(reader: reader), samples, Grid3(reader.shape))
+            return (try ImageLoader(reader: reader), samples, Grid3(reader.shape))
         }
         let samples = self.samples
         groups = (samples.map(\.group).max() ?? 0) + 1
@@ -62,6 +65,24 @@ struct TrainingSetup {
             }
             return (training, validation, try SplitTable(split: .test, samples: samples, reweighing: nil))
         }
+        inputMean = config.centreInput ? try Self.meanImage(of: training, loader: loader, world: world) : nil
+        try loader.setCentre(inputMean)
+    }
+
+    /// The mean of `table`'s images, voxel by voxel: each rank sums its even
+    /// share in double precision, one allreduce adds the shares.
+    static func meanImage(of table: SplitTable, loader: ImageLoader, world: Communicator) throws -> [Float] {
+        var sums = [Double](repeating: 0, count: loader.voxels)
+        try ShareChunks(count: table.count, chunk: 4, communicator: world).forEach(
+            load: { positions in try loader.load(positions.map { table.indices[$0] }) }
+        ) { positions, images in
+            for n in 0..<positions.count {
+                for v in sums.indices { sums[v] += Double(images[n * sums.count + v]) }
+            }
+        }
+        try world.allreduce(&sums, op: .sum)
+        let count = Double(max(table.count, 1))
+        return sums.map { Float($0 / count) }
     }
 
     /// Rounds `batch` up over `ranks`: the largest share of a batch one rank gets.

@@ -390,6 +390,75 @@ final class TrainCLITests: XCTestCase {
         }
     }
 
+    /// `training.centre_input`: the run file holds the mean of the scaled
+    /// training images (checked against numpy), the same on 1, 2 and 3
+    /// ranks; training on 1–3 ranks agrees up to reassociation and differs
+    /// from training without it; inference subtracts the stored mean (with
+    /// zeros written in its place the scores change), and a run file that
+    /// lost it is refused in one line.
+    func testCentredInputIsTheTrainingMeanOnEveryRankCountAndInferenceUsesIt() throws {
+        let config = path("centred.yaml")
+        let tiny = try SimbaProcess.run(["config", "--preset", "tiny"], ranks: 1, timeout: 60)
+        XCTAssertEqual(tiny.status, 0, tiny.stderr)
+        XCTAssertTrue(tiny.stdout.contains("centre_input: false"), tiny.stdout)
+        try tiny.stdout.replacingOccurrences(of: "centre_input: false", with: "centre_input: true")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let runs = (1...3).map { path("centred-\($0).h5") }
+        for (index, run) in runs.enumerated() {
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", run, "--epochs", "2"],
+                                              ranks: index + 1, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let means = try python("""
+            import h5py, numpy as np, sys
+            d = h5py.File(sys.argv[1], 'r')
+            images = d['images'][()].astype(np.float64)
+            train = images[d['samples/split'][()] == 0]
+            low = train.min(axis=(1, 2, 3), keepdims=True); high = train.max(axis=(1, 2, 3), keepdims=True)
+            expected = ((train - low) / (high - low) - 0.5).mean(axis=0)
+            for p in sys.argv[2:]:
+                stored = h5py.File(p, 'r')['model/input_mean'][()]
+                print(stored.shape == expected.shape, '%.3g' % np.abs(stored - expected).max())
+            """, [Self.dataset] + runs).split(separator: "\n")
+        XCTAssertEqual(means.count, 3)
+        for line in means {
+            let fields = line.split(separator: " ")
+            XCTAssertEqual(fields.first, "True", String(line))
+            XCTAssertLessThan(Double(fields.last ?? "") ?? 1, 1e-6, String(line))
+        }
+        let differences = try python(Self.relativeDifference, runs).split(separator: "\n").map { Double($0)! }
+        for difference in differences { XCTAssertLessThan(difference, 1e-5) }
+        let plain = path("uncentred.h5")
+        try train(plain, ranks: 1, ["--epochs", "2"])
+        let apart = try python(Self.relativeDifference, [runs[0], plain])
+        XCTAssertGreaterThan(Double(apart.trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-2)
+
+        // Inference reads the stored mean: replaced by zeros, the scores change.
+        let zeroed = path("centred-zeroed.h5"), lost = path("centred-lost.h5")
+        for copy in [zeroed, lost] { try FileManager.default.copyItem(atPath: runs[1], toPath: copy) }
+        _ = try python("""
+            import h5py, sys
+            f = h5py.File(sys.argv[1], 'r+'); f['model/input_mean'][...] = 0
+            del h5py.File(sys.argv[2], 'r+')['model/input_mean']
+            """, [zeroed, lost])
+        for run in [runs[1], zeroed] {
+            let evaluated = try SimbaProcess.run(["evaluate", run], ranks: 2, timeout: 300)
+            XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        }
+        let scores = try python("""
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r')['evaluation/predictions/score'][()] for p in sys.argv[1:])
+            print(a.shape == b.shape, '%.3g' % np.abs(a - b).max())
+            """, [runs[1], zeroed]).split(separator: " ")
+        XCTAssertEqual(scores.first, "True")
+        XCTAssertGreaterThan(Double(scores.last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0, 1e-4)
+        let refused = try SimbaProcess.run(["evaluate", lost], ranks: 2, timeout: 120)
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        let errors = refused.stderrLines.filter { $0.hasPrefix("simba: error") }
+        XCTAssertFalse(errors.isEmpty, refused.stderr)
+        for error in errors { XCTAssertTrue(error.contains("has no /model/input_mean"), error) }
+    }
+
     func testBadInputIsRefusedOnEveryRankWithOneLine() throws {
         func refused(_ arguments: [String], ranks: Int = 2, _ expected: String,
                      file: StaticString = #filePath, line: UInt = #line) throws {
