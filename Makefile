@@ -10,7 +10,7 @@ RANKS ?= 2
 RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)/simba
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/simba
 
-.PHONY: deps test-deps build build-debug run test fuzz test-slurm test-science test-whole-brain bench bench-peers clean
+.PHONY: deps test-deps build build-debug run test fuzz test-slurm test-science test-whole-brain test-full-size bench bench-peers clean
 
 deps:
 	@scripts/deps.sh
@@ -76,6 +76,18 @@ test-science: build test-deps
 test-whole-brain: build test-deps
 	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run --preset whole-brain -o $(SCIENCE_OUT)/whole-brain --overwrite
 	/usr/bin/python3 scripts/check-science.py $(SCIENCE_OUT)/whole-brain/summary.json
+
+# SimBA's own setting (simba-jamia: 1 mm, five blocks, batch 2, 3 arms) through
+# every stage on 40 images for 1 epoch, 2 ranks; each stage's peak resident
+# memory per rank must stay within 6 GiB (scripts/check-memory.py). Not part
+# of CI (README, "Sizes and times").
+FULL_SIZE = sed -e 's/^  size: 2000 /  size: 40 /' -e 's/^  saliency: 10 /  saliency: 1 /'
+test-full-size: build test-deps
+	mkdir -p $(SCIENCE_OUT)
+	$(RELEASE_BIN) config --preset simba-jamia | $(FULL_SIZE) > $(SCIENCE_OUT)/full-size.yaml
+	grep -q '^  size: 40 ' $(SCIENCE_OUT)/full-size.yaml && grep -q '^  saliency: 1 ' $(SCIENCE_OUT)/full-size.yaml
+	scripts/mpirun.sh 2 $(RELEASE_BIN) run $(SCIENCE_OUT)/full-size.yaml --epochs 1 -o $(SCIENCE_OUT)/full-size --overwrite
+	/usr/bin/python3 scripts/check-memory.py $(SCIENCE_OUT)/full-size/summary.json --limit-gib 6
 
 # Benchmarks print one JSON line each (see README, "Benchmarks").
 bench: build

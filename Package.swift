@@ -76,7 +76,7 @@ let package = Package(
         // The analysis stages of an experiment: test predictions, subgroup
         // tables, encoding probes, saliency, summary.json and the report.
         .target(name: "Experiment", dependencies: ["Training", "Analysis", "Reporting", "Synthesis", "Storage",
-                                                   "Cluster", "Network", "Volumes", "Randomness", "YAMLConfig"]),
+                                                   "Cluster", "Network", "Volumes", "Randomness", "YAMLConfig", "Limits"]),
 
         // Checks of the MPI and parallel-HDF5 setup, run across ranks by `simba selftest`.
         .target(name: "SelfTest", dependencies: ["Cluster", "Storage"]),
@@ -85,7 +85,7 @@ let package = Package(
             name: "simba",
             dependencies: [
                 "Cluster", "Storage", "SelfTest", "Synthesis", "YAMLConfig", "Network", "Training",
-                "Experiment", "Analysis",
+                "Experiment", "Analysis", "Limits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
-        .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Analysis", "Storage", "Training", "Network", "Synthesis",
+        .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Analysis", "Storage", "Training", "Network", "Synthesis", "Limits",
                                                       "YAMLConfig"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Network", "Synthesis", "YAMLConfig", "Cluster"]),
     ]

@@ -50,10 +50,12 @@ public struct CohortGeneration {
             try generator.checkLeakage(design.samples)
             return (generator, design)
         }
+        let meter = StageMemory.Meter()
         let snapshot = generator.anatomy.snapshot(voxelMM: config.template.voxelMM)
         try stall.writing(outputs, command: "simba generate", world: world, unit: "round") { watchdog in
             try write(design, generator: generator, snapshot: snapshot, world: world, watchdog: watchdog)
         }
+        try meter.record("generation", in: output, world: world)
         if world.rank == 0 {
             log.say("wrote \(output)" + (twin ? " and \(Self.twinPath(for: output))" : "")
                   + ": \(design.samples.count) images of \(snapshot.shape.map(String.init).joined(separator: "×")) voxels at \(config.template.voxelMM) mm")

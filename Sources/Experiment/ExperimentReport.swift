@@ -49,6 +49,7 @@ public struct ExperimentReport {
         encoding(&report)
         saliency(&report)
         curves(&report)
+        memory(&report)
         if !examples.isEmpty {
             report.heading("Example test images")
             report.paragraph("Disease region outlined in red; bias regions in blue, green, yellow.")
@@ -97,6 +98,23 @@ public struct ExperimentReport {
         }
         report.table(["comparison", "groups", "metric"] + replicates.map { "replicate \($0.cohort > 1 ? "c\($0.cohort) " : "")\($0.training)" } + ["pooled"],
                      rows, caption: "Replicate spread", numeric: Set(3...(3 + replicates.count)))
+    }
+
+    /// Every run's peak resident memory per stage, the largest rank's.
+    private func memory(_ report: inout HTMLReport) {
+        let runs = summary.arms.filter { $0.memory != nil }
+        guard !runs.isEmpty || summary.generationMemory != nil else { return }
+        let stages = StageMemory.order.filter { stage in runs.contains { $0.memory!.stages.contains { $0.name == stage } } }
+        func gib(_ stage: StageMemory.Stage) -> String { String(format: "%.2f", stage.peakMib / 1024) }
+        report.heading("Memory")
+        let restarted = (runs.flatMap { $0.memory!.stages } + [summary.generationMemory].compactMap { $0 }).allSatisfy(\.sinceStageStart)
+        report.paragraph("Peak resident memory of the largest rank in each stage, GiB"
+            + (restarted ? " (each stage's own peak)." : " (where the kernel did not let simba restart the peak, a stage's figure is the process's peak so far: an upper bound).")
+            + (summary.generationMemory.map { " Generating the biased cohort: \(gib($0)) GiB per rank." } ?? ""))
+        guard !runs.isEmpty else { return }
+        report.table(["run"] + stages.map { $0.replacingOccurrences(of: "_", with: " ") },
+                     runs.map { run in [run.label] + stages.map { name in run.memory!.stages.first { $0.name == name }.map(gib) ?? "–" } },
+                     caption: "Peak resident memory per rank (GiB)", numeric: Set(1...max(stages.count, 1)))
     }
 
     private func leakage(_ report: inout HTMLReport) {

@@ -31,6 +31,9 @@ public struct ArmSummary: Codable, Sendable, Equatable {
     /// never trained on it.
     public var encodingOnBiasedImages: EncodingTable?
     public var encodingOnTwinImages: EncodingTable?
+    /// Each stage's peak resident memory per rank (training, evaluations,
+    /// probes, saliency); nil when the run file records none.
+    public var memory: StageMemory? = nil
 }
 
 /// The cross-site matrix of a local arm: rows are the model's site,
@@ -238,6 +241,8 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
     public var verdicts: [Verdict]
     /// The biased cohort's leakage between regional effects (nil: not recorded).
     public var leakage: LeakageSummary?
+    /// The biased cohort's generation: peak resident memory per rank (nil: not recorded).
+    public var generationMemory: StageMemory.Stage?
 
     public init(experiment: String, ranks: Int, simbaVersion: String, arms: [ArmSummary],
                 settings: BootstrapSettings, floors: LearningFloors = LearningFloors()) throws {

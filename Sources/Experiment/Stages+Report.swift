@@ -17,6 +17,8 @@ extension Stages {
                                             arms: summaries, settings: settings, floors: floors)
         // Leakage and pictures need the datasets; without them the report keeps its numbers.
         summary.leakage = try? LeakageSummary.read(dataset: TrainedRun.resolve(first.dataset, besides: arms[0].runFile))
+        summary.generationMemory = try? StageMemory.read(from: TrainedRun.resolve(first.dataset, besides: arms[0].runFile))?
+            .stages.first { $0.name == "generation" }
         let examples = (try? ExampleSlices.examples(dataset: TrainedRun.resolve(first.dataset, besides: arms[0].runFile))) ?? []
         let saliency = arms.flatMap { arm -> [(caption: String, png: [UInt8])] in
             guard let table = try? SaliencyTable.read(from: arm.runFile),

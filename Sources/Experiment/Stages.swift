@@ -16,6 +16,7 @@ public enum Stages {
     public static func evaluate(runFile: String, dataset: String? = nil, checkpoint: String = "best",
                                 settings: BootstrapSettings = BootstrapSettings(),
                                 world: Communicator) throws -> StoredEvaluation {
+        let meter = StageMemory.Meter()
         let (run, datasetPath, groupNames, siteNames) = try world.unanimously {
             () -> (TrainedRun, String, GroupNames, [String]) in
             let run = try TrainedRun.read(path: runFile, link: checkpoint)
@@ -27,12 +28,12 @@ public enum Stages {
             return (run, path, GroupNames(biasNames: reader.config.biases.map(\.name)), sites)
         }
         let predictions = try Predictions.score(run, dataset: datasetPath, world: world)
+        let group = evaluationGroup(run: run, dataset: datasetPath)
         let stored = try world.unanimously { () -> StoredEvaluation in
             guard predictions.count > 0 else { throw ExperimentError("\(datasetPath) has no test samples to evaluate") }
             let evaluation = try Evaluation(predictions: predictions, groupNames: groupNames, siteNames: siteNames,
                                             settings: settings)
             let stored = StoredEvaluation(evaluation, run: run, dataset: datasetPath, settings: settings)
-            let group = evaluationGroup(run: run, dataset: datasetPath)
             if world.rank == 0 {
                 try stored.write(to: runFile, group: group)
                 try RunFileSection.setStamp(StageStamp.evaluation(checkpoint: run.checkpoint, dataset: datasetPath, settings: settings),
@@ -40,6 +41,7 @@ public enum Stages {
             }
             return stored
         }
+        try meter.record(group, in: runFile, world: world)
         return stored
     }
 
@@ -57,7 +59,8 @@ public enum Stages {
     /// `/evaluation` beside it.
     public static func evaluateLocal(runFile: String, settings: BootstrapSettings = BootstrapSettings(),
                                      world: Communicator) throws -> StoredEvaluation {
-        try world.unanimously { () -> StoredEvaluation in
+        let meter = StageMemory.Meter()
+        let stored = try world.unanimously { () -> StoredEvaluation in
             let matrix = try CrossSiteTable.read(from: runFile)
             let dataset = TrainedRun.resolve(matrix.dataset, besides: runFile)
             let reader = try DatasetReader(path: dataset)
@@ -82,6 +85,8 @@ public enum Stages {
             if world.rank == 0 { try stored.write(to: runFile) }
             return stored
         }
+        try meter.record(StoredEvaluation.groupName, in: runFile, world: world)
+        return stored
     }
 
     /// Layer-wise encoding probes on the test split, stored in `/encoding`;
@@ -93,6 +98,7 @@ public enum Stages {
     public static func probe(runFile: String, dataset: String? = nil, checkpoint: String = "best", folds: Int = 5,
                              seed: UInt64 = 0, memoryMiB: Int = AnalysisConfig().probeMemoryMiB,
                              world: Communicator) throws -> EncodingTable {
+        let meter = StageMemory.Meter()
         let (run, section) = try world.unanimously { () -> (TrainedRun, EncodingSection) in
             let run = try TrainedRun.read(path: runFile, link: checkpoint)
             return (run, try encodingSection(of: dataset, for: run))
@@ -106,6 +112,7 @@ public enum Stages {
                                                             memoryMiB: memoryMiB),
                                         of: section.rawValue, in: runFile)
         }
+        try meter.record(section.rawValue, in: runFile, world: world)
         return table
     }
 
@@ -134,6 +141,7 @@ extension Stages {
     public static func saliency(runFile: String, dataset: String? = nil, checkpoint: String = "best",
                                 perCell: Int = 10, threshold: Float = 0.2, niftiFolder: String? = nil,
                                 world: Communicator) throws -> SaliencyTable {
+        let meter = StageMemory.Meter()
         let (run, evaluation) = try world.unanimously { () -> (TrainedRun, StoredEvaluation) in
             let run = try TrainedRun.read(path: runFile, link: checkpoint)
             guard let evaluation = try StoredEvaluation.read(from: runFile) else {
@@ -155,6 +163,7 @@ extension Stages {
                                         of: SaliencyTable.groupName, in: runFile)
             if let niftiFolder { _ = try table.writeNIfTI(folder: niftiFolder, dataset: path) }
         }
+        try meter.record(SaliencyTable.groupName, in: runFile, world: world)
         return table
     }
 }

@@ -55,7 +55,8 @@ extension ArmSummary {
                           replicate: replicate,
                           otherCohortEvaluation: try StoredEvaluation.read(from: runFile, group: StoredEvaluation.otherCohortGroupName),
                           encodingOnBiasedImages: try EncodingTable.read(from: runFile, section: .biasedImages),
-                          encodingOnTwinImages: try EncodingTable.read(from: runFile, section: .twinImages))
+                          encodingOnTwinImages: try EncodingTable.read(from: runFile, section: .twinImages),
+                          memory: try StageMemory.read(from: runFile))
     }
 
     static func crossSite(_ runFile: String) throws -> CrossSiteSummary {

@@ -10,6 +10,7 @@ public enum TrainingStage {
     public static func train(_ run: TrainingRun, world: Communicator, label: String, stall: StallGuard,
                              log: ExperimentLog) throws -> TrainingOutcome {
         let config = run.config
+        let meter = StageMemory.Meter()
         let trainer = try Trainer(run: run, world: world)
         let unit = config.strategy == .central ? "epochs" : "rounds"
         let progress = log.progress(label, total: config.epochs, unit: unit, enabled: world.rank == 0)
@@ -20,6 +21,7 @@ public enum TrainingStage {
                 progress.update(done: update.epochsDone, extra: String(format: "validation loss %.4f", update.lastValidationLoss))
             }
         }
+        if outcome.epochsRunNow > 0 { try meter.record("training", in: run.runPath, world: world) }
         if world.rank == 0 {
             log.say((label == "train" ? "" : "\(label): ") + "trained \(outcome.epochsRun) \(unit) (\(config.strategy.rawValue)) on \(world.size) rank\(world.size == 1 ? "" : "s"): "
                     + String(format: "best validation loss %.4f at ", outcome.bestValidationLoss)

@@ -1,3 +1,4 @@
+import Limits
 import Randomness
 import CBLAS
 #if canImport(Glibc)
@@ -72,7 +73,7 @@ public enum TrainBenchmark {
             trainSamplesPerS: Double(batch) / trainStep, inferSamplesPerS: Double(batch) / inferPass,
             trainGflops: flops / trainStep / 1e9,
             trainExecutedGflops: model.executedTrainingFlopsPerSample * Double(batch) / trainStep / 1e9,
-            peakRssMib: peakResidentMib(),
+            peakRssMib: PeakMemory.peakMiB(),
             sgemmGflops: measureSgemmGflops(), stepSeconds: stepSeconds)
     }
 
@@ -89,21 +90,6 @@ public enum TrainBenchmark {
             })
             return 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9
         }.max()!
-    }
-
-    /// VmHWM from /proc/self/status in MiB (0 where there is no procfs).
-    public static func peakResidentMib() -> Double {
-        guard let file = fopen("/proc/self/status", "r") else { return 0 }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if text.hasPrefix("VmHWM:") {
-                let kib = text.split(separator: " ").compactMap { Double($0) }.first ?? 0
-                return kib / 1024
-            }
-        }
-        return 0
     }
 
     /// Seconds body takes on `clock` (wall time by default).

@@ -86,6 +86,7 @@ public final class Trainer {
             state = checkpoint.state
         }
         if run.resume { try runFile.truncateMetrics(toEpochs: state.epochsDone) }
+        let epochsBefore = state.epochsDone
         let replica = session.replica, loader = setup.loader
         var lastValidation = ValidationResult(totals: session.emptyValidationTotals())
         while state.epochsDone < config.epochs && !state.stopping.stopped(patience: config.patience) {
@@ -124,7 +125,7 @@ public final class Trainer {
             TestPacing.finishEpoch(startedAt: started)
         }
         let (stopReason, crossSite) = try strategy.finish(stopping: state.stopping, runFile: runFile)
-        return TrainingOutcome(epochsRun: state.epochsDone, stopReason: stopReason, bestEpoch: state.stopping.bestRound,
+        return TrainingOutcome(epochsRun: state.epochsDone, epochsRunNow: state.epochsDone - epochsBefore, stopReason: stopReason, bestEpoch: state.stopping.bestRound,
                                bestValidationLoss: state.stopping.bestValidationLoss,
                                lastValidationAccuracy: lastValidation.accuracy, crossSite: crossSite)
     }

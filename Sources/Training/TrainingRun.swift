@@ -18,6 +18,8 @@ public struct TrainingRun: Sendable {
 /// What a finished (or early-stopped) run reports.
 public struct TrainingOutcome: Sendable {
     public var epochsRun: Int
+    /// Of those, the ones this call trained (less on resume; 0 for a finished run kept).
+    public var epochsRunNow: Int
     public var stopReason: String
     public var bestEpoch: Int
     public var bestValidationLoss: Double

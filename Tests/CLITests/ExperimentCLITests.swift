@@ -56,6 +56,38 @@ final class ExperimentCLITests: XCTestCase {
         XCTAssertTrue(output.contains("biased 16 3") && output.contains("twin 16 3") && output.contains("group-models 16 0"), output)
     }
 
+    /// Every stage records each rank's peak resident memory in the file it
+    /// wrote (`/memory/STAGE`), and summary.json and the report carry them.
+    func testEveryStageRecordsItsPeakMemoryPerRank() throws {
+        XCTAssertEqual(Self.firstRun?.status, 0)
+        let script = """
+            import h5py, json, sys
+            summary = json.load(open(sys.argv[1]))
+            def rows(path):
+                with h5py.File(path, 'r') as f:
+                    g = f['memory']
+                    return {k: ([float(v) for v in g[k][()]], int(g[k].attrs['since_stage_start'])) for k in g}
+            generation = rows(sys.argv[2])
+            assert list(generation) == ['generation'], generation
+            assert summary['generation_memory']['peak_mib_by_rank'] == generation['generation'][0]
+            for arm in summary['arms']:
+                stored = rows(arm['run_file'])
+                for name, (peaks, since) in stored.items():
+                    assert len(peaks) == 2 and since == 1, (arm['name'], name, peaks, since)
+                    assert all(20 < p < 8192 for p in peaks), (arm['name'], name, peaks)
+                recorded = {s['name']: s['peak_mib_by_rank'] for s in arm['memory']['stages']}
+                assert recorded == {k: v[0] for k, v in stored.items()}, (recorded, stored)
+                print(arm['name'], ','.join(s['name'] for s in arm['memory']['stages']))
+            """
+        let output = try python(script, [path("summary.json"), path("dataset.h5")])
+        XCTAssertEqual(output.split(separator: "\n"), [
+            "biased training,evaluation,evaluation_other_cohort,encoding,saliency",
+            "twin training,evaluation,evaluation_other_cohort,encoding,encoding_biased_images,saliency",
+            "group-models training,evaluation"])
+        let report = try String(contentsOfFile: path("report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("Peak resident memory per rank (GiB)"), "the report has no memory table")
+    }
+
     /// The group-models arm scores each test image with its own bias
     /// group's model (read from the cross-group matrix by h5py, groups from
     /// the dataset), and those models started from the biased arm's best.
@@ -158,6 +190,8 @@ final class ExperimentCLITests: XCTestCase {
         XCTAssertNotEqual(otherCohort.status, 0)
         XCTAssertEqual(otherCohort.stderrLines, ["simba: error: --resume: the cohort settings differ from those of the experiment in \(Self.experiment) (experiment.yaml), whose cohorts would be kept: resume with the same settings, or use --overwrite to start again"])
         XCTAssertEqual(try String(contentsOfFile: path("experiment.yaml"), encoding: .utf8), yaml)
+        let trainingMemory = "import h5py, sys; print(list(h5py.File(sys.argv[1], 'r')['memory/training'][()]))"
+        let memoryBefore = try python(trainingMemory, [path("run-biased.h5")])
         let resumed = try SimbaProcess.run(Self.command + ["--resume"], ranks: 2, timeout: 600)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("keeping"), resumed.stdout)
@@ -168,6 +202,8 @@ final class ExperimentCLITests: XCTestCase {
         XCTAssertFalse(resumed.stdout.contains("biased: on the other cohort's test images"), resumed.stdout)
         let after = try FileManager.default.attributesOfItem(atPath: path("dataset.h5"))[.modificationDate] as? Date
         XCTAssertEqual(before, after, "the cohort was regenerated")
+        // A kept run trained nothing: its training stage's memory stays the one measured.
+        XCTAssertEqual(try python(trainingMemory, [path("run-biased.h5")]), memoryBefore)
     }
 
     func testStagesReportBadRunFilesInOneLine() throws {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Network
 import Foundation
+import Limits
 
 struct AllreduceBenchCommand: ClusterCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +56,7 @@ struct AllreduceBenchCommand: ClusterCommand {
         guard world.rank == 0 else { return }
         let object: [String: Any] = [
             "benchmark": "allreduce", "ranks": world.size, "mib": sizes, "repeats": repeats,
-            "seconds": seconds, "bus_gb_per_s": bandwidth, "peak_rss_mib": TrainBenchmark.peakResidentMib(),
+            "seconds": seconds, "bus_gb_per_s": bandwidth, "peak_rss_mib": PeakMemory.peakMiB(),
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))

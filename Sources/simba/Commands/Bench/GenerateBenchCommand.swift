@@ -2,6 +2,7 @@ import ArgumentParser
 import Cluster
 import Network
 import Foundation
+import Limits
 import Synthesis
 
 struct GenerateBenchCommand: ClusterCommand {
@@ -46,7 +47,7 @@ struct GenerateBenchCommand: ClusterCommand {
             _ = try generator.generate(design.samples[index % design.samples.count], clock: clock)
         }
         let seconds = try world.allreduce(Date().timeIntervalSince(start), op: .max)
-        let peak = try world.allreduce(TrainBenchmark.peakResidentMib(), op: .max)
+        let peak = try world.allreduce(PeakMemory.peakMiB(), op: .max)
         guard world.rank == 0 else { return }
         let perVolume = Double(max(1, share.count))
         var stages: [String: Double] = [:]
