@@ -21,6 +21,8 @@ public struct ExperimentRun {
     public var log: ExperimentLog
     /// Prefix of rank 0's lines and progress labels (a sweep names the experiment).
     public var label = ""
+    /// `--layout GxR`: how the ranks are grouped; nil: simba chooses (`ExperimentLayout.automatic`).
+    public var layout: String?
 
     public init(cohort: CohortConfig, cohortYAML: String, training: TrainingConfig, analysis: AnalysisConfig,
                 output: String, title: String, resume: Bool = false, overwrite: Bool = false, stall: StallGuard,
@@ -53,6 +55,18 @@ public struct ExperimentRun {
         }
     }
 
+    /// Every arm of every training replicate of one cohort: what can run side by side.
+    var chains: [ArmChain] {
+        ArmChain.all(arms: analysis.arms, replicates: (1...analysis.replicates).map { Replicate(training: $0) })
+    }
+
+    /// The grouping of a world of `ranks` ranks: `layout` if given, else simba's choice.
+    public func layout(ranks: Int) throws -> ExperimentLayout {
+        let count = chains.count
+        return try layout.map { try ExperimentLayout.parse($0, chains: count, ranks: ranks) }
+            ?? ExperimentLayout.automatic(chains: count, ranks: ranks)
+    }
+
     private func check() throws {
         if analysis.arms.contains(ArmName.twin) && cohort.biases.isEmpty {
             throw ExperimentError("the cohort has no bias, so the twin arm would repeat the biased one: drop it from analysis.arms")
@@ -79,21 +93,26 @@ public struct ExperimentRun {
     public func run(world: Communicator) throws -> ExperimentSummary {
         // Checked before the folder is made, so a refused plan leaves no folder behind.
         try world.unanimously { try check() }
+        let layout = try world.unanimously { try self.layout(ranks: world.size) }
         try world.unanimously {
             if world.rank == 0 { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
         }
         return try OutputClaim.holding([output], isFolder: true, command: "simba run", world: world) {
             try prepare(world: world)
-            return try runStages(world: world)
+            return try runStages(layout: layout, world: world)
         }
     }
 
-    private func runStages(world: Communicator) throws -> ExperimentSummary {
+    private func runStages(layout: ExperimentLayout, world: Communicator) throws -> ExperimentSummary {
+        let runs = chains.map(\.arms.count).reduce(0, +)
+        say(world, "layout \(layout): " + (layout.groups == 1
+            ? "the \(runs) run\(runs == 1 ? "" : "s") (arms × replicates) one after another on all \(world.size) rank\(world.size == 1 ? "" : "s")"
+            : "\(layout.groups) groups of ranks train and analyse the \(runs) runs (arms × replicates) side by side") + " (--layout to choose)")
         var runFiles: [ArmRunFile] = []
         for cohortReplicate in 1...analysis.cohortReplicates {
             let dataset = try generateCohorts(cohortReplicate, world: world)
             let replicates = (1...analysis.replicates).map { Replicate(cohort: cohortReplicate, training: $0) }
-            try runReplicates(replicates, dataset: dataset, world: world)
+            try runChains(ArmChain.all(arms: analysis.arms, replicates: replicates), layout: layout, dataset: dataset, world: world)
             runFiles += replicates.flatMap { replicate in
                 analysis.arms.map { ArmRunFile(name: $0, runFile: runFile(arm: $0, replicate), replicate: replicate) }
             }
@@ -142,34 +161,34 @@ public struct ExperimentRun {
         return dataset
     }
 
-    /// Trains and analyses every arm of `replicates` (one cohort's): one
-    /// after another on the whole world, or side by side on groups of at
-    /// least two ranks when the world has room for two or more.
-    private func runReplicates(_ replicates: [Replicate], dataset: String, world: Communicator) throws {
-        let groupCount = min(replicates.count, world.size / 2)
-        guard groupCount > 1 else {
-            for replicate in replicates { try runArms(replicate, dataset: dataset, world: world) }
+    /// Trains and analyses every chain of runs (one cohort's): one after
+    /// another on the whole world, or dealt round-robin to the layout's
+    /// groups of ranks, side by side.
+    private func runChains(_ chains: [ArmChain], layout: ExperimentLayout, dataset: String, world: Communicator) throws {
+        guard layout.groups > 1 else {
+            for chain in chains { try runArms(chain, dataset: dataset, world: world) }
             return
         }
-        let group = world.rank * groupCount / world.size
+        let group = layout.group(ofRank: world.rank)
         guard let mine = try world.split(color: group, key: world.rank) else {
-            throw ExperimentError("internal error: rank \(world.rank) joined no replicate group")
+            throw ExperimentError("internal error: rank \(world.rank) joined no group of the layout")
         }
         try world.agreeing(afterSubgroups: {
-            for (index, replicate) in replicates.enumerated() where index % groupCount == group {
-                try runArms(replicate, dataset: dataset, world: mine)
+            for (index, chain) in chains.enumerated() where index % layout.groups == group {
+                try runArms(chain, dataset: dataset, world: mine)
             }
         })
         try mine.free()
     }
 
-    /// One replicate: every arm trained, evaluated on its own cohort and on
-    /// the counterfactual one, probed and (first replicate) mapped.
-    private func runArms(_ replicate: Replicate, dataset: String, world: Communicator) throws {
+    /// One chain of a replicate's arms: each trained, evaluated on its own
+    /// cohort and on the counterfactual one, probed and (first replicate) mapped.
+    private func runArms(_ chain: ArmChain, dataset: String, world: Communicator) throws {
+        let replicate = chain.replicate
         let twinDataset = CohortGeneration.twinPath(for: dataset)
         let hasTwin = analysis.arms.contains(ArmName.twin)
         let name = { (arm: String) in replicate == .first ? arm : "\(arm) (\(replicate))" }
-        for arm in analysis.arms {
+        for arm in chain.arms {
             var config = training
             config.seed = replicate.trainingSeed(training.seed)
             if arm == ArmName.reweighed { config.reweighing = true }

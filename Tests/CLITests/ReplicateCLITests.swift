@@ -87,12 +87,18 @@ final class ReplicateCLITests: XCTestCase {
         }
     }
 
-    /// Four ranks run the two replicates side by side on groups of two, each
-    /// exactly as two ranks run it alone: the pooled figures are the same to the bit.
+    /// Four ranks run the arms and replicates side by side on two groups of
+    /// two, each run exactly as two ranks run it alone: the pooled figures
+    /// are the same to the bit.
     func testReplicatesSideBySideEqualOneAfterAnother() throws {
-        XCTAssertEqual(Self.sequential?.status, 0)
+        let sequential = try XCTUnwrap(Self.sequential)
+        XCTAssertEqual(sequential.status, 0)
+        XCTAssertTrue(sequential.stdout.contains("layout 1x2: the 4 runs (arms × replicates) one after another on all 2 ranks"),
+                      sequential.stdout)
         let parallel = try SimbaProcess.run(Self.command("four-ranks"), ranks: 4, timeout: 900)
         XCTAssertEqual(parallel.status, 0, parallel.stderr)
+        XCTAssertTrue(parallel.stdout.contains("layout 2x2: 2 groups of ranks train and analyse the 4 runs (arms × replicates) side by side"),
+                      parallel.stdout)
         let output = try python("""
             import json, sys
             a, b = (json.load(open(p)) for p in sys.argv[1:3])
@@ -103,6 +109,15 @@ final class ReplicateCLITests: XCTestCase {
             """, [path("two-ranks", "summary.json"), path("four-ranks", "summary.json")])
         XCTAssertEqual(output.split(separator: "\n"), ["2 4", "comparisons True", "disparities True", "decomposition True",
                                                        "verdicts True", "scores True"])
+    }
+
+    /// A layout the job cannot have is refused on every rank in one line, before any folder is made.
+    func testAnImpossibleLayoutIsRefusedBeforeAnythingIsWritten() throws {
+        let output = Self.folder.appendingPathComponent("bad-layout").path
+        let refused = try SimbaProcess.run(["run", Self.config, "-o", output, "--layout", "3x1"], ranks: 2)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertEqual(refused.stderrLines, ["simba: error: --layout 3x1 asks for 3 × 1 ranks, but the job has 2"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
     }
 
     /// `simba evaluate --data OTHER` adds the cross-score and leaves the run's own evaluation alone.

@@ -19,7 +19,9 @@ struct RunCommand: ClusterCommand {
             summary.json, tables.csv, experiment.yaml and the mean saliency \
             maps as NIfTI in saliency-ARM/. --resume continues \
             a stopped experiment: finished cohorts are kept and training \
-            resumes from the latest complete checkpoints.
+            resumes from the latest complete checkpoints. With 4 ranks or \
+            more the arms and replicates run side by side on groups of \
+            ranks (printed as the layout; --layout chooses another).
 
             Example:
               mpirun -q -np 2 simba run --preset quickstart -o out
@@ -33,6 +35,8 @@ struct RunCommand: ClusterCommand {
     @Flag(help: "Replace the experiment in OUTDIR.") var overwrite = false
     @Option(help: "Override the most epochs per arm.") var epochs: Int?
     @Option(help: "Override the arms (comma-separated: \(ArmName.all.joined(separator: ", "))).") var arms: String?
+    @Option(help: ArgumentHelp("Group the ranks: G groups of R ranks run the arms and replicates side by side (1xN: one after another on all N).",
+                               valueName: "GxR")) var layout: String?
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
@@ -47,9 +51,11 @@ struct RunCommand: ClusterCommand {
             try AnalysisConfig.schema.override("arms", with: arms, in: &analysis)
             try analysis.validate()
             let cohort = try source.cohortConfig()
-            return ExperimentRun(cohort: cohort, cohortYAML: source.describedYAML(cohort), training: training,
-                                 analysis: analysis, output: output, title: source.config ?? "preset \(source.preset ?? "")",
-                                 resume: resume, overwrite: overwrite, stall: stall.watchdog, log: TerminalLog())
+            var run = ExperimentRun(cohort: cohort, cohortYAML: source.describedYAML(cohort), training: training,
+                                    analysis: analysis, output: output, title: source.config ?? "preset \(source.preset ?? "")",
+                                    resume: resume, overwrite: overwrite, stall: stall.watchdog, log: TerminalLog())
+            run.layout = layout
+            return run
         }
         try experiment.run(world: world)
     }

@@ -1,0 +1,49 @@
+import XCTest
+@testable import Experiment
+
+final class ExperimentLayoutTests: XCTestCase {
+    func testChainsKeepGroupModelsAfterTheBiasedArmOfTheirReplicate() {
+        let replicates = [Replicate(training: 1), Replicate(training: 2)]
+        let chains = ArmChain.all(arms: ["biased", "twin", "group-models", "reweighed"], replicates: replicates)
+        XCTAssertEqual(chains, [
+            ArmChain(replicate: replicates[0], arms: ["biased", "group-models"]),
+            ArmChain(replicate: replicates[0], arms: ["twin"]),
+            ArmChain(replicate: replicates[0], arms: ["reweighed"]),
+            ArmChain(replicate: replicates[1], arms: ["biased", "group-models"]),
+            ArmChain(replicate: replicates[1], arms: ["twin"]),
+            ArmChain(replicate: replicates[1], arms: ["reweighed"]),
+        ])
+        XCTAssertEqual(ArmChain.all(arms: ["central", "federated"], replicates: [.first]).map(\.arms), [["central"], ["federated"]])
+    }
+
+    func testSimbaGroupsPairsOfRanksUpToOneGroupPerChain() {
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 9, ranks: 1).groups, 1)
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 9, ranks: 3).groups, 1)
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 9, ranks: 4).description, "2x2")
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 3, ranks: 16).description, "3 groups of 5–6 ranks")
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 1, ranks: 8).description, "1x8")
+        // Every rank in a group, groups differing by at most one rank.
+        let uneven = ExperimentLayout.automatic(chains: 3, ranks: 16)
+        let sizes = Dictionary(grouping: 0..<16, by: uneven.group(ofRank:)).mapValues(\.count)
+        XCTAssertEqual(sizes.keys.sorted(), [0, 1, 2])
+        XCTAssertLessThanOrEqual(sizes.values.max()! - sizes.values.min()!, 1)
+    }
+
+    func testLayoutsAreParsedAndBadOnesRefusedInOneLine() throws {
+        XCTAssertEqual(try ExperimentLayout.parse("2x2", chains: 9, ranks: 4), ExperimentLayout(groups: 2, ranks: 4))
+        XCTAssertEqual(try ExperimentLayout.parse("1X4", chains: 9, ranks: 4).groups, 1)
+        XCTAssertEqual(try ExperimentLayout.parse("4x1", chains: 9, ranks: 4).description, "4x1")
+        let refusals = [
+            ("2x", "--layout 2x: give GROUPSxRANKS, e.g. 2x4 (2 groups of 4 ranks)"),
+            ("0x4", "--layout 0x4: give GROUPSxRANKS, e.g. 2x4 (2 groups of 4 ranks)"),
+            ("2x3", "--layout 2x3 asks for 2 × 3 ranks, but the job has 4"),
+            ("9223372036854775807x2", "--layout 9223372036854775807x2 asks for 9223372036854775807 × 2 ranks, but the job has 4"),
+        ]
+        for (text, message) in refusals {
+            XCTAssertThrowsError(try ExperimentLayout.parse(text, chains: 9, ranks: 4)) { XCTAssertEqual("\($0)", message) }
+        }
+        XCTAssertThrowsError(try ExperimentLayout.parse("4x1", chains: 3, ranks: 4)) {
+            XCTAssertEqual("\($0)", "--layout 4x1: 4 groups for 3 runs that can go side by side; use at most 3")
+        }
+    }
+}
