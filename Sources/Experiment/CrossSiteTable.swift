@@ -31,6 +31,14 @@ public struct CrossSiteTable: Codable, Sendable, Equatable {
         return models.map { scores[$0][n] }.reduce(0, +) / Double(max(models.count, 1))
     }
 
+    /// Whether the run file holds a cross-site matrix (local and FedBN runs).
+    public static func isStored(in path: String) throws -> Bool {
+        let file = try H5File.open(path)
+        defer { try? file.close() }
+        let root = try file.root
+        return try root.contains("evaluation") && root.group("evaluation").contains("cross_site")
+    }
+
     public static func read(from path: String) throws -> CrossSiteTable {
         let file = try H5File.open(path)
         defer { try? file.close() }

@@ -185,7 +185,7 @@ public struct ExperimentReport {
         let arms = primary.filter { $0.crossSite != nil }
         guard !arms.isEmpty else { return }
         report.heading("One model per site or bias group")
-        report.paragraph("Rows: whose model; columns: whose test images. The arm's tables above score each test image with its own site's (bias group's) model; a held-out site's images get the mean of all models' scores. Bias-group models start from the biased arm's best model and are fine-tuned on one bias group each.")
+        report.paragraph("Rows: whose model; columns: whose test images. A local arm's tables above score each test image with its own site's (bias group's) model; a held-out site's images get the mean of all models' scores. Bias-group models start from the biased arm's best model and are fine-tuned on one bias group each. A federated arm with FedBN: each site's model is the best round's global weights with that site's own batch norm (FedBN as deployed), while its tables above, probes and maps are of the global model, which carries the sites' mean batch norm calibrated across sites.")
         for arm in arms {
             let matrix = arm.crossSite!
             let unit = matrix.partition == "bias_group" ? "bias group" : "site"

@@ -51,7 +51,7 @@ extension ArmSummary {
                           bestEpoch: history.bestEpoch, stopReason: history.stopReason, evaluation: evaluation,
                           encoding: try EncodingTable.read(from: runFile),
                           saliency: try SaliencyTable.read(from: runFile).map { SaliencySummary($0) },
-                          crossSite: history.strategy == "local" ? try crossSite(runFile) : nil, history: history,
+                          crossSite: try CrossSiteTable.isStored(in: runFile) ? try crossSite(runFile) : nil, history: history,
                           replicate: replicate,
                           otherCohortEvaluation: try StoredEvaluation.read(from: runFile, group: StoredEvaluation.otherCohortGroupName),
                           encodingOnBiasedImages: try EncodingTable.read(from: runFile, section: .biasedImages),

@@ -94,12 +94,13 @@ public func rankAUROC(scores: [Double], labels: [Int]) -> Double {
 extension RunFile {
     /// Writes `/evaluation/cross_site` (collective; every rank passes the
     /// same matrix, rank 0's copy is stored), replacing an earlier one.
-    public func writeCrossSite(_ matrix: CrossSiteMatrix) throws {
+    public func writeCrossSite(_ matrix: CrossSiteMatrix,
+                               description: String = "local strategy: each site's best model (by its own validation loss) evaluated on every site's test split") throws {
         let root = try file.root
         let evaluation = root.contains("evaluation") ? try root.group("evaluation") : try root.createGroup("evaluation")
         if evaluation.contains("cross_site") { try evaluation.removeLink("cross_site") }
         let group = try evaluation.createGroup("cross_site")
-        try group.setAttribute("description", "local strategy: each site's best model (by its own validation loss) evaluated on every site's test split")
+        try group.setAttribute("description", description)
         try group.setAttribute("partition", matrix.partition == .site
             ? "site: rows and sample_site are the dataset's (or round-robin) sites"
             : "bias_group: the sites are the bias groups (bias-group models); rows and sample_site are bias-group codes")
@@ -116,5 +117,40 @@ extension RunFile {
         try group.writeDataset("model_trained", matrix.trained.map { $0 ? 1 : 0 } as [Int32])
         try group.writeDataset("model_best_round", matrix.bestRounds)
         try file.flush()
+    }
+}
+
+extension HostedSites {
+    /// Every participating site's model on every test sample, as a
+    /// cross-site matrix: the test split is shared among each site's ranks,
+    /// each chunk is read once and scored by every site the rank hosts
+    /// (`load` puts a site's model into the session's network); one
+    /// allreduce gathers the scores. Sites that did not train get NaN rows.
+    func crossSite(session: TrainingSession, bestRounds: [Int], partition: SitePartition,
+                   load: (Int) throws -> Void) throws -> CrossSiteMatrix {
+        let test = session.setup.test, world = session.world
+        let siteCount = layout.count, samples = test.count
+        var scores = [Double](repeating: 0, count: siteCount * samples)
+        let hosted = training.keys.sorted()
+        try world.agreeing(afterSubgroups: {
+            guard !hosted.isEmpty else { return }
+            try session.forEachShareChunk(of: test, over: session.replica.communicator) { positions, images in
+                for site in hosted {
+                    try load(site)
+                    session.model.forward(images, batch: positions.count, mode: .eval)
+                    for (n, position) in positions.enumerated() {
+                        scores[site * samples + position] = session.model.logitRow(sample: n).probability(of: 1)
+                    }
+                }
+            }
+        })
+        try session.communicating { try world.allreduce(&scores, op: .sum) }
+        let trained = (0..<siteCount).map { participants.contains($0) }
+        for site in 0..<siteCount where !trained[site] {
+            for j in 0..<samples { scores[site * samples + j] = .nan }
+        }
+        return CrossSiteMatrix(sites: siteCount, sampleIndices: test.indices, sampleSites: test.sites,
+                               sampleLabels: test.labels, scores: scores, trained: trained,
+                               bestRounds: bestRounds, partition: partition)
     }
 }

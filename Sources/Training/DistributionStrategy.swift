@@ -74,10 +74,14 @@ extension DistributionStrategy {
     var checkpointModels: Int { 3 }
 
     func finish(stopping: EarlyStopping, runFile: RunFile) throws -> (stopReason: String, crossSite: CrossSiteMatrix?) {
-        let reason = stopping.stopped(patience: config.patience)
+        (stopReason(stopping), nil)
+    }
+
+    /// Why a run with one (global) model stopped.
+    func stopReason(_ stopping: EarlyStopping) -> String {
+        stopping.stopped(patience: config.patience)
             ? "early stop: no lower validation loss for \(config.patience) \(unit) (best at \(stopping.bestRound))"
             : "budget of \(config.epochs) \(unit) reached"
-        return (reason, nil)
     }
 }
 

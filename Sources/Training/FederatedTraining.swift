@@ -89,6 +89,24 @@ final class FederatedTraining: DistributionStrategy {
 
     // MARK: FedBN
 
+    /// FedBN as deployed: each site's model is the best round's global
+    /// weights with the site's own batch norm of that round, scored on every
+    /// site's test images (the cross-site matrix, as local training's); the
+    /// global model, validated and evaluated, carries the sites' mean.
+    func finish(stopping: EarlyStopping, runFile: RunFile) throws -> (stopReason: String, crossSite: CrossSiteMatrix?) {
+        let reason = stopReason(stopping)
+        guard config.fedBN, runFile.hasCheckpoint else { return (reason, nil) }
+        let checkpoint = try world.unanimously { try runFile.checkpoint(link: "best") }
+        let rows = try sites.rows.read("site_batch_norm", from: checkpoint.group)
+        let bestRounds = [Int](repeating: stopping.bestRound, count: sites.layout.count)
+        let crossSite = try sites.crossSite(session: session, bestRounds: bestRounds, partition: config.partition) { site in
+            try session.model.load(parameters: checkpoint.parameters)
+            if let own = rows[site] { writeBatchNorm(own) }
+        }
+        try runFile.writeCrossSite(crossSite, description: "FedBN: the best round's global weights with each site's own batch norm of that round, evaluated on every site's test split")
+        return (reason, crossSite)
+    }
+
     private func readBatchNorm() -> [Float] {
         let parameters = session.model.parameters
         return batchNormRanges.flatMap { UnsafeBufferPointer(start: parameters.data + $0.lowerBound, count: $0.count) }

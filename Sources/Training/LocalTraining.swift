@@ -111,33 +111,10 @@ final class LocalTraining: DistributionStrategy {
         return (reason, crossSite)
     }
 
-    /// Every site's best model on every test sample: the test split is
-    /// shared among each site's ranks, each chunk is read once and scored by
-    /// every site the rank hosts; one allreduce gathers the scores.
+    /// Every site's best model on every test sample.
     func evaluateCrossSite() throws -> CrossSiteMatrix {
-        let test = setup.test
-        let siteCount = sites.layout.count, samples = test.count
-        var scores = [Double](repeating: 0, count: siteCount * samples)
-        let hosted = sites.training.keys.sorted()
-        try world.agreeing(afterSubgroups: {
-            guard !hosted.isEmpty else { return }
-            try session.forEachShareChunk(of: test, over: session.replica.communicator) { positions, images in
-                for site in hosted {
-                    try session.model.load(parameters: local.bestParameters(of: site))
-                    session.model.forward(images, batch: positions.count, mode: .eval)
-                    for (n, position) in positions.enumerated() {
-                        scores[site * samples + position] = session.model.logitRow(sample: n).probability(of: 1)
-                    }
-                }
-            }
-        })
-        try session.communicating { try world.allreduce(&scores, op: .sum) }
-        let trained = (0..<siteCount).map { sites.participants.contains($0) }
-        for site in 0..<siteCount where !trained[site] {
-            for j in 0..<samples { scores[site * samples + j] = .nan }
+        try sites.crossSite(session: session, bestRounds: local.stopping.map(\.bestRound), partition: config.partition) { site in
+            try session.model.load(parameters: local.bestParameters(of: site))
         }
-        return CrossSiteMatrix(sites: siteCount, sampleIndices: test.indices, sampleSites: test.sites,
-                               sampleLabels: test.labels, scores: scores, trained: trained,
-                               bestRounds: local.stopping.map(\.bestRound), partition: config.partition)
     }
 }

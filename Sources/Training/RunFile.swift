@@ -288,10 +288,13 @@ public final class RunFile {
     }
 
     /// The checkpoint `latest` points at, which must be complete.
-    public func latestCheckpoint() throws -> Checkpoint {
+    public func latestCheckpoint() throws -> Checkpoint { try checkpoint(link: "latest") }
+
+    /// The checkpoint `link` (latest, best) points at, which must be complete.
+    public func checkpoint(link: String) throws -> Checkpoint {
         let checkpoints = try file.root.group("checkpoints")
-        guard let target = checkpoints.softLinkTarget("latest") else {
-            throw TrainingError("\(file.path) has no complete checkpoint to resume from")
+        guard let target = checkpoints.softLinkTarget(link) else {
+            throw TrainingError("\(file.path) has no complete checkpoint to \(link == "latest" ? "resume from" : "read as '\(link)'")")
         }
         let group = try file.root.group(String(target.dropFirst()))
         guard group.hasAttribute("complete"), try group.attribute("complete", as: Int.self) == 1 else {

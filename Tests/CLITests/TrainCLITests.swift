@@ -296,6 +296,49 @@ final class TrainCLITests: XCTestCase {
                   not np.array_equal(a['parameters'][()], c['parameters'][()]))
             """
         XCTAssertEqual(try python(script, [full, resumed, plain]), "True True 3 True True\n")
+
+        // FedBN as deployed: row s of the cross-site matrix is the best round's global weights with
+        // site s's own batch norm. Reference: each site's model written into a copy of the run file
+        // (h5py) and scored by `simba evaluate` like any single model.
+        let matrix = """
+            import h5py, numpy as np, shutil, sys
+            full, resumed, folder = sys.argv[1:]
+            f = h5py.File(full, 'r')
+            g = f['evaluation/cross_site']
+            print(g.attrs['description'].split(':')[0], g['scores'].shape[0],
+                  np.array_equal(g['scores'][()], h5py.File(resumed, 'r')['evaluation/cross_site/scores'][()]))
+            names = [n.decode() for n in f['model/parameter_names'][()]]
+            slices = [(o, c) for n, o, c in zip(names, f['model/parameter_offsets'][()], f['model/parameter_counts'][()]) if '.bn.' in n]
+            best = f['checkpoints/best']
+            rows = best['site_batch_norm'][()]
+            for site in range(rows.shape[0]):
+                copy = '%s/fedbn-site%d.h5' % (folder, site)
+                shutil.copy(full, copy)
+                with h5py.File(copy, 'r+') as c:
+                    parameters = c['checkpoints/best/parameters']
+                    values = parameters[()]
+                    at = 0
+                    for offset, count in sorted(slices):
+                        values[offset:offset + count] = rows[site, at:at + count]
+                        at += count
+                    parameters[...] = values
+                print(copy)
+            """
+        let lines = try python(matrix, [full, resumed, Self.folder.path]).split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "FedBN 3 True")
+        for (site, copy) in lines.dropFirst().enumerated() {
+            let evaluated = try SimbaProcess.run(["evaluate", copy], ranks: 2, timeout: 300)
+            XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+            let compare = """
+                import h5py, numpy as np, sys
+                site = int(sys.argv[3])
+                g = h5py.File(sys.argv[1], 'r')['evaluation/cross_site']
+                row = dict(zip(g['sample_index'][()], g['scores'][site]))
+                p = h5py.File(sys.argv[2], 'r')['evaluation/predictions']
+                print(len(row) == len(p['score']), max(abs(row[i] - s) for i, s in zip(p['sample_index'][()], p['score'][()])) < 1e-5)
+                """
+            XCTAssertEqual(try python(compare, [full, copy, String(site)]), "True True\n", "site \(site)")
+        }
     }
 
     /// Local training, 3 simulated sites: 1 rank hosts all three in turn, 2
