@@ -331,7 +331,9 @@ public enum ArmName {
     /// Multi-site arms: the biased cohort's sites trained with one strategy
     /// each (central pools them; the others keep the data at its site).
     public static let central = "central", federated = "federated", travelling = "travelling", local = "local"
-    public static let strategies = [central, federated, travelling, local]
+    /// FedAvg rounds (`training.federated_rounds`), then the travelling model.
+    public static let fedtm = "fedtm"
+    public static let strategies = [central, federated, travelling, local, fedtm]
     /// Arms that mitigate the biased arm's shortcut (compared with it).
     public static let mitigations = [reweighed, groupModels]
     public static let all = [biased, twin] + mitigations + strategies

@@ -93,6 +93,7 @@ extension TrainingStrategy {
         case .federated: return try FederatedTraining(setup: setup, world: world)
         case .travelling: return try TravellingTraining(setup: setup, world: world)
         case .local: return try LocalTraining(setup: setup, world: world)
+        case .fedtm: return try FedTMTraining(setup: setup, world: world)
         }
     }
 }

@@ -19,6 +19,9 @@ public enum TrainingStrategy: String, CaseIterable, Sendable {
     /// validation loss, and the end of the run evaluates every site's best
     /// model on every site's test split (the cross-site matrix).
     case local
+    /// FedTM: `federated_rounds` rounds of FedAvg warm the model up, then it
+    /// travels (cycles as `travelling`, with a fresh Adam at the switch).
+    case fedtm
 }
 
 /// What the site strategies treat as a site.
@@ -70,6 +73,8 @@ public struct TrainingConfig: Equatable, Sendable {
     public var aggregation = Aggregation.uniform
     /// FedProx's μ (0: plain FedAvg).
     public var proximalMu = 0.0
+    /// FedTM: the rounds of FedAvg before the model starts travelling.
+    public var federatedRounds = 0
     /// FedBN: each site keeps its own batch-norm parameters and statistics
     /// (the global model, used for validation, carries their mean).
     public var fedBN = false
@@ -112,7 +117,7 @@ public struct TrainingConfig: Equatable, Sendable {
 extension TrainingConfig {
     /// The `training:` keys, once: reading, checks, YAML and overrides follow from it.
     public static let schema = ConfigSchema<TrainingConfig>("training", comment: "model, optimiser, early stopping (defaults: SimBA's)", [
-        ConfigField("strategy", \.strategy, .choice, "central (pooled data), federated, travelling or local"),
+        ConfigField("strategy", \.strategy, .choice, "central (pooled data), federated, travelling, local or fedtm"),
         ConfigField("widths", \.widths, .filterCounts, "filters per block; the count is the depth", check: ConfigCheck {
             !$0.isEmpty && $0.count <= 12 && $0.allSatisfy { (1...4096).contains($0) } ? nil
                 : "must be 1 to 12 filter counts, each 1 to 4096, got \($0)"
@@ -141,6 +146,8 @@ extension TrainingConfig {
             $0 >= 0 && $0.isFinite ? nil : "must be 0 or more, got \($0)"
         }),
         ConfigField("fedbn", \.fedBN, .bool, "FedBN: sites keep their own batch norm (federated)"),
+        ConfigField("federated_rounds", \.federatedRounds, .int, "FedTM: FedAvg rounds before the model travels (strategy or arm fedtm)",
+                    check: .within(0...1_000_000)),
         ConfigField("batchnorm_calibration", \.batchNormCalibration, .bool,
                     "precise batch norm before each validation (site strategies: sums of site statistics)"),
         ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
@@ -153,6 +160,11 @@ extension TrainingConfig {
     func validateCombinations() throws {
         guard strategy == .federated || (proximalMu == 0 && !fedBN) else {
             throw ConfigError("training", "proximal_mu and fedbn apply to strategy federated only, not \(strategy.rawValue)")
+        }
+        // Read by strategy fedtm only; kept with other strategies so that an
+        // experiment's fedtm arm can take it from the shared training section.
+        guard strategy != .fedtm || federatedRounds > 0 else {
+            throw ConfigError("training.federated_rounds", "strategy fedtm needs at least 1 FedAvg round before travelling, got 0")
         }
         guard partition == .site || strategy != .central else {
             throw ConfigError("training.partition", "applies to the site strategies (federated, travelling, local), not central")

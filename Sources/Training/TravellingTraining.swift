@@ -14,6 +14,12 @@ final class TravellingTraining: DistributionStrategy {
         session = try sites.session(setup: setup, world: world)
     }
 
+    /// The travelling model of another strategy's sites and network (FedTM).
+    init(sites: HostedSites, session: TrainingSession) {
+        self.sites = sites
+        self.session = session
+    }
+
     func round(_ cycle: Int) throws -> EpochTotals {
         var order = sites.participants
         var generator = SeededGenerator(seed: config.seed, stream: UInt64(cycle), "site order")

@@ -354,7 +354,7 @@ final class BadInputTests: XCTestCase {
 
     func testUnknownStrategyIsRefused() throws {
         try assertTrainingRefuses(config: "training:\n  strategy: fedrated\n",
-                                  mentions: ["training.strategy: must be one of central, federated, travelling, local, got 'fedrated'"])
+                                  mentions: ["training.strategy: must be one of central, federated, travelling, local, fedtm, got 'fedrated'"])
     }
 
     // MARK: run files and resuming

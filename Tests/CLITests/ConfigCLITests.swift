@@ -40,7 +40,7 @@ final class ConfigCLITests: XCTestCase {
         let cases: [(String, String, String)] = [
             ("  batch: 6 ", "  batch: 0 ", "training.batch: must be at least 1, got 0"),
             ("  batch: 6 ", "  batchsize: 6 ", "training: unknown key 'batchsize'"),
-            ("  strategy: central ", "  strategy: gossip ", "training.strategy: must be one of central, federated, travelling, local, got 'gossip'"),
+            ("  strategy: central ", "  strategy: gossip ", "training.strategy: must be one of central, federated, travelling, local, fedtm, got 'gossip'"),
             ("  saliency: 2 ", "  salency: 2 ", "analysis: unknown key 'salency' (did you mean 'saliency'?)"),
             ("  folds: 5 ", "  folds: 1 ", "analysis.folds: must be at least 2, got 1"),
         ]

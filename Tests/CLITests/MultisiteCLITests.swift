@@ -9,8 +9,8 @@ final class MultisiteCLITests: XCTestCase {
           - {name: north, scanner: {gamma: 1, bias_field: 0, noise: 0, blur_mm: 0}}
           - {name: south, disease_prevalence: 0.4, scanner: {gamma: 0.85, bias_field: 0.15, noise: 0.01, blur_mm: 0.5}}
           - {name: east, held_out: true, scanner: {gamma: 1.15, bias_field: 0.1, noise: 0.02, blur_mm: 1}}
-        training: {widths: [4, 8], epochs: 1, batch: 4, patience: 3}
-        analysis: {arms: [central, federated, travelling, local], bootstrap: 200, saliency: 0}
+        training: {widths: [4, 8], epochs: 1, batch: 4, patience: 3, federated_rounds: 1}
+        analysis: {arms: [central, federated, travelling, local, fedtm], bootstrap: 200, saliency: 0}
         """
 
     func testStrategyArmsReportSitesTheHeldOutSiteAndSiteEncoding() throws {
@@ -23,6 +23,7 @@ final class MultisiteCLITests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("federated vs central, morph − none: ΔTPR"), run.stdout)
         XCTAssertTrue(run.stdout.contains("travelling: trained 1 rounds (travelling)"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("fedtm: trained 1 rounds (fedtm)"), run.stdout)
         let check = try SimbaProcess.tool("/usr/bin/python3", ["-c", """
             import json, sys
             summary = json.load(open(sys.argv[1]))
@@ -38,11 +39,11 @@ final class MultisiteCLITests: XCTestCase {
             """, folder + "/out/summary.json"])
         XCTAssertEqual(check.status, 0, check.stderr)
         XCTAssertEqual(check.stdout.split(separator: "\n").map(String.init), [
-            "['central', 'federated', 'local', 'travelling']",
+            "['central', 'federated', 'fedtm', 'local', 'travelling']",
             "['all', 'east (held out)', 'north', 'south']",
             "['all', 'east (held out)', 'north', 'south']",
             "['bias', 'bias_marginal', 'disease', 'site']",
-            "['federated vs central', 'local vs central', 'travelling vs central']",
+            "['federated vs central', 'fedtm vs central', 'local vs central', 'travelling vs central']",
             "['north', 'south', 'east'] 3 ['all', 'east (held out)', 'north', 'south']",
         ])
     }

@@ -157,6 +157,51 @@ final class TrainCLITests: XCTestCase {
         }
     }
 
+    /// FedTM (one FedAvg round, then travelling; 3 sites): the same
+    /// parameters on 1, 2 and 3 ranks; its first round is FedAvg's to the
+    /// bit and its second neither FedAvg's nor the travelling model's; a run
+    /// stopped at the switch and one stopped after it resume bitwise.
+    func testFedTMWarmsUpFederatedThenTravelsAndResumesAcrossTheSwitch() throws {
+        let config = path("fedtm.yaml")
+        try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  strategy: fedtm\n  federated_rounds: 1\n  sites: 3\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func fedtm(_ output: String, ranks: Int, _ extra: [String]) throws -> SimbaProcess.Result {
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra, ranks: ranks, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result
+        }
+        let outputs = (1...3).map { path("fedtm-\($0).h5") }
+        for (index, output) in outputs.enumerated() {
+            let result = try fedtm(output, ranks: index + 1, ["--epochs", "3"])
+            XCTAssertTrue(result.stdout.contains("trained 3 rounds (fedtm)"), result.stdout)
+        }
+        for difference in try python(Self.relativeDifference, outputs).split(separator: "\n") {
+            XCTAssertLessThan(Double(difference)!, 1e-5)
+        }
+        let bitwise = """
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
+            print(np.array_equal(a, b))
+            """
+        let warmup = path("fedtm-1round.h5"), federated = path("fedtm-federated-1round.h5")
+        _ = try fedtm(warmup, ranks: 2, ["--epochs", "1"])
+        try train(federated, ranks: 2, ["--epochs", "1", "--strategy", "federated", "--sites", "3"])
+        XCTAssertEqual(try python(bitwise, [warmup, federated]), "True\n", "FedTM's first round is not FedAvg's")
+        let two = path("fedtm-2rounds.h5")
+        _ = try fedtm(two, ranks: 2, ["--epochs", "2"])
+        try train(path("fedtm-federated-2.h5"), ranks: 2, ["--epochs", "2", "--strategy", "federated", "--sites", "3"])
+        try train(path("fedtm-travelling-2.h5"), ranks: 2, ["--epochs", "2", "--strategy", "travelling", "--sites", "3"])
+        XCTAssertEqual(try python(bitwise, [two, path("fedtm-federated-2.h5")]), "False\n")
+        XCTAssertEqual(try python(bitwise, [two, path("fedtm-travelling-2.h5")]), "False\n")
+        // Resumed at the switch (after the FedAvg round) and after it (mid-travel).
+        for stop in [1, 2] {
+            let resumed = path("fedtm-resumed-\(stop).h5")
+            _ = try fedtm(resumed, ranks: 2, ["--epochs", "\(stop)"])
+            _ = try fedtm(resumed, ranks: 2, ["--epochs", "3", "--resume"])
+            XCTAssertEqual(try python(bitwise, [outputs[1], resumed]), "True\n", "stopped after round \(stop)")
+        }
+    }
+
     /// SIGUSR1 (what Slurm sends before the time limit; mpirun forwards it)
     /// stops every rank at the next step with exit 75; resuming ends bitwise
     /// where an uninterrupted run ends.

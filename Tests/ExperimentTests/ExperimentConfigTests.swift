@@ -96,7 +96,7 @@ final class ExperimentConfigTests: XCTestCase {
         let refusals: [(String, String, String)] = [
             ("epochs", "0", "training.epochs: must be at least 1, got 0"),
             ("batch", "two", "training.batch: must be a whole number, got 'two'"),
-            ("strategy", "gossip", "training.strategy: must be one of central, federated, travelling, local, got 'gossip'"),
+            ("strategy", "gossip", "training.strategy: must be one of central, federated, travelling, local, fedtm, got 'gossip'"),
         ]
         for (key, text, message) in refusals {
             XCTAssertThrowsError(try TrainingConfig.schema.override(key, with: text, in: &training)) { error in

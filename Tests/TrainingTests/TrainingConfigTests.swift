@@ -93,6 +93,9 @@ final class TrainingConfigTests: XCTestCase {
             ("training:\n  aggregation: median\n", "training.aggregation: must be one of uniform, samples"),
             ("training:\n  strategy: federated\n  proximal_mu: -0.1\n", "training.proximal_mu: must be 0 or more"),
             ("training:\n  fedbn: true\n", "training: proximal_mu and fedbn apply to strategy federated only, not central"),
+            ("training:\n  strategy: fedtm\n", "training.federated_rounds: strategy fedtm needs at least 1 FedAvg round before travelling, got 0"),
+            ("training:\n  strategy: fedtm\n  federated_rounds: -1\n", "training.federated_rounds: must be at least 0"),
+            ("training:\n  strategy: fedtm\n  federated_rounds: 2\n  fedbn: true\n", "apply to strategy federated only, not fedtm"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try read(yaml), yaml) { error in
