@@ -106,7 +106,7 @@ extension RunFile {
             : "bias_group: the sites are the bias groups (bias-group models); rows and sample_site are bias-group codes")
         try group.setAttribute("rows", "model: the site whose model is evaluated")
         try group.setAttribute("columns", "accuracy, auroc: test site; scores: test sample (sample_index)")
-        try group.setAttribute("units", "scores: P(disease) from the softmax of the logits; accuracy: fraction, disease predicted when the score exceeds 0.5; auroc: area under the ROC curve (NaN with one class); NaN rows: sites without a full training batch")
+        try group.setAttribute("units", "scores: P(disease) from the softmax of the logits; accuracy: fraction, disease predicted when the score exceeds 0.5; auroc: area under the ROC curve (NaN with one class); NaN rows: sites without training samples")
         let samples = matrix.sampleIndices.count
         try group.writeDataset("scores", matrix.scores, shape: [matrix.sites, samples])
         try group.writeDataset("accuracy", matrix.accuracy, shape: [matrix.sites, matrix.sites])

@@ -23,11 +23,18 @@ struct HostedSites {
         let hosted = layout.sites(hostedBy: world.rank)
         (training, validation) = try world.unanimously {
             guard !participants.isEmpty else {
-                throw TrainingError("no site of \(setup.run.datasetPath) has a full batch of \(config.batch) training samples")
+                throw TrainingError("no site of \(setup.run.datasetPath) has training samples")
             }
             let siteRanks = layout.hosts(of: hosted.first ?? 0).count
             guard config.batch >= siteRanks else {
                 throw TrainingError("a batch of \(config.batch) on a site of \(siteRanks) ranks leaves ranks without samples: use --batch \(siteRanks) or more, or more sites")
+            }
+            // A tiny site's batch is all its samples: each of its ranks needs one.
+            for site in participants {
+                let samples = setup.participantSamples[site, default: 0], ranks = layout.hosts(of: site).count
+                guard samples >= ranks else {
+                    throw TrainingError("site \(site) has \(samples) training sample\(samples == 1 ? "" : "s") for its \(ranks) ranks, which leaves ranks without samples: use more sites or fewer ranks")
+                }
             }
             var training: [Int: SplitTable] = [:], validation: [Int: SplitTable] = [:]
             for site in hosted where participants.contains(site) {

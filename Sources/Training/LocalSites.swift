@@ -121,7 +121,7 @@ struct LocalSites {
         try group.writeDataset("site_best_validation_loss", stopping.map(\.bestValidationLoss))
         try group.writeDataset("site_best_round", stopping.map(\.bestRound))
         try group.writeDataset("site_rounds_without_improvement", stopping.map(\.roundsWithoutImprovement))
-        try group.setAttribute("site_tables", "local strategy: rows are sites; site_parameters and site_adam_* continue training, site_best_parameters is each site's model at its lowest own validation loss (round site_best_round); rows of sites without a full training batch are zero")
+        try group.setAttribute("site_tables", "local strategy: rows are sites; site_parameters and site_adam_* continue training, site_best_parameters is each site's model at its lowest own validation loss (round site_best_round); rows of sites without training samples are zero")
     }
 
     /// Reads back what `write` stored (collective): every rank its hosted

@@ -14,6 +14,8 @@ struct EpochTotals {
     var lossSum = 0.0
     var correct = 0
     var steps = 0
+    /// Σ over steps of the global batch (a tiny site's batches are smaller).
+    var samples = 0
     /// The optimizer step (1-based, within this pass) whose gradients were
     /// not finite; the pass stopped there, before applying it.
     var nonFiniteStep: Int?
@@ -24,6 +26,7 @@ extension EpochTotals {
         totals.lossSum += other.lossSum
         totals.correct += other.correct
         totals.steps += other.steps
+        totals.samples += other.samples
     }
 
     /// Throws, on every rank of the replica alike, if the pass met
@@ -55,7 +58,7 @@ final class Replica {
     let sync: BatchStatisticsSync?
     let loader: ImageSource
     let batch: Int
-    let learningRate: Float
+    private(set) var learningRate: Float
     let seed: UInt64
     var time = TimeSplit()
     /// FedProx: adds μ·(θ − anchor) to the gradient of every trainable
@@ -77,6 +80,12 @@ final class Replica {
         } else {
             sync = nil
         }
+    }
+
+    /// The step size from now on (this optimizer and every fresh one).
+    func setLearningRate(_ rate: Float) {
+        learningRate = rate
+        optimizer.learningRate = rate
     }
 
     /// A fresh optimizer (FedAvg starts every site's round with one).
@@ -104,6 +113,7 @@ final class Replica {
             totals.lossSum += loss
             totals.correct += hits
             totals.steps += 1
+            totals.samples += plan.batch
         }
         // Sync BN's allreduces ran inside forward and backward: count them as communication.
         let syncSeconds = (sync?.seconds ?? 0) - syncBefore
@@ -122,7 +132,7 @@ final class Replica {
         let labels = positions.map { table.labels[$0] }
         // Weights scaled by local/global batch: the network divides by the
         // local batch, so the summed gradient is that of Σ w·nll / global batch.
-        let scale = Float(positions.count) / Float(batch)
+        let scale = Float(positions.count) / Float(plan.batch)
         let weights = positions.map { table.weights[$0] * scale }
 
         let computeStart = Clock.now

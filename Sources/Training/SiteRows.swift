@@ -23,7 +23,7 @@ struct SiteLayout {
 /// ever holds the whole table. Rows of sites that sit out stay zero.
 struct SiteRows {
     let layout: SiteLayout
-    /// Sites with a row: those that train (at least one full batch).
+    /// Sites with a row: those that train (at least one training sample).
     let participants: [Int]
     let rank: Int
 

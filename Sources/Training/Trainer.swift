@@ -95,11 +95,16 @@ public final class Trainer {
             let started = Clock.now
             let (ioBefore, timeBefore) = (loader.seconds, replica.time)
             try InjectedFault.check("round", epoch, rank: world.rank)
+            if config.learningRateDecay > 0 {
+                // A function of the epoch alone, so a resumed run continues the schedule.
+                replica.setLearningRate(Float(config.learningRate * exp(-config.learningRateDecay * Double(epoch - 1))))
+            }
             let totals = try strategy.round(epoch)
             // Train loss and accuracy over every site's steps (each site's
             // steps counted once, by its first rank).
             let countsSteps = replica.communicator.rank == 0
-            var sums = [totals.lossSum, Double(totals.correct), countsSteps ? Double(totals.steps) : 0]
+            var sums = [totals.lossSum, Double(totals.correct), countsSteps ? Double(totals.steps) : 0,
+                        countsSteps ? Double(totals.samples) : 0]
             try session.communicating { try world.allreduce(&sums, op: .sum) }
             if config.batchNormCalibration { try strategy.calibrateBatchNorm() }
             lastValidation = try strategy.validate()
@@ -111,11 +116,11 @@ public final class Trainer {
             try runFile.append(EpochMetrics(
                 epoch: epoch, step: state.globalStep,
                 trainLoss: sums[0] / max(sums[2], 1),
-                trainAccuracy: sums[1] / max(sums[2] * Double(config.batch), 1),
+                trainAccuracy: sums[1] / max(sums[3], 1),
                 validationLoss: lastValidation.loss, validationAccuracy: lastValidation.accuracy,
                 validationLossByGroup: lastValidation.lossByGroup, validationAccuracyByGroup: lastValidation.accuracyByGroup,
                 validationLossBySite: lastValidation.lossBySite, validationAccuracyBySite: lastValidation.accuracyBySite,
-                samplesPerSecond: sums[2] * Double(config.batch) / max(elapsed, 1e-9),
+                samplesPerSecond: sums[3] / max(elapsed, 1e-9),
                 computeSeconds: replica.time.compute - timeBefore.compute,
                 communicationSeconds: replica.time.communication - timeBefore.communication,
                 ioSeconds: loader.seconds - ioBefore))

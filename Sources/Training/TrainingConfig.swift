@@ -73,6 +73,10 @@ public struct TrainingConfig: Equatable, Sendable {
     public var aggregation = Aggregation.uniform
     /// FedProx's μ (0: plain FedAvg).
     public var proximalMu = 0.0
+    /// The learning rate falls by e^(−decay) every epoch (round, cycle):
+    /// learning_rate · e^(−decay · (epoch − 1)); the lab's travelling model
+    /// uses 0.1 per cycle. 0: constant.
+    public var learningRateDecay = 0.0
     /// FedTM: the rounds of FedAvg before the model starts travelling.
     public var federatedRounds = 0
     /// FedBN: each site keeps its own batch-norm parameters and statistics
@@ -131,6 +135,10 @@ extension TrainingConfig {
         ConfigField("batch", \.batch, .int, "the global batch, summed over all ranks", check: .within(1...1_000_000)),
         ConfigField("learning_rate", \.learningRate, .double, "Adam's step size", check: ConfigCheck {
             $0 > 0 && $0.isFinite ? nil : "must be positive, got \($0)"
+        }),
+        ConfigField("learning_rate_decay", \.learningRateDecay, .double,
+                    "the rate falls by e^(-decay) each epoch (round, cycle); 0: constant", check: ConfigCheck {
+            $0 >= 0 && $0 <= 100 ? nil : "must be 0 to 100, got \($0)"
         }),
         ConfigField("patience", \.patience, .int, "epochs without a lower validation loss before stopping",
                     check: .within(1...1_000_000)),

@@ -56,7 +56,8 @@ final class TrainingSession {
         var totals = EpochTotals()
         for localEpoch in 0..<config.localEpochs {
             let pass = stream(localEpoch)
-            let plan = EpochPlan(splitCount: table.count, batch: config.batch, seed: config.seed, stream: pass)
+            // A tiny site trains on batches of all its samples.
+            let plan = EpochPlan(splitCount: table.count, batch: min(config.batch, table.count), seed: config.seed, stream: pass)
             let passTotals = try replica.trainEpoch(table, plan: plan, stream: pass)
             try passTotals.checkFinite("round \(round) at site \(site), local epoch \(localEpoch + 1)")
             totals += passTotals

@@ -17,8 +17,10 @@ struct TrainingSetup {
     let groups: Int
     let layout: SiteLayout
     let training: SplitTable, validation: SplitTable, test: SplitTable
-    /// Sites with at least one full batch of training samples, and their
-    /// sample counts; the others (e.g. held-out test sites) sit out.
+    /// Sites with at least one training sample, and their sample counts;
+    /// the others (e.g. held-out test sites) sit out. A site with fewer
+    /// samples than the batch trains on batches of all its samples (as the
+    /// lab's code does for tiny sites).
     let participantSamples: [Int: Int]
     var participants: [Int] { participantSamples.keys.sorted() }
     /// The training images' mean (scaled as SimBA does), subtracted from
@@ -55,7 +57,7 @@ struct TrainingSetup {
         groups = (samples.map(\.group).max() ?? 0) + 1
         layout = SiteLayout(count: (samples.map(\.site).max() ?? 0) + 1, worldSize: world.size)
         let trainingCounts = Dictionary(grouping: samples.filter { $0.split == .train }, by: \.site).mapValues(\.count)
-        participantSamples = trainingCounts.filter { $0.value >= config.batch }
+        participantSamples = trainingCounts.filter { $0.value >= 1 }
         (training, validation, test) = try world.unanimously {
             let reweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: samples) : nil
             let training = try SplitTable(split: .train, samples: samples, reweighing: reweighing)

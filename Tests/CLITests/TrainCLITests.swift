@@ -202,6 +202,52 @@ final class TrainCLITests: XCTestCase {
         }
     }
 
+    /// Tiny sites (20 round-robin sites of 0–3 training images, batch 6):
+    /// every site with a training image takes part, on batches of all its
+    /// images — one step per site and round, counted against the dataset —
+    /// with the same parameters on 1, 2 and 3 ranks; the travelling model's
+    /// learning-rate decay changes the run and resumes bitwise.
+    func testTinySitesAllTakePartAgreeAcrossRanksAndDecayResumes() throws {
+        let participating = try python("""
+            import h5py, numpy as np, sys
+            s = h5py.File(sys.argv[1], 'r')['samples']
+            names = [n.decode() for n in s['split_names'][()]]
+            train = s['index'][()][s['split'][()] == names.index('train')]
+            print(len(set(train % 20)), len(train) < 6 * 20)
+            """, [Self.dataset]).split(separator: " ").map { String($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(participating.last, "True")
+        for strategy in ["federated", "travelling"] {
+            let outputs = (1...3).map { path("tiny-sites-\(strategy)-\($0).h5") }
+            for (index, output) in outputs.enumerated() {
+                try train(output, ranks: index + 1, ["--epochs", "2", "--strategy", strategy, "--sites", "20"])
+            }
+            for difference in try python(Self.relativeDifference, outputs).split(separator: "\n") {
+                XCTAssertLessThan(Double(difference)!, 1e-5, strategy)
+            }
+            let steps = try python("import h5py, sys; print(h5py.File(sys.argv[1], 'r')['metrics/step'][0])", [outputs[1]])
+            XCTAssertEqual(steps.trimmingCharacters(in: .whitespacesAndNewlines), participating.first, strategy)
+        }
+        let config = path("decay.yaml")
+        try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  strategy: travelling\n  sites: 20\n  learning_rate_decay: 0.1\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func decayed(_ output: String, _ extra: [String]) throws {
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra, ranks: 2, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let full = path("decay-full.h5"), resumed = path("decay-resumed.h5")
+        try decayed(full, ["--epochs", "3"])
+        try decayed(resumed, ["--epochs", "2"])
+        try decayed(resumed, ["--epochs", "3", "--resume"])
+        let bitwise = """
+            import h5py, numpy as np, sys
+            a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
+            print(np.array_equal(a, b))
+            """
+        XCTAssertEqual(try python(bitwise, [full, resumed]), "True\n")
+        try train(path("decay-none.h5"), ranks: 2, ["--epochs", "3", "--strategy", "travelling", "--sites", "20"])
+        XCTAssertEqual(try python(bitwise, [full, path("decay-none.h5")]), "False\n")
+    }
+
     /// SIGUSR1 (what Slurm sends before the time limit; mpirun forwards it)
     /// stops every rank at the next step with exit 75; resuming ends bitwise
     /// where an uninterrupted run ends.
