@@ -71,7 +71,7 @@ test-science: build test-deps
 	/usr/bin/python3 scripts/check-science.py $(SCIENCE_OUT)/quickstart/summary.json --null $(SCIENCE_OUT)/null/summary.json \
 		--multisite $(SCIENCE_OUT)/multisite/summary.json
 
-# The quickstart's claims on the whole brain at 4 mm (about 45 minutes on 2
+# The quickstart's claims on the whole brain at 4 mm (about 68 minutes on 2 quiet
 # ranks: not part of CI; README, "The whole brain").
 test-whole-brain: build test-deps
 	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run --preset whole-brain -o $(SCIENCE_OUT)/whole-brain --overwrite
@@ -80,7 +80,7 @@ test-whole-brain: build test-deps
 # SimBA's own setting (simba-jamia: 1 mm, five blocks, batch 2, 3 arms) through
 # every stage on 40 images for 1 epoch, 2 ranks; each stage's peak resident
 # memory per rank must stay within 6 GiB (scripts/check-memory.py). Not part
-# of CI (README, "Sizes and times").
+# of CI: about 28 minutes on 2 busy cores (README, "Sizes and times").
 FULL_SIZE = sed -e 's/^  size: 2000 /  size: 40 /' -e 's/^  saliency: 10 /  saliency: 1 /'
 test-full-size: build test-deps
 	mkdir -p $(SCIENCE_OUT)

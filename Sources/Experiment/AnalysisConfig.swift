@@ -68,7 +68,7 @@ public struct AnalysisConfig: Equatable, Sendable {
             config.replicates = 3
         case .wholeBrain:
             config.arms = [ArmName.biased, ArmName.twin, ArmName.reweighed]
-            config.replicates = 2
+            config.replicates = 3
         case .quickstartNull:
             // The control needs the biased arm and its twin; nothing to mitigate, no maps.
             config.replicates = 3
