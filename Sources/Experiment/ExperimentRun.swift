@@ -55,14 +55,14 @@ public struct ExperimentRun {
         }
     }
 
-    /// Every arm of every training replicate of one cohort: what can run side by side.
-    var chains: [ArmChain] {
-        ArmChain.all(arms: analysis.arms, replicates: (1...analysis.replicates).map { Replicate(training: $0) })
+    /// Every arm of every training replicate of cohort `cohort`: what can run side by side.
+    func chains(cohort: Int = 1) -> [ArmChain] {
+        ArmChain.all(arms: analysis.arms, replicates: (1...analysis.replicates).map { Replicate(cohort: cohort, training: $0) })
     }
 
     /// The grouping of a world of `ranks` ranks: `layout` if given, else simba's choice.
     public func layout(ranks: Int) throws -> ExperimentLayout {
-        let count = chains.count
+        let count = chains().count
         return try layout.map { try ExperimentLayout.parse($0, chains: count, ranks: ranks) }
             ?? ExperimentLayout.automatic(chains: count, ranks: ranks)
     }
@@ -104,17 +104,17 @@ public struct ExperimentRun {
     }
 
     private func runStages(layout: ExperimentLayout, world: Communicator) throws -> ExperimentSummary {
-        let runs = chains.map(\.arms.count).reduce(0, +)
+        let runs = chains().map(\.arms.count).reduce(0, +)
         say(world, "layout \(layout): " + (layout.groups == 1
             ? "the \(runs) run\(runs == 1 ? "" : "s") (arms × replicates) one after another on all \(world.size) rank\(world.size == 1 ? "" : "s")"
             : "\(layout.groups) groups of ranks train and analyse the \(runs) runs (arms × replicates) side by side") + " (--layout to choose)")
         var runFiles: [ArmRunFile] = []
         for cohortReplicate in 1...analysis.cohortReplicates {
             let dataset = try generateCohorts(cohortReplicate, world: world)
-            let replicates = (1...analysis.replicates).map { Replicate(cohort: cohortReplicate, training: $0) }
-            try runChains(ArmChain.all(arms: analysis.arms, replicates: replicates), layout: layout, dataset: dataset, world: world)
-            runFiles += replicates.flatMap { replicate in
-                analysis.arms.map { ArmRunFile(name: $0, runFile: runFile(arm: $0, replicate), replicate: replicate) }
+            try runChains(chains(cohort: cohortReplicate), layout: layout, dataset: dataset, world: world)
+            runFiles += (1...analysis.replicates).flatMap { training in
+                let replicate = Replicate(cohort: cohortReplicate, training: training)
+                return analysis.arms.map { ArmRunFile(name: $0, runFile: runFile(arm: $0, replicate), replicate: replicate) }
             }
         }
         let written = try world.unanimously { () -> [String] in

@@ -36,11 +36,12 @@ public struct StageMemory: Codable, Sendable, Equatable {
         /// Records every rank's peak since `init` as stage `stage` of `file`
         /// (collective; rank 0 writes, so the stage must have closed the file).
         public func record(_ stage: String, in file: String, world: Communicator) throws {
-            let peaks = try world.allgather(PeakMemory.peakMiB())
-            let everyRankRestarted = try world.allreduce(restarted ? 1 : 0, op: .min) == 1
+            // One gather: each rank's peak and whether its peak was restarted.
+            let ranks = try world.allgather([PeakMemory.peakMiB(), restarted ? 1 : 0])
             try world.unanimously {
                 guard world.rank == 0 else { return }
-                try write(Stage(name: stage, peakMibByRank: peaks, sinceStageStart: everyRankRestarted), to: file)
+                try write(Stage(name: stage, peakMibByRank: ranks.map { $0[0] }, sinceStageStart: ranks.allSatisfy { $0[1] == 1 }),
+                          to: file)
             }
         }
     }
