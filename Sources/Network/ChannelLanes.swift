@@ -5,6 +5,8 @@
 
 typealias Lanes = SIMD16<Float>
 let laneCount = Lanes.scalarCount
+typealias HalfLanes = SIMD8<Float>
+let halfLaneCount = HalfLanes.scalarCount
 
 /// body(firstChannel, channelsInGroup) for consecutive groups of ≤ 16 channels.
 @inline(__always)
@@ -19,6 +21,11 @@ func forEachLaneGroup(_ channels: Int, _ body: (_ first: Int, _ count: Int) -> V
 @inline(__always)
 func loadLanes(_ pointer: UnsafePointer<Float>, _ count: Int) -> Lanes {
     if count == laneCount { return UnsafeRawPointer(pointer).loadUnaligned(as: Lanes.self) }
+    // Eight channels (the first block of the quickstart and whole-brain
+    // networks) in one half-width load rather than eight scalar inserts.
+    if count == halfLaneCount {
+        return Lanes(lowHalf: UnsafeRawPointer(pointer).loadUnaligned(as: HalfLanes.self), highHalf: HalfLanes())
+    }
     var lanes = Lanes()
     for i in 0..<count { lanes[i] = pointer[i] }
     return lanes
@@ -27,6 +34,10 @@ func loadLanes(_ pointer: UnsafePointer<Float>, _ count: Int) -> Lanes {
 @inline(__always)
 func storeLanes(_ lanes: Lanes, _ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
     if count == laneCount { UnsafeMutableRawPointer(pointer).storeBytes(of: lanes, as: Lanes.self); return }
+    if count == halfLaneCount {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: lanes.lowHalf, as: HalfLanes.self)
+        return
+    }
     for i in 0..<count { pointer[i] = lanes[i] }
 }
 

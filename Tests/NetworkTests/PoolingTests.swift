@@ -60,9 +60,10 @@ final class PoolingTests: XCTestCase {
 final class BlockFusionTests: XCTestCase {
     let geometry = PoolGeometry(batch: 2, input: Grid3(3, 4, 5))
 
-    /// 3 channels: one partial lane group; 19: a full group and a partial one.
+    /// 3 channels: one partial lane group; 8: one half-width group (its own
+    /// load and store path); 19 and 24: a full group and a partial or half one.
     func testFusedBlockEqualsComposedLayers() {
-        for channels in [3, 19] { checkFusedBlock(channels: channels) }
+        for channels in [3, 8, 19, 24] { checkFusedBlock(channels: channels) }
     }
 
     func checkFusedBlock(channels: Int) {
