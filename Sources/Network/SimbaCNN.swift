@@ -300,14 +300,35 @@ public final class SimbaCNN {
         backpropagate(wantInput: wantInput)
     }
 
+    /// The encoder's output of the last forward pass: the dropped-out
+    /// features the dense head reads [maxBatch, features], valid for the
+    /// first `batch` samples. Adversarial unlearning's heads read it too.
+    public var encoderOutput: UnsafePointer<Float> { UnsafePointer(dropped.data) }
+
+    /// Gradient of a loss on the encoder output alone (`dEncoderOutput`
+    /// [batch, features]), through every block: overwrites `gradients`,
+    /// leaving the dense head's zero — the confusion step of unlearning.
+    public func backward(encoderOutputGradient dEncoderOutput: UnsafePointer<Float>) {
+        precondition(mode != .calibrate, "no backward pass after a calibrate-mode forward")
+        gradients.fill(0)
+        droppedGradient.data.update(from: dEncoderOutput, count: batch * shapes.features)
+        backpropagateEncoder(wantInput: false)
+    }
+
     private func backpropagate(wantInput: Bool) {
         precondition(mode != .calibrate, "no backward pass after a calibrate-mode forward")
         gradients.fill(0)
-        let last = shapes.depth - 1
-        let f = shapes.features, count = batch * f
+        let f = shapes.features
         denseBackward(dx: droppedGradient.data, dKernel: gradient(denseKernel), dBias: gradient(denseBias),
                       dOut: logitsGradient.data, x: dropped.data, kernel: parameter(denseKernel),
                       batch: batch, inputs: f, outputs: configuration.classes)
+        backpropagateEncoder(wantInput: wantInput)
+    }
+
+    /// From `droppedGradient` down to the first block (and the input when asked).
+    private func backpropagateEncoder(wantInput: Bool) {
+        let last = shapes.depth - 1
+        let count = batch * shapes.features
         dropoutBackward(dx: featuresGradient.data, dOut: droppedGradient.data, mask: dropoutMask.data, count: count)
         averagePoolBackward(dx: blocks[last].pooledGradient.data, dOut: featuresGradient.data,
                             geometry: PoolGeometry(batch: batch, input: shapes.pooledGrids[last]),

@@ -27,6 +27,8 @@ protocol DistributionStrategy: AnyObject {
     func restore(from checkpoint: Checkpoint) throws
     /// Copies of the parameter buffer a checkpoint holds (for the space check).
     var checkpointModels: Int { get }
+    /// The adversary's accuracy at the last validation (unlearning runs; nil otherwise).
+    var validationAdversaryAccuracy: Double? { get }
     /// Why the run stopped, and what else it has to say at the end.
     func finish(stopping: EarlyStopping, runFile: RunFile) throws -> (stopReason: String, crossSite: CrossSiteMatrix?)
 }
@@ -37,6 +39,8 @@ extension DistributionStrategy {
     var world: Communicator { session.world }
 
     var unit: String { "rounds" }
+
+    var validationAdversaryAccuracy: Double? { nil }
 
     func calibrateBatchNorm() throws {
         try session.calibrateBatchNorm(on: setup.training, over: world)
@@ -89,7 +93,9 @@ extension TrainingStrategy {
     /// The strategy's type, set up for `setup` on this rank.
     func make(_ setup: TrainingSetup, world: Communicator) throws -> DistributionStrategy {
         switch self {
-        case .central: return try CentralTraining(setup: setup, world: world)
+        case .central:
+            let central = try CentralTraining(setup: setup, world: world)
+            return setup.config.unlearn == .none ? central : try UnlearningTraining(central)
         case .federated: return try FederatedTraining(setup: setup, world: world)
         case .travelling: return try TravellingTraining(setup: setup, world: world)
         case .local: return try LocalTraining(setup: setup, world: world)

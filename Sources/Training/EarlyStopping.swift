@@ -18,8 +18,16 @@ public struct EarlyStopping: Equatable, Sendable {
     /// new best (a NaN loss never is). Once stopped it stays as it is.
     @discardableResult
     public mutating func record(loss: Double, round: Int, patience: Int) -> Bool {
+        record(improved: loss < bestValidationLoss, loss: loss, round: round, patience: patience)
+    }
+
+    /// Counts round `round` under the caller's own rule for a better model
+    /// (unlearning keeps one whose disease accuracy rose while its bias
+    /// accuracy fell): `improved` makes it the best, with its loss.
+    @discardableResult
+    public mutating func record(improved: Bool, loss: Double, round: Int, patience: Int) -> Bool {
         guard !stopped(patience: patience) else { return false }
-        if loss < bestValidationLoss {
+        if improved {
             bestValidationLoss = loss
             bestRound = round
             roundsWithoutImprovement = 0

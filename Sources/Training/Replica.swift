@@ -64,6 +64,9 @@ final class Replica {
     /// FedProx: adds μ·(θ − anchor) to the gradient of every trainable
     /// parameter (the gradient of μ/2·‖θ − anchor‖²).
     var proximal: (anchor: [Float], mu: Float)?
+    /// Adversarial unlearning: its two extra steps after every disease step
+    /// (or, while it trains its head alone, instead of it).
+    var unlearner: Unlearner?
 
     init(model: SimbaCNN, communicator: Communicator, loader: ImageSource, batch: Int, learningRate: Float, seed: UInt64) {
         self.model = model
@@ -86,6 +89,7 @@ final class Replica {
     func setLearningRate(_ rate: Float) {
         learningRate = rate
         optimizer.learningRate = rate
+        unlearner?.setLearningRate(rate)
     }
 
     /// A fresh optimizer (FedAvg starts every site's round with one).
@@ -103,13 +107,28 @@ final class Replica {
         let syncBefore = sync?.seconds ?? 0
         for step in 0..<plan.steps {
             try beforeStep()
-            let (loss, hits) = try forwardBackward(table, plan: plan, step: step, stream: stream)
-            if !gradientsAreFinite() {
-                totals.nonFiniteStep = step + 1
-                break
+            let share = try loadShare(table, plan: plan, step: step)
+            let (loss, hits): (Double, Int)
+            if let unlearner, unlearner.headOnly {
+                let head = try unlearner.trainHead(on: share, table: table, replica: self)
+                guard head.finite else {
+                    totals.nonFiniteStep = step + 1
+                    break
+                }
+                (loss, hits) = (head.loss, head.hits)
+            } else {
+                (loss, hits) = try forwardBackward(share, table: table, stream: stream, step: step)
+                if !gradientsAreFinite() {
+                    totals.nonFiniteStep = step + 1
+                    break
+                }
+                if let proximal { addProximalGradient(anchor: proximal.anchor, mu: proximal.mu) }
+                optimizer.update(parameters: model.parameters, gradients: model.gradients)
+                if let unlearner, try !unlearner.unlearn(on: share, table: table, step: step, stream: stream, replica: self) {
+                    totals.nonFiniteStep = step + 1
+                    break
+                }
             }
-            if let proximal { addProximalGradient(anchor: proximal.anchor, mu: proximal.mu) }
-            optimizer.update(parameters: model.parameters, gradients: model.gradients)
             totals.lossSum += loss
             totals.correct += hits
             totals.steps += 1
@@ -122,42 +141,60 @@ final class Replica {
         return totals
     }
 
-    /// Forward and backward on this rank's share of global batch `step`,
-    /// then the gradient allreduce. Returns this rank's part of the batch
-    /// loss (Σ w·nll / global batch) and its correct predictions.
-    private func forwardBackward(_ table: SplitTable, plan: EpochPlan, step: Int, stream: UInt64) throws -> (Double, Int) {
+    /// This rank's share of global batch `step`, loaded on every rank alike.
+    func loadShare(_ table: SplitTable, plan: EpochPlan, step: Int) throws -> BatchShare {
         let share = plan.share(step: step, rank: communicator.rank, size: communicator.size)
         let positions = Array(share.positions)
         let images = try communicator.unanimously { try loader.load(positions.map { table.indices[$0] }) }
-        let labels = positions.map { table.labels[$0] }
-        // Weights scaled by local/global batch: the network divides by the
-        // local batch, so the summed gradient is that of Σ w·nll / global batch.
-        let scale = Float(positions.count) / Float(plan.batch)
-        let weights = positions.map { table.weights[$0] * scale }
+        // The network divides by the local batch; weights scaled by
+        // local/global make the summed gradient that of Σ w·loss / global batch.
+        return BatchShare(positions: positions, images: images, firstSample: share.start,
+                          scale: Float(positions.count) / Float(plan.batch))
+    }
 
+    /// Forward and backward of the disease loss on this rank's share, then
+    /// the gradient allreduce. Returns this rank's part of the batch loss
+    /// (Σ w·nll / global batch) and its correct predictions.
+    private func forwardBackward(_ share: BatchShare, table: SplitTable, stream: UInt64, step: Int) throws -> (Double, Int) {
+        let labels = share.positions.map { table.labels[$0] }
+        let weights = share.positions.map { table.weights[$0] * share.scale }
         let computeStart = Clock.now
-        model.generator = dropoutGenerator(stream: stream, step: step, firstSample: share.start)
-        model.forward(images, batch: positions.count, mode: .train)
+        forwardTrain(share, stream: stream, step: step, pass: .disease)
         let loss = model.backward(labels: labels, weights: weights)
         let hits = correctPredictions(model, labels: labels)
         sync?.keepBatchGradientsOnRoot(model.gradients)
         time.compute += Clock.seconds(since: computeStart)
-
-        let commStart = Clock.now
-        try sync?.checkFailure()
-        if communicator.size > 1 {
-            try communicator.allreduce(UnsafeMutableBufferPointer(start: model.gradients.data, count: model.gradients.count),
-                                       op: .sum)
-        }
-        time.communication += Clock.seconds(since: commStart)
+        try allreduceGradients(model.gradients)
         return (Double(loss), hits)
     }
 
+    /// Train-mode forward of the share with the dropout masks of `pass`.
+    func forwardTrain(_ share: BatchShare, stream: UInt64, step: Int, pass: DropoutPass) {
+        model.generator = dropoutGenerator(stream: stream, step: step, firstSample: share.firstSample, pass: pass)
+        model.forward(share.images, batch: share.positions.count, mode: .train)
+    }
+
+    /// Sums a gradient buffer over the replica's ranks (counted as communication).
+    func allreduceGradients(_ gradients: Tensor) throws {
+        let commStart = Clock.now
+        try sync?.checkFailure()
+        if communicator.size > 1 {
+            try communicator.allreduce(UnsafeMutableBufferPointer(start: gradients.data, count: gradients.count), op: .sum)
+        }
+        time.communication += Clock.seconds(since: commStart)
+    }
+
     /// Dropout masks as one rank would draw them for the whole global
-    /// batch: a stream per (pass, step), advanced past the samples before
-    /// this rank's share.
-    private func dropoutGenerator(stream: UInt64, step: Int, firstSample: Int) -> SeededGenerator {
-        var seeder = SeededGenerator(seed: seed ^ (stream &* 0x9E37_79B9_7F4A_7C15), stream: UInt64(step), "dropout")
+    /// batch: a stream per (pass, step, forward pass), advanced past the
+    /// samples before this rank's share.
+    private func dropoutGenerator(stream: UInt64, step: Int, firstSample: Int, pass: DropoutPass) -> SeededGenerator {
+        let passSeed = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
+        var seeder: SeededGenerator
+        switch pass {
+        case .disease: seeder = SeededGenerator(seed: passSeed, stream: UInt64(step), "dropout")
+        case .adversary: seeder = SeededGenerator(seed: passSeed, stream: UInt64(step), "adversary dropout")
+        case .confusion: seeder = SeededGenerator(seed: passSeed, stream: UInt64(step), "confusion dropout")
+        }
         var generator = SeededGenerator(seed: seeder.next())
         for _ in 0..<(firstSample * model.shapes.features) { _ = generator.next() }
         return generator
@@ -166,12 +203,7 @@ final class Replica {
     /// After the allreduce every rank of the communicator holds the same
     /// gradients, so all agree; a non-finite loss makes them non-finite too.
     /// (x · 0 is NaN exactly when x is NaN or infinite.)
-    private func gradientsAreFinite() -> Bool {
-        let g = model.gradients.data
-        var sum: Float = 0
-        for i in 0..<model.gradients.count { sum += g[i] * 0 }
-        return sum == 0
-    }
+    private func gradientsAreFinite() -> Bool { areFinite(model.gradients) }
 
     private func addProximalGradient(anchor: [Float], mu: Float) {
         let g = model.gradients.data, p = model.parameters.data
@@ -179,6 +211,28 @@ final class Replica {
             for i in slice.range { g[i] += mu * (p[i] - anchor[i]) }
         }
     }
+}
+
+/// This rank's share of one global batch, loaded.
+struct BatchShare {
+    /// Positions in the split table.
+    let positions: [Int]
+    let images: [Float]
+    /// The share's first sample within the global batch.
+    let firstSample: Int
+    /// local / global batch: the factor on per-sample loss weights.
+    let scale: Float
+}
+
+/// The forward passes of one step, each with its own dropout masks.
+enum DropoutPass { case disease, adversary, confusion }
+
+/// Whether every value is finite (x · 0 is NaN exactly when x is NaN or infinite).
+func areFinite(_ tensor: Tensor) -> Bool {
+    let values = tensor.data
+    var sum: Float = 0
+    for i in 0..<tensor.count { sum += values[i] * 0 }
+    return sum == 0
 }
 
 /// Predictions of the last forward pass that match `labels`.

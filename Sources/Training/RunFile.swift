@@ -46,6 +46,9 @@ public struct EpochMetrics: Sendable {
     public var samplesPerSecond: Double
     /// This rank's seconds in this epoch (gathered to one row per epoch).
     public var computeSeconds: Double, communicationSeconds: Double, ioSeconds: Double
+    /// Unlearning runs: the adversary's accuracy on the validation split
+    /// (its bias group), under the encoder of this epoch.
+    public var validationAdversaryAccuracy: Double? = nil
 }
 
 /// `run.h5`, written collectively by every rank of the world:
@@ -70,6 +73,8 @@ public final class RunFile {
 
     static let scalarSeries = ["epoch", "step", "train_loss", "train_accuracy", "validation_loss",
                                "validation_accuracy", "samples_per_second"]
+    /// Written by unlearning runs only.
+    static let adversaryAccuracySeries = "validation_adversary_accuracy"
 
     private init(file: H5File, communicator: Communicator, groups: Int, sites: Int,
                  replaces: (partial: String, path: String)? = nil) {
@@ -113,6 +118,9 @@ public final class RunFile {
             } else {
                 _ = try metrics.createDataset(name, of: Double.self, shape: [0], maxShape: [nil], chunk: [256])
             }
+        }
+        if config.unlearn != .none {
+            _ = try metrics.createDataset(Self.adversaryAccuracySeries, of: Double.self, shape: [0], maxShape: [nil], chunk: [256])
         }
         for (name, width) in [("validation_loss_by_group", groups), ("validation_accuracy_by_group", groups),
                               ("validation_loss_by_site", sites), ("validation_accuracy_by_site", sites),
@@ -214,6 +222,7 @@ public final class RunFile {
         try put("validation_accuracy_by_group", metrics.validationAccuracyByGroup)
         try put("validation_loss_by_site", metrics.validationLossBySite)
         try put("validation_accuracy_by_site", metrics.validationAccuracyBySite)
+        if let accuracy = metrics.validationAdversaryAccuracy { try put(Self.adversaryAccuracySeries, [accuracy]) }
         let seconds = try communicator.allgather([metrics.computeSeconds, metrics.communicationSeconds, metrics.ioSeconds])
         try put("compute_seconds", seconds.map { $0[0] })
         try put("communication_seconds", seconds.map { $0[1] })

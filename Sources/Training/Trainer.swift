@@ -123,7 +123,8 @@ public final class Trainer {
                 samplesPerSecond: sums[3] / max(elapsed, 1e-9),
                 computeSeconds: replica.time.compute - timeBefore.compute,
                 communicationSeconds: replica.time.communication - timeBefore.communication,
-                ioSeconds: loader.seconds - ioBefore))
+                ioSeconds: loader.seconds - ioBefore,
+                validationAdversaryAccuracy: strategy.validationAdversaryAccuracy))
             try runFile.writeCheckpoint(state: state, isBest: state.stopping.bestRound == epoch,
                                         contents: strategy.writeModelState)
             progress(TrainingProgress(epochsDone: epoch, epochsTotal: config.epochs, lastValidationLoss: lastValidation.loss))

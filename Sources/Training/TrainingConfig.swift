@@ -36,6 +36,14 @@ public enum SitePartition: String, CaseIterable, Sendable {
     case biasGroup = "bias_group"
 }
 
+/// What adversarial unlearning removes from the encoder's features.
+public enum UnlearningTarget: String, CaseIterable, Sendable {
+    case none
+    /// The bias group (SimBA's bias_mitigation/unlearning.py, after
+    /// Dinsdale et al. 2021): a bias head with one class per bias group.
+    case bias
+}
+
 /// How FedAvg weighs the sites' models.
 public enum Aggregation: String, CaseIterable, Sendable {
     /// Every site counts the same (the lab's FedAvg), batch-norm statistics included.
@@ -106,6 +114,17 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Site strategies compute it from every site's training images (one
     /// sum over sites, like precise batch norm's statistics).
     public var centreInput = false
+    /// Adversarial unlearning (central training): per batch, (1) the disease
+    /// loss over the encoder and disease head, (2) α × the adversary's
+    /// cross-entropy over its own head, (3) β × the confusion loss over the
+    /// encoder, each with its own Adam; the first `unlearning_head_epochs`
+    /// train the adversary alone on the frozen encoder. The kept model is
+    /// the last whose validation disease accuracy rose while its validation
+    /// bias accuracy fell (SimBA's selection); `patience` epochs without one stop it.
+    public var unlearn = UnlearningTarget.none
+    public var unlearningAlpha = 1.0
+    public var unlearningBeta = 1.0
+    public var unlearningHeadEpochs = 3
 
     public init() {}
 
@@ -160,6 +179,15 @@ extension TrainingConfig {
                     "precise batch norm before each validation (site strategies: sums of site statistics)"),
         ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
         ConfigField("centre_input", \.centreInput, .bool, "subtract the training images' mean image from every input (whole brain)"),
+        ConfigField("unlearn", \.unlearn, .choice, "adversarial unlearning: none, or bias (central; start from a trained model)"),
+        ConfigField("unlearning_alpha", \.unlearningAlpha, .double, "weight of the adversary's own loss", check: ConfigCheck {
+            $0 > 0 && $0 <= 1000 ? nil : "must be in (0, 1000], got \($0)"
+        }),
+        ConfigField("unlearning_beta", \.unlearningBeta, .double, "weight of the confusion loss on the encoder", check: ConfigCheck {
+            $0 > 0 && $0 <= 1000 ? nil : "must be in (0, 1000], got \($0)"
+        }),
+        ConfigField("unlearning_head_epochs", \.unlearningHeadEpochs, .int,
+                    "epochs that train the adversary alone on the frozen encoder first", check: .within(1...1_000_000)),
         ConfigField("initialize_from", \.initializeFrom, .text, "start from this run file's best model (fresh Adam)",
                     check: ConfigCheck { $0.isEmpty ? "must name a run file" : nil }),
     ], combinations: { try $0.validateCombinations() })
@@ -176,6 +204,9 @@ extension TrainingConfig {
         }
         guard partition == .site || strategy != .central else {
             throw ConfigError("training.partition", "applies to the site strategies (federated, travelling, local), not central")
+        }
+        guard unlearn == .none || strategy == .central else {
+            throw ConfigError("training.unlearn", "adversarial unlearning trains strategy central, not \(strategy.rawValue)")
         }
         guard partition == .site || sites == 0 else {
             throw ConfigError("training", "sites: \(sites) deals samples into sites, partition: bias_group makes the bias groups the sites: give one")

@@ -125,14 +125,17 @@ final class TrainingSession {
 
     /// Scores the current model on this rank's share of `table` (over
     /// `communicator`'s ranks) into `totals`.
+    /// `alsoScore` sees each chunk's positions right after its forward (an
+    /// unlearning run scores its adversary on the same encoder output).
     func addValidation(of table: SplitTable, over communicator: Communicator? = nil,
-                       to totals: inout ValidationTotals) throws {
+                       to totals: inout ValidationTotals, alsoScore: ((_ positions: [Int]) -> Void)? = nil) throws {
         try forEachShareChunk(of: table, over: communicator) { positions, images in
             model.forward(images, batch: positions.count, mode: .eval)
             for (n, position) in positions.enumerated() {
                 totals.add(model.logitRow(sample: n), label: table.labels[position], weight: table.weights[position],
                            group: table.groups[position], site: table.sites[position])
             }
+            alsoScore?(positions)
         }
     }
 

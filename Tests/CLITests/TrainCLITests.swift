@@ -248,6 +248,64 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try python(bitwise, [full, path("decay-none.h5")]), "False\n")
     }
 
+    /// Adversarial unlearning (`training.unlearn: bias`) from a trained
+    /// model: the head epochs leave the model bitwise as it started (the
+    /// encoder is frozen, only the adversary learns); 1, 2 and 3 ranks agree
+    /// on the model and the adversary; a run stopped in the head epochs
+    /// resumes bitwise across the switch to unlearning; and the confusion
+    /// loss reaches the encoder (β changes the result).
+    func testUnlearningFreezesTheEncoderFirstAgreesAcrossRanksAndResumesAcrossTheSwitch() throws {
+        let start = path("unlearning-start.h5")
+        try train(start, ranks: 2, ["--epochs", "2"])
+        func unlearning(_ output: String, ranks: Int, beta: Double = 1, _ extra: [String]) throws {
+            let config = path("unlearning-\(beta).yaml")
+            try """
+                training:
+                  widths: [4, 8]
+                  batch: 6
+                  patience: 3
+                  unlearn: bias
+                  unlearning_head_epochs: 2
+                  unlearning_beta: \(beta)
+                  initialize_from: \(start)
+
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra, ranks: ranks, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let headOnly = path("unlearning-head.h5")
+        try unlearning(headOnly, ranks: 2, ["--epochs", "2"])
+        let frozen = """
+            import h5py, numpy as np, sys
+            a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+            print(np.array_equal(a['checkpoints/best/parameters'][()], b['checkpoints/latest/parameters'][()]),
+                  np.abs(b['checkpoints/latest/adversary/adam_first_moment'][()]).max() > 0,
+                  len(b['metrics/validation_adversary_accuracy']))
+            """
+        XCTAssertEqual(try python(frozen, [start, headOnly]), "True True 2\n")
+
+        let outputs = (1...3).map { path("unlearning-\($0).h5") }
+        for (index, output) in outputs.enumerated() { try unlearning(output, ranks: index + 1, ["--epochs", "4"]) }
+        for difference in try python(Self.relativeDifference, outputs).split(separator: "\n") {
+            XCTAssertLessThan(Double(difference)!, 1e-5)
+        }
+        let adversaries = """
+            import h5py, numpy as np, sys
+            a = [h5py.File(p, 'r')['checkpoints/latest/adversary/parameters'][()] for p in sys.argv[1:]]
+            print(max(np.abs(a[0] - b).max() / np.abs(a[0]).max() for b in a[1:]) < 1e-5)
+            """
+        XCTAssertEqual(try python(adversaries, outputs), "True\n")
+
+        try unlearning(headOnly, ranks: 2, ["--epochs", "4", "--resume"])
+        let bitwise = Self.sameEnding.replacingOccurrences(of: "'checkpoints/latest/parameters'", with: "'checkpoints/latest/adversary/parameters'")
+        XCTAssertEqual(try python(Self.sameEnding, [outputs[1], headOnly]), "True True\n")
+        XCTAssertEqual(try python(bitwise, [outputs[1], headOnly]), "True True\n")
+
+        let strongerConfusion = path("unlearning-beta2.h5")
+        try unlearning(strongerConfusion, ranks: 2, beta: 2, ["--epochs", "4"])
+        XCTAssertEqual(try python(Self.sameEnding, [outputs[1], strongerConfusion]).split(separator: " ").first, "False")
+    }
+
     /// SIGUSR1 (what Slurm sends before the time limit; mpirun forwards it)
     /// stops every rank at the next step with exit 75; resuming ends bitwise
     /// where an uninterrupted run ends.
