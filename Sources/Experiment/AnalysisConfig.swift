@@ -116,7 +116,7 @@ extension AnalysisConfig {
     ])
 
     /// What is wrong with a list of arms: an unknown or repeated one, no
-    /// biased (or central) arm, group-models before the biased arm.
+    /// biased (or central) arm, group-models or unlearning before the biased arm.
     static func armsProblem(_ arms: [String]) -> String? {
         guard arms.contains(ArmName.biased) || arms.contains(ArmName.central) else {
             return "must include \(ArmName.biased) (or \(ArmName.central) for a multi-site experiment), got \(arms)"
@@ -125,9 +125,12 @@ extension AnalysisConfig {
             return "'\(unknown)' is not an arm (arms: \(ArmName.all.joined(separator: ", ")))"
         }
         guard Set(arms).count == arms.count else { return "lists an arm twice: \(arms)" }
-        if let groupModels = arms.firstIndex(of: ArmName.groupModels),
-           !(arms.firstIndex(of: ArmName.biased).map { $0 < groupModels } ?? false) {
-            return "\(ArmName.groupModels) fine-tunes the \(ArmName.biased) arm's model, so \(ArmName.biased) must come before it: got \(arms)"
+        for follower in ArmName.fromBiased {
+            if let position = arms.firstIndex(of: follower),
+               !(arms.firstIndex(of: ArmName.biased).map { $0 < position } ?? false) {
+                let does = follower == ArmName.groupModels ? "fine-tunes" : "unlearns the bias from"
+                return "\(follower) \(does) the \(ArmName.biased) arm's model, so \(ArmName.biased) must come before it: got \(arms)"
+            }
         }
         return nil
     }

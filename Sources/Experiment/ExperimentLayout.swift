@@ -60,7 +60,7 @@ public struct ArmChain: Equatable, Sendable {
     public static func all(arms: [String], replicates: [Replicate]) -> [ArmChain] {
         replicates.flatMap { replicate in
             arms.reduce(into: [ArmChain]()) { chains, arm in
-                if arm == ArmName.groupModels, let biased = chains.firstIndex(where: { $0.arms.first == ArmName.biased }) {
+                if ArmName.fromBiased.contains(arm), let biased = chains.firstIndex(where: { $0.arms.first == ArmName.biased }) {
                     chains[biased].arms.append(arm)
                 } else {
                     chains.append(ArmChain(replicate: replicate, arms: [arm]))

@@ -200,6 +200,11 @@ public struct ExperimentRun {
                 config.sites = 0
                 config.initializeFrom = runFile(arm: ArmName.biased, replicate)
             }
+            if arm == ArmName.unlearning {
+                // The biased arm's best model, then the adversary's head epochs and unlearning.
+                config.unlearn = .bias
+                config.initializeFrom = runFile(arm: ArmName.biased, replicate)
+            }
             if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
                 config.strategy = strategy
             }

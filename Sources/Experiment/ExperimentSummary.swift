@@ -328,6 +328,11 @@ public enum ArmName {
     /// bias group on that group's data; each test image is scored by its
     /// own group's model.
     public static let groupModels = "group-models"
+    /// Adversarial unlearning of the bias group (`training.unlearn: bias`),
+    /// starting from the biased arm's best model.
+    public static let unlearning = "unlearning"
+    /// Arms that start from the biased arm's best model (run after it, by the same ranks).
+    public static let fromBiased = [groupModels, unlearning]
     /// Multi-site arms: the biased cohort's sites trained with one strategy
     /// each (central pools them; the others keep the data at its site).
     public static let central = "central", federated = "federated", travelling = "travelling", local = "local"
@@ -335,7 +340,7 @@ public enum ArmName {
     public static let fedtm = "fedtm"
     public static let strategies = [central, federated, travelling, local, fedtm]
     /// Arms that mitigate the biased arm's shortcut (compared with it).
-    public static let mitigations = [reweighed, groupModels]
+    public static let mitigations = [reweighed, groupModels, unlearning]
     public static let all = [biased, twin] + mitigations + strategies
 
     /// Each name once, in the order of first appearance (one arm, several replicates).

@@ -97,17 +97,27 @@ final class ExperimentConfigTests: XCTestCase {
             ("epochs", "0", "training.epochs: must be at least 1, got 0"),
             ("batch", "two", "training.batch: must be a whole number, got 'two'"),
             ("strategy", "gossip", "training.strategy: must be one of central, federated, travelling, local, fedtm, got 'gossip'"),
+            ("unlearning_beta", "0", "training.unlearning_beta: must be in (0, 1000], got 0.0"),
         ]
         for (key, text, message) in refusals {
             XCTAssertThrowsError(try TrainingConfig.schema.override(key, with: text, in: &training)) { error in
                 XCTAssertEqual(String(describing: error), message)
             }
         }
+        var unlearning = TrainingConfig.preset(.tiny)
+        unlearning.strategy = .federated
+        try TrainingConfig.schema.override("unlearn", with: "bias", in: &unlearning)
+        XCTAssertThrowsError(try unlearning.validate()) { error in
+            XCTAssertEqual(String(describing: error), "training.unlearn: adversarial unlearning trains strategy central, not federated")
+        }
         var analysis = AnalysisConfig()
         try AnalysisConfig.schema.override("arms", with: "biased, reweighed,group-models", in: &analysis)
         XCTAssertEqual(analysis.arms, [ArmName.biased, ArmName.reweighed, ArmName.groupModels])
         XCTAssertThrowsError(try AnalysisConfig.schema.override("arms", with: "group-models,biased", in: &analysis)) { error in
             XCTAssertTrue(String(describing: error).hasPrefix("analysis.arms: group-models fine-tunes the biased arm's model"))
+        }
+        XCTAssertThrowsError(try AnalysisConfig.schema.override("arms", with: "unlearning,biased", in: &analysis)) { error in
+            XCTAssertTrue(String(describing: error).hasPrefix("analysis.arms: unlearning unlearns the bias from the biased arm's model"))
         }
     }
 }

@@ -14,6 +14,8 @@ final class ExperimentLayoutTests: XCTestCase {
             ArmChain(replicate: replicates[1], arms: ["reweighed"]),
         ])
         XCTAssertEqual(ArmChain.all(arms: ["central", "federated"], replicates: [.first]).map(\.arms), [["central"], ["federated"]])
+        XCTAssertEqual(ArmChain.all(arms: ["biased", "twin", "unlearning", "group-models"], replicates: [.first]).map(\.arms),
+                       [["biased", "unlearning", "group-models"], ["twin"]])
     }
 
     func testSimbaGroupsPairsOfRanksUpToOneGroupPerChain() {
