@@ -97,7 +97,9 @@ extension TrainingStrategy {
             let central = try CentralTraining(setup: setup, world: world)
             return setup.config.unlearn == .none ? central : try UnlearningTraining(central)
         case .federated: return try FederatedTraining(setup: setup, world: world)
-        case .travelling: return try TravellingTraining(setup: setup, world: world)
+        case .travelling:
+            let travelling = try TravellingTraining(setup: setup, world: world)
+            return setup.config.unlearn == .none ? travelling : try UnlearningTraining(travelling)
         case .local: return try LocalTraining(setup: setup, world: world)
         case .fedtm: return try FedTMTraining(setup: setup, world: world)
         }

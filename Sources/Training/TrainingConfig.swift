@@ -42,6 +42,9 @@ public enum UnlearningTarget: String, CaseIterable, Sendable {
     /// The bias group (SimBA's bias_mitigation/unlearning.py, after
     /// Dinsdale et al. 2021): a bias head with one class per bias group.
     case bias
+    /// The site, inside the travelling model (the lab's HarmonyTM, Souza et
+    /// al. 2024): a site head with one class per site.
+    case site
 }
 
 /// How FedAvg weighs the sites' models.
@@ -114,7 +117,8 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Site strategies compute it from every site's training images (one
     /// sum over sites, like precise batch norm's statistics).
     public var centreInput = false
-    /// Adversarial unlearning (central training): per batch, (1) the disease
+    /// Adversarial unlearning (bias: central training; site: the travelling
+    /// model, HarmonyTM): per batch, (1) the disease
     /// loss over the encoder and disease head, (2) α × the adversary's
     /// cross-entropy over its own head, (3) β × the confusion loss over the
     /// encoder, each with its own Adam; the first `unlearning_head_epochs`
@@ -179,7 +183,7 @@ extension TrainingConfig {
                     "precise batch norm before each validation (site strategies: sums of site statistics)"),
         ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
         ConfigField("centre_input", \.centreInput, .bool, "subtract the training images' mean image from every input (whole brain)"),
-        ConfigField("unlearn", \.unlearn, .choice, "adversarial unlearning: none, or bias (central; start from a trained model)"),
+        ConfigField("unlearn", \.unlearn, .choice, "adversarial unlearning: none, bias (central) or site (travelling: HarmonyTM); start from a trained model"),
         ConfigField("unlearning_alpha", \.unlearningAlpha, .double, "weight of the adversary's own loss", check: ConfigCheck {
             $0 > 0 && $0 <= 1000 ? nil : "must be in (0, 1000], got \($0)"
         }),
@@ -205,8 +209,11 @@ extension TrainingConfig {
         guard partition == .site || strategy != .central else {
             throw ConfigError("training.partition", "applies to the site strategies (federated, travelling, local), not central")
         }
-        guard unlearn == .none || strategy == .central else {
-            throw ConfigError("training.unlearn", "adversarial unlearning trains strategy central, not \(strategy.rawValue)")
+        guard unlearn != .bias || strategy == .central else {
+            throw ConfigError("training.unlearn", "bias unlearning trains strategy central, not \(strategy.rawValue)")
+        }
+        guard unlearn != .site || strategy == .travelling else {
+            throw ConfigError("training.unlearn", "site unlearning (HarmonyTM) trains strategy travelling, not \(strategy.rawValue)")
         }
         guard partition == .site || sites == 0 else {
             throw ConfigError("training", "sites: \(sites) deals samples into sites, partition: bias_group makes the bias groups the sites: give one")

@@ -4,7 +4,8 @@ import Randomness
 /// Travelling model: the model and its Adam state visit every site once
 /// per cycle, in an order reshuffled from the seed each cycle; after each
 /// visit the site's first rank hands both to every rank (one broadcast of
-/// the parameters, one of each Adam moment).
+/// the parameters, one of each Adam moment; with `unlearn: site`, the
+/// adversary and its optimizers too).
 final class TravellingTraining: DistributionStrategy {
     let session: TrainingSession
     let sites: HostedSites
@@ -40,6 +41,8 @@ final class TravellingTraining: DistributionStrategy {
                 }
                 let step = try world.broadcast(optimizer.step, root: carrier)
                 try optimizer.load(firstMoment: optimizer.firstMoment.array, secondMoment: optimizer.secondMoment.array, step: step)
+                // HarmonyTM: the adversary and its optimizers travel with the model.
+                try session.replica.unlearner?.broadcast(from: carrier, over: world)
             }
         }
         return totals

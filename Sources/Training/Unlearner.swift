@@ -91,6 +91,19 @@ final class Unlearner {
         return true
     }
 
+    /// Hands the adversary and both optimizers from `root` to every rank of
+    /// `world` (the travelling model's carrier after a visit).
+    func broadcast(from root: Int, over world: Communicator) throws {
+        for tensor in [head.parameters, headOptimizer.firstMoment, headOptimizer.secondMoment,
+                       confusionOptimizer.firstMoment, confusionOptimizer.secondMoment] {
+            try world.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: root)
+        }
+        for optimizer in [headOptimizer, confusionOptimizer] {
+            let step = try world.broadcast(optimizer.step, root: root)
+            try optimizer.load(firstMoment: optimizer.firstMoment.array, secondMoment: optimizer.secondMoment.array, step: step)
+        }
+    }
+
     // MARK: checkpoints
 
     /// The adversary and both optimizers, into a checkpoint's group (collective).

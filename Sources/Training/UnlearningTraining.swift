@@ -1,41 +1,49 @@
 import Cluster
 import Storage
 
-/// Central training with adversarial unlearning of the bias group
-/// (`training.unlearn: bias`; SimBA's bias_mitigation/unlearning.py). The
-/// first `unlearning_head_epochs` train the adversary alone on the frozen
-/// encoder, so it can read the bias before the encoder is pushed to hide
-/// it; every later epoch takes the three steps of `Unlearner` per batch.
-/// Model selection is SimBA's: an epoch's model is kept when its validation
-/// disease accuracy rose and the adversary's validation accuracy fell
-/// (against the last kept model; the first unlearning epoch is always
-/// kept), and `patience` epochs without one stop the run.
+/// Adversarial unlearning around another strategy's rounds:
+/// `unlearn: bias` with central training (SimBA's
+/// bias_mitigation/unlearning.py: the bias group), `unlearn: site` with the
+/// travelling model (the lab's HarmonyTM: the site, so the features stop
+/// telling the hospitals apart). The first `unlearning_head_epochs` epochs
+/// (cycles) train the adversary alone on the frozen encoder, so it can read
+/// the label before the encoder is pushed to hide it; every later batch
+/// takes the three steps of `Unlearner`. Model selection is SimBA's: a
+/// round's model is kept when its validation disease accuracy rose and the
+/// adversary's validation accuracy fell (against the last kept model; the
+/// first unlearning round is always kept), and `patience` rounds without
+/// one stop the run.
 final class UnlearningTraining: DistributionStrategy {
-    private let central: CentralTraining
+    private let base: DistributionStrategy
     let unlearner: Unlearner
-    var session: TrainingSession { central.session }
+    var session: TrainingSession { base.session }
     /// The kept model's validation accuracies (checkpointed with it).
     private var keptAccuracy = -Double.infinity, keptAdversaryAccuracy = Double.infinity
     private(set) var validationAdversaryAccuracy: Double?
 
-    init(_ central: CentralTraining) throws {
-        self.central = central
-        let session = central.session
+    /// `base`'s replica gets the unlearner; the adversary predicts the bias
+    /// group (`unlearn: bias`) or the site (`unlearn: site`).
+    init(_ base: DistributionStrategy) throws {
+        self.base = base
+        let session = base.session, setup = base.session.setup
+        let bySite = setup.config.unlearn == .site
         unlearner = try session.world.unanimously {
-            try Unlearner(model: session.model, classes: session.setup.groups, config: session.config,
-                          target: { table, position in table.groups[position] })
+            try Unlearner(model: session.model, classes: bySite ? setup.layout.count : setup.groups, config: session.config,
+                          target: bySite ? { table, position in table.sites[position] } : { table, position in table.groups[position] })
         }
         session.replica.unlearner = unlearner
     }
 
-    var unit: String { "epochs" }
+    var unit: String { base.unit }
 
-    private func headOnly(_ epoch: Int) -> Bool { epoch <= config.unlearningHeadEpochs }
+    private func headOnly(_ round: Int) -> Bool { round <= config.unlearningHeadEpochs }
 
-    func round(_ epoch: Int) throws -> EpochTotals {
-        unlearner.headOnly = headOnly(epoch)
-        return try central.round(epoch)
+    func round(_ round: Int) throws -> EpochTotals {
+        unlearner.headOnly = headOnly(round)
+        return try base.round(round)
     }
+
+    func calibrateBatchNorm() throws { try base.calibrateBatchNorm() }
 
     /// The disease model as every strategy validates it, and the adversary
     /// on the same encoder output (one allreduce more).
@@ -66,14 +74,14 @@ final class UnlearningTraining: DistributionStrategy {
     }
 
     func writeModelState(into group: H5Group) throws {
-        try writeReplicatedModel(into: group)
+        try base.writeModelState(into: group)
         try unlearner.write(into: group)
         try group.setAttribute("kept_validation_accuracy", keptAccuracy)
         try group.setAttribute("kept_validation_adversary_accuracy", keptAdversaryAccuracy)
     }
 
     func restore(from checkpoint: Checkpoint) throws {
-        try restoreReplicatedModel(from: checkpoint)
+        try base.restore(from: checkpoint)
         try world.unanimously {
             try unlearner.restore(from: checkpoint.group)
             keptAccuracy = try checkpoint.group.attribute("kept_validation_accuracy", as: Double.self)
@@ -81,17 +89,17 @@ final class UnlearningTraining: DistributionStrategy {
         }
     }
 
-    /// The replicated model, its Adam, and the confusion Adam's two moments.
-    var checkpointModels: Int { 5 }
+    /// The base's, and the confusion Adam's two moments.
+    var checkpointModels: Int { base.checkpointModels + 2 }
 
     func finish(stopping: EarlyStopping, runFile: RunFile) throws -> (stopReason: String, crossSite: CrossSiteMatrix?) {
         // A budget within the head epochs (a run to be resumed) keeps no model yet.
         guard stopping.bestRound > 0 else {
-            return ("budget of \(config.epochs) epochs reached within the \(config.unlearningHeadEpochs) that train the adversary alone: no model kept yet (resume with more epochs)", nil)
+            return ("budget of \(config.epochs) \(unit) reached within the \(config.unlearningHeadEpochs) that train the adversary alone: no model kept yet (resume with more)", nil)
         }
         let reason = stopping.stopped(patience: config.patience)
-            ? "early stop: for \(config.patience) epochs no model raised validation accuracy while lowering the adversary's (kept: epoch \(stopping.bestRound))"
-            : "budget of \(config.epochs) epochs reached (kept: epoch \(stopping.bestRound))"
+            ? "early stop: for \(config.patience) \(unit) no model raised validation accuracy while lowering the adversary's (kept: \(unit.dropLast()) \(stopping.bestRound))"
+            : "budget of \(config.epochs) \(unit) reached (kept: \(unit.dropLast()) \(stopping.bestRound))"
         return (reason, nil)
     }
 }

@@ -306,6 +306,42 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try python(Self.sameEnding, [outputs[1], strongerConfusion]).split(separator: " ").first, "False")
     }
 
+    /// HarmonyTM (`strategy: travelling`, `unlearn: site`): the adversary
+    /// predicts the site and travels with the model, so 1, 2 and 3 ranks
+    /// (sites hosted on different ranks) agree on the model and the
+    /// adversary, and a run resumes bitwise across the switch from the head
+    /// cycle to unlearning.
+    func testHarmonyTMCarriesTheSiteAdversaryAcrossRanksAndResumes() throws {
+        let config = path("harmonytm.yaml")
+        try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  strategy: travelling\n  sites: 4\n  unlearn: site\n  unlearning_head_epochs: 1\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func harmony(_ output: String, ranks: Int, _ extra: [String]) throws {
+            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra, ranks: ranks, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let outputs = (1...3).map { path("harmonytm-\($0).h5") }
+        for (index, output) in outputs.enumerated() { try harmony(output, ranks: index + 1, ["--epochs", "3"]) }
+        let agreement = """
+            import h5py, numpy as np, sys
+            def load(p):
+                f = h5py.File(p, 'r')['checkpoints/latest']
+                return f['parameters'][()], f['adversary/parameters'][()], f['adversary/confusion_adam_second_moment'][()]
+            def dense_kernel(p):
+                m = h5py.File(p, 'r')['model']
+                names = [n.decode() for n in m['parameter_names'][()]]
+                return int(m['parameter_counts'][names.index('dense.kernel')])
+            first = load(sys.argv[1])
+            print(all(max(np.abs(a - b).max() / np.abs(a).max() for a, b in zip(first, load(p))) < 1e-5 for p in sys.argv[2:]),
+                  # one class per site: features × 4 sites + 4 (the disease head is features × 2 classes)
+                  h5py.File(sys.argv[1], 'r')['checkpoints/latest/adversary/parameters'].shape[0] == dense_kernel(sys.argv[1]) * 2 + 4)
+            """
+        XCTAssertEqual(try python(agreement, outputs), "True True\n")
+        let resumed = path("harmonytm-resumed.h5")
+        try harmony(resumed, ranks: 2, ["--epochs", "1"])
+        try harmony(resumed, ranks: 2, ["--epochs", "3", "--resume"])
+        XCTAssertEqual(try python(Self.sameEnding, [outputs[1], resumed]), "True True\n")
+    }
+
     /// SIGUSR1 (what Slurm sends before the time limit; mpirun forwards it)
     /// stops every rank at the next step with exit 75; resuming ends bitwise
     /// where an uninterrupted run ends.

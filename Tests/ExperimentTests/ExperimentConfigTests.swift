@@ -108,7 +108,7 @@ final class ExperimentConfigTests: XCTestCase {
         unlearning.strategy = .federated
         try TrainingConfig.schema.override("unlearn", with: "bias", in: &unlearning)
         XCTAssertThrowsError(try unlearning.validate()) { error in
-            XCTAssertEqual(String(describing: error), "training.unlearn: adversarial unlearning trains strategy central, not federated")
+            XCTAssertEqual(String(describing: error), "training.unlearn: bias unlearning trains strategy central, not federated")
         }
         var analysis = AnalysisConfig()
         try AnalysisConfig.schema.override("arms", with: "biased, reweighed,group-models", in: &analysis)

@@ -12,7 +12,7 @@ struct RunCommand: ClusterCommand {
         abstract: "Run a whole counterfactual bias experiment: generate, train, evaluate, probe, report.",
         discussion: """
             Generates the biased cohort and its no-bias twin, trains every arm \
-            of the 'analysis:' section (biased, twin, reweighed, group-models) with the same \
+            of the 'analysis:' section (biased, twin, reweighed, unlearning, group-models) with the same \
             seeds, splits and batch order, evaluates each on the test split, \
             probes where the bias is encoded, and writes into OUTDIR: \
             dataset.h5, dataset-nobias.h5, run-ARM.h5, report.html, \
