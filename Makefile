@@ -71,7 +71,7 @@ test-science: build test-deps
 	/usr/bin/python3 scripts/check-science.py $(SCIENCE_OUT)/quickstart/summary.json --null $(SCIENCE_OUT)/null/summary.json \
 		--multisite $(SCIENCE_OUT)/multisite/summary.json
 
-# The quickstart's claims on the whole brain at 4 mm (about 68 minutes on 2 quiet
+# The quickstart's claims on the whole brain at 4 mm (about 31 minutes on 2
 # ranks: not part of CI; README, "The whole brain").
 test-whole-brain: build test-deps
 	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run --preset whole-brain -o $(SCIENCE_OUT)/whole-brain --overwrite
