@@ -248,6 +248,34 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try python(bitwise, [full, path("decay-none.h5")]), "False\n")
     }
 
+    /// A site of one training image trains alone on one rank, but spread
+    /// over two ranks it would leave one without samples: refused on every
+    /// rank in one line, before anything is written.
+    func testATinySiteSpreadOverMoreRanksThanImagesIsRefused() throws {
+        let data = path("one-image-site.h5")
+        try FileManager.default.copyItem(atPath: Self.dataset, toPath: data)
+        // With `--sites 2` site 1 holds the odd sample indices: keep one of them in training.
+        let kept = try python("""
+            import h5py, numpy as np, sys
+            s = h5py.File(sys.argv[1], 'r+')['samples']
+            names = [n.decode() for n in s['split_names'][()]]
+            split, index = s['split'][()], s['index'][()]
+            odd = np.where((split == names.index('train')) & (index % 2 == 1))[0]
+            split[odd[1:]] = names.index('validation')
+            s['split'][...] = split
+            print(((split == names.index('train')) & (index % 2 == 1)).sum())
+            """, [data])
+        XCTAssertEqual(kept, "1\n")
+        let arguments = ["train", "--preset", "tiny", "--data", data, "--strategy", "travelling", "--sites", "2", "--epochs", "1"]
+        let alone = try SimbaProcess.run(arguments + ["-o", path("one-image-site-2.h5")], ranks: 2, timeout: 300)
+        XCTAssertEqual(alone.status, 0, alone.stderr)
+        let refusedRun = path("one-image-site-4.h5")
+        let refused = try SimbaProcess.run(arguments + ["-o", refusedRun], ranks: 4, timeout: 300)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("simba: error: site 1 has 1 training sample for its 2 ranks, which leaves ranks without samples"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: refusedRun))
+    }
+
     /// Adversarial unlearning (`training.unlearn: bias`) from a trained
     /// model: the head epochs leave the model bitwise as it started (the
     /// encoder is frozen, only the adversary learns); 1, 2 and 3 ranks agree
