@@ -116,7 +116,7 @@ extension AnalysisConfig {
     ])
 
     /// What is wrong with a list of arms: an unknown or repeated one, no
-    /// biased (or central) arm, group-models or unlearning before the biased arm.
+    /// biased (or central) arm, an arm before the arm it starts from.
     static func armsProblem(_ arms: [String]) -> String? {
         guard arms.contains(ArmName.biased) || arms.contains(ArmName.central) else {
             return "must include \(ArmName.biased) (or \(ArmName.central) for a multi-site experiment), got \(arms)"
@@ -125,11 +125,11 @@ extension AnalysisConfig {
             return "'\(unknown)' is not an arm (arms: \(ArmName.all.joined(separator: ", ")))"
         }
         guard Set(arms).count == arms.count else { return "lists an arm twice: \(arms)" }
-        for follower in ArmName.fromBiased {
+        for (follower, start) in ArmName.startsFrom {
             if let position = arms.firstIndex(of: follower),
-               !(arms.firstIndex(of: ArmName.biased).map { $0 < position } ?? false) {
-                let does = follower == ArmName.groupModels ? "fine-tunes" : "unlearns the bias from"
-                return "\(follower) \(does) the \(ArmName.biased) arm's model, so \(ArmName.biased) must come before it: got \(arms)"
+               !(arms.firstIndex(of: start).map { $0 < position } ?? false) {
+                let does = [ArmName.groupModels: "fine-tunes", ArmName.unlearning: "unlearns the bias from"][follower] ?? "unlearns the site from"
+                return "\(follower) \(does) the \(start) arm's model, so \(start) must come before it: got \(arms)"
             }
         }
         return nil

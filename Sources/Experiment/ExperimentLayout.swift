@@ -60,8 +60,9 @@ public struct ArmChain: Equatable, Sendable {
     public static func all(arms: [String], replicates: [Replicate]) -> [ArmChain] {
         replicates.flatMap { replicate in
             arms.reduce(into: [ArmChain]()) { chains, arm in
-                if ArmName.fromBiased.contains(arm), let biased = chains.firstIndex(where: { $0.arms.first == ArmName.biased }) {
-                    chains[biased].arms.append(arm)
+                if let start = ArmName.startsFrom.first(where: { $0.0 == arm })?.1,
+                   let chain = chains.firstIndex(where: { $0.arms.first == start }) {
+                    chains[chain].arms.append(arm)
                 } else {
                     chains.append(ArmChain(replicate: replicate, arms: [arm]))
                 }

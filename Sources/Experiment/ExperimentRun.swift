@@ -205,6 +205,12 @@ public struct ExperimentRun {
                 config.unlearn = .bias
                 config.initializeFrom = runFile(arm: ArmName.biased, replicate)
             }
+            if arm == ArmName.harmonytm {
+                // The travelling arm's best model, then the site adversary's head cycles and unlearning.
+                config.strategy = .travelling
+                config.unlearn = .site
+                config.initializeFrom = runFile(arm: ArmName.travelling, replicate)
+            }
             if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
                 config.strategy = strategy
             }

@@ -331,14 +331,18 @@ public enum ArmName {
     /// Adversarial unlearning of the bias group (`training.unlearn: bias`),
     /// starting from the biased arm's best model.
     public static let unlearning = "unlearning"
-    /// Arms that start from the biased arm's best model (run after it, by the same ranks).
-    public static let fromBiased = [groupModels, unlearning]
+    /// Arms that start from another arm's best model, and that arm (each
+    /// runs after it, by the same ranks).
+    public static let startsFrom = [(groupModels, biased), (unlearning, biased), (harmonytm, travelling)]
     /// Multi-site arms: the biased cohort's sites trained with one strategy
     /// each (central pools them; the others keep the data at its site).
     public static let central = "central", federated = "federated", travelling = "travelling", local = "local"
     /// FedAvg rounds (`training.federated_rounds`), then the travelling model.
     public static let fedtm = "fedtm"
-    public static let strategies = [central, federated, travelling, local, fedtm]
+    /// HarmonyTM: the travelling arm's best model, then travelling with the
+    /// site adversarially unlearned (`unlearn: site`).
+    public static let harmonytm = "harmonytm"
+    public static let strategies = [central, federated, travelling, local, fedtm, harmonytm]
     /// Arms that mitigate the biased arm's shortcut (compared with it).
     public static let mitigations = [reweighed, groupModels, unlearning]
     public static let all = [biased, twin] + mitigations + strategies

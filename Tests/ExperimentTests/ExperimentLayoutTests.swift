@@ -16,6 +16,8 @@ final class ExperimentLayoutTests: XCTestCase {
         XCTAssertEqual(ArmChain.all(arms: ["central", "federated"], replicates: [.first]).map(\.arms), [["central"], ["federated"]])
         XCTAssertEqual(ArmChain.all(arms: ["biased", "twin", "unlearning", "group-models"], replicates: [.first]).map(\.arms),
                        [["biased", "unlearning", "group-models"], ["twin"]])
+        XCTAssertEqual(ArmChain.all(arms: ["central", "travelling", "harmonytm"], replicates: [.first]).map(\.arms),
+                       [["central"], ["travelling", "harmonytm"]])
     }
 
     func testSimbaGroupsPairsOfRanksUpToOneGroupPerChain() {
