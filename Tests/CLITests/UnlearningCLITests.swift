@@ -10,6 +10,19 @@ final class UnlearningCLITests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(at: folder) }
 
+    /// Python: open_arm(name) gives the experiment's summary (argv[1]), the
+    /// arm's entry, its run file and the training YAML it was trained with.
+    static let openArm = """
+        import h5py, json, sys
+        def open_arm(name):
+            summary = json.load(open(sys.argv[1] + '/summary.json'))
+            arm = next(a for a in summary['arms'] if a['name'] == name)
+            f = h5py.File(arm['run_file'], 'r')
+            config = f.attrs['config']
+            return summary, arm, f, config.decode() if isinstance(config, bytes) else config
+
+        """
+
     func testUnlearningArmRunsAfterTheBiasedArmAndIsJudgedAsAMitigation() throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let printed = try SimbaProcess.run(["config", "--preset", "tiny"], ranks: 1, timeout: 60)
@@ -22,13 +35,8 @@ final class UnlearningCLITests: XCTestCase {
                                        ranks: 2, timeout: 600)
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("unlearning vs biased, morph − none: ΔTPR"), run.stdout)
-        let script = """
-            import h5py, json, sys
-            summary = json.load(open(sys.argv[1] + '/summary.json'))
-            arm = next(a for a in summary['arms'] if a['name'] == 'unlearning')
-            f = h5py.File(arm['run_file'], 'r')
-            config = f.attrs['config']
-            config = config.decode() if isinstance(config, bytes) else config
+        let script = Self.openArm + """
+            summary, arm, f, config = open_arm('unlearning')
             assert 'unlearn: bias' in config and 'run-biased.h5' in config, config
             print(len(f['metrics/validation_adversary_accuracy']), 'adversary' in f['checkpoints/latest'],
                   len(f['encoding/layer']) > 0,
@@ -55,13 +63,8 @@ final class UnlearningCLITests: XCTestCase {
         let run = try SimbaProcess.run(["run", config, "-o", experiment], ranks: 2, timeout: 600)
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("harmonytm: trained 3 rounds (travelling)"), run.stdout)
-        let script = """
-            import h5py, json, sys
-            summary = json.load(open(sys.argv[1] + '/summary.json'))
-            arm = next(a for a in summary['arms'] if a['name'] == 'harmonytm')
-            f = h5py.File(arm['run_file'], 'r')
-            config = f.attrs['config']
-            config = config.decode() if isinstance(config, bytes) else config
+        let script = Self.openArm + """
+            summary, arm, f, config = open_arm('harmonytm')
             assert 'unlearn: site' in config and 'run-travelling.h5' in config, config
             print(len(f['metrics/validation_adversary_accuracy']), 'site' in arm['encoding']['targets'],
                   any(c['arm'] == 'harmonytm' and c['against'] == 'central' for c in summary['comparisons']))
