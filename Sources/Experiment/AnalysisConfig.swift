@@ -125,10 +125,9 @@ extension AnalysisConfig {
             return "'\(unknown)' is not an arm (arms: \(ArmName.all.joined(separator: ", ")))"
         }
         guard Set(arms).count == arms.count else { return "lists an arm twice: \(arms)" }
-        for (follower, start) in ArmName.startsFrom {
+        for (follower, start, does) in ArmName.startsFrom {
             if let position = arms.firstIndex(of: follower),
                !(arms.firstIndex(of: start).map { $0 < position } ?? false) {
-                let does = [ArmName.groupModels: "fine-tunes", ArmName.unlearning: "unlearns the bias from"][follower] ?? "unlearns the site from"
                 return "\(follower) \(does) the \(start) arm's model, so \(start) must come before it: got \(arms)"
             }
         }

@@ -60,7 +60,7 @@ public struct ArmChain: Equatable, Sendable {
     public static func all(arms: [String], replicates: [Replicate]) -> [ArmChain] {
         replicates.flatMap { replicate in
             arms.reduce(into: [ArmChain]()) { chains, arm in
-                if let start = ArmName.startsFrom.first(where: { $0.0 == arm })?.1,
+                if let start = ArmName.startsFrom.first(where: { $0.arm == arm })?.from,
                    let chain = chains.firstIndex(where: { $0.arms.first == start }) {
                     chains[chain].arms.append(arm)
                 } else {

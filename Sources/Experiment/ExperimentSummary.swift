@@ -331,9 +331,12 @@ public enum ArmName {
     /// Adversarial unlearning of the bias group (`training.unlearn: bias`),
     /// starting from the biased arm's best model.
     public static let unlearning = "unlearning"
-    /// Arms that start from another arm's best model, and that arm (each
-    /// runs after it, by the same ranks).
-    public static let startsFrom = [(groupModels, biased), (unlearning, biased), (harmonytm, travelling)]
+    /// Arms that start from another arm's best model: the arm, that arm, and
+    /// what it does with the model (each runs after it, by the same ranks).
+    public static let startsFrom: [(arm: String, from: String, does: String)] = [
+        (groupModels, biased, "fine-tunes"), (unlearning, biased, "unlearns the bias from"),
+        (harmonytm, travelling, "unlearns the site from"),
+    ]
     /// Multi-site arms: the biased cohort's sites trained with one strategy
     /// each (central pools them; the others keep the data at its site).
     public static let central = "central", federated = "federated", travelling = "travelling", local = "local"

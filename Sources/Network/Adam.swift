@@ -53,6 +53,13 @@ public final class Adam {
         }
     }
 
+    /// Sets the update count (after the moments were written in place, e.g.
+    /// received from another rank).
+    public func restore(step: Int) throws {
+        guard step >= 0 else { throw NetworkError.invalidConfiguration("negative Adam step \(step)") }
+        self.step = step
+    }
+
     /// Restores a checkpointed state; sizes must match this optimizer.
     public func load(firstMoment m: [Float], secondMoment v: [Float], step: Int) throws {
         guard step >= 0 else { throw NetworkError.invalidConfiguration("negative Adam step \(step)") }

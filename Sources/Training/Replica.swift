@@ -188,13 +188,12 @@ final class Replica {
     /// batch: a stream per (pass, step, forward pass), advanced past the
     /// samples before this rank's share.
     private func dropoutGenerator(stream: UInt64, step: Int, firstSample: Int, pass: DropoutPass) -> SeededGenerator {
-        let passSeed = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
-        var seeder: SeededGenerator
-        switch pass {
-        case .disease: seeder = SeededGenerator(seed: passSeed, stream: UInt64(step), "dropout")
-        case .adversary: seeder = SeededGenerator(seed: passSeed, stream: UInt64(step), "adversary dropout")
-        case .confusion: seeder = SeededGenerator(seed: passSeed, stream: UInt64(step), "confusion dropout")
+        let purpose: StaticString = switch pass {
+        case .disease: "dropout"
+        case .adversary: "adversary dropout"
+        case .confusion: "confusion dropout"
         }
+        var seeder = SeededGenerator(seed: seed ^ (stream &* 0x9E37_79B9_7F4A_7C15), stream: UInt64(step), purpose)
         var generator = SeededGenerator(seed: seeder.next())
         for _ in 0..<(firstSample * model.shapes.features) { _ = generator.next() }
         return generator

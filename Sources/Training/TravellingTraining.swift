@@ -36,11 +36,9 @@ final class TravellingTraining: DistributionStrategy {
             })
             try session.communicating {
                 let carrier = sites.layout.hosts(of: site).lowerBound
-                for tensor in [model.parameters, optimizer.firstMoment, optimizer.secondMoment] {
-                    try world.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: carrier)
-                }
-                let step = try world.broadcast(optimizer.step, root: carrier)
-                try optimizer.load(firstMoment: optimizer.firstMoment.array, secondMoment: optimizer.secondMoment.array, step: step)
+                try world.broadcast(UnsafeMutableBufferPointer(start: model.parameters.data, count: model.parameters.count),
+                                    root: carrier)
+                try optimizer.broadcast(from: carrier, over: world)
                 // HarmonyTM: the adversary and its optimizers travel with the model.
                 try session.replica.unlearner?.broadcast(from: carrier, over: world)
             }

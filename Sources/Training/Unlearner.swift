@@ -94,14 +94,9 @@ final class Unlearner {
     /// Hands the adversary and both optimizers from `root` to every rank of
     /// `world` (the travelling model's carrier after a visit).
     func broadcast(from root: Int, over world: Communicator) throws {
-        for tensor in [head.parameters, headOptimizer.firstMoment, headOptimizer.secondMoment,
-                       confusionOptimizer.firstMoment, confusionOptimizer.secondMoment] {
-            try world.broadcast(UnsafeMutableBufferPointer(start: tensor.data, count: tensor.count), root: root)
-        }
-        for optimizer in [headOptimizer, confusionOptimizer] {
-            let step = try world.broadcast(optimizer.step, root: root)
-            try optimizer.load(firstMoment: optimizer.firstMoment.array, secondMoment: optimizer.secondMoment.array, step: step)
-        }
+        try world.broadcast(UnsafeMutableBufferPointer(start: head.parameters.data, count: head.parameters.count), root: root)
+        try headOptimizer.broadcast(from: root, over: world)
+        try confusionOptimizer.broadcast(from: root, over: world)
     }
 
     // MARK: checkpoints
