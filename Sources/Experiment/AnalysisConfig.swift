@@ -77,6 +77,12 @@ public struct AnalysisConfig: Equatable, Sendable {
             config.arms = [ArmName.biased, ArmName.twin, ArmName.reweighed]
         case .multisite:
             config.arms = [ArmName.central, ArmName.federated, ArmName.travelling]
+        case .tinySites:
+            // The question is accuracy and disparity per strategy; no probes or maps.
+            config.arms = [ArmName.central, ArmName.federated, ArmName.travelling]
+            config.replicates = 3
+            config.probes = false
+            config.saliency = 0
         }
         return config
     }

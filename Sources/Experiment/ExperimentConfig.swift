@@ -21,7 +21,7 @@ public struct ExperimentConfig: Equatable, Sendable {
 
     /// A preset's cohort with the training and analysis that go with it.
     public static func preset(_ preset: CohortPreset) -> ExperimentConfig {
-        ExperimentConfig(cohort: preset.config, training: .preset(preset), analysis: .preset(preset))
+        ExperimentConfig(cohort: preset.config, training: .preset(preset), analysis: .preset(preset), sweep: .preset(preset))
     }
 
     /// Reads every section (an absent one: its defaults), each validated;
@@ -37,7 +37,7 @@ public struct ExperimentConfig: Equatable, Sendable {
     /// filled, and every experiment of the sweep can be made.
     public func check() throws {
         _ = try CohortDesign(cohort)
-        if let sweep { _ = try sweep.experiments(base: cohort) }
+        if let sweep { _ = try sweep.experiments(base: cohort, training: training) }
     }
 
     /// The whole file, every key commented, in the order `simba run` writes

@@ -68,6 +68,10 @@ public struct ExperimentRun {
     }
 
     private func check() throws {
+        // Each arm's training, checked before any arm trains.
+        for arm in analysis.arms {
+            do { try armTraining(arm, .first).validate() } catch { throw ExperimentError("arm \(arm): \(error)") }
+        }
         if analysis.arms.contains(ArmName.twin) && cohort.biases.isEmpty {
             throw ExperimentError("the cohort has no bias, so the twin arm would repeat the biased one: drop it from analysis.arms")
         }
@@ -181,6 +185,38 @@ public struct ExperimentRun {
         try mine.free()
     }
 
+    /// The training of one arm of a replicate: the experiment's, with the
+    /// arm's strategy or mitigation and its training seed.
+    func armTraining(_ arm: String, _ replicate: Replicate) -> TrainingConfig {
+        var config = training
+        config.seed = replicate.trainingSeed(training.seed)
+        if arm == ArmName.reweighed { config.reweighing = true }
+        if arm == ArmName.groupModels {
+            // Pretrained on everyone (the biased arm's best model), then
+            // one copy per bias group fine-tuned on that group alone.
+            config.strategy = .local
+            config.partition = .biasGroup
+            config.sites = 0
+            config.siteSamples = 0
+            config.initializeFrom = runFile(arm: ArmName.biased, replicate)
+        }
+        if arm == ArmName.unlearning {
+            // The biased arm's best model, then the adversary's head epochs and unlearning.
+            config.unlearn = .bias
+            config.initializeFrom = runFile(arm: ArmName.biased, replicate)
+        }
+        if arm == ArmName.harmonytm {
+            // The travelling arm's best model, then the site adversary's head cycles and unlearning.
+            config.strategy = .travelling
+            config.unlearn = .site
+            config.initializeFrom = runFile(arm: ArmName.travelling, replicate)
+        }
+        if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
+            config.strategy = strategy
+        }
+        return config
+    }
+
     /// One chain of a replicate's arms: each trained, evaluated on its own
     /// cohort and on the counterfactual one, probed and (first replicate) mapped.
     private func runArms(_ chain: ArmChain, dataset: String, world: Communicator) throws {
@@ -189,31 +225,7 @@ public struct ExperimentRun {
         let hasTwin = analysis.arms.contains(ArmName.twin)
         let name = { (arm: String) in replicate == .first ? arm : "\(arm) (\(replicate))" }
         for arm in chain.arms {
-            var config = training
-            config.seed = replicate.trainingSeed(training.seed)
-            if arm == ArmName.reweighed { config.reweighing = true }
-            if arm == ArmName.groupModels {
-                // Pretrained on everyone (the biased arm's best model), then
-                // one copy per bias group fine-tuned on that group alone.
-                config.strategy = .local
-                config.partition = .biasGroup
-                config.sites = 0
-                config.initializeFrom = runFile(arm: ArmName.biased, replicate)
-            }
-            if arm == ArmName.unlearning {
-                // The biased arm's best model, then the adversary's head epochs and unlearning.
-                config.unlearn = .bias
-                config.initializeFrom = runFile(arm: ArmName.biased, replicate)
-            }
-            if arm == ArmName.harmonytm {
-                // The travelling arm's best model, then the site adversary's head cycles and unlearning.
-                config.strategy = .travelling
-                config.unlearn = .site
-                config.initializeFrom = runFile(arm: ArmName.travelling, replicate)
-            }
-            if ArmName.strategies.contains(arm), let strategy = TrainingStrategy(rawValue: arm) {
-                config.strategy = strategy
-            }
+            let config = armTraining(arm, replicate)
             try world.unanimously { try config.validate() }
             let data = arm == ArmName.twin ? twinDataset : dataset
             // The same subjects with the bias (twin arm) or without it (every other arm).

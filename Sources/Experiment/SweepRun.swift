@@ -3,15 +3,14 @@ import Foundation
 import Synthesis
 import Training
 
-/// One experiment of a sweep: its folder name, the swept value as written, its cohort.
-public typealias SweepExperiment = (name: String, value: String, cohort: CohortConfig)
+/// One experiment of a sweep: its folder name, the swept value as written, its cohort and training.
+public typealias SweepExperiment = (name: String, value: String, cohort: CohortConfig, training: TrainingConfig)
 
 /// A sweep: one counterfactual experiment per value of a factor, each in
 /// its own folder, run side by side on groups of ranks; then one table.
 public struct SweepRun {
     public let plan: SweepConfig
     public let experiments: [SweepExperiment]
-    public let training: TrainingConfig
     public let analysis: AnalysisConfig
     public let output: String
     public var resume = false
@@ -19,11 +18,10 @@ public struct SweepRun {
     public var stall: StallGuard
     public var log: ExperimentLog
 
-    public init(plan: SweepConfig, experiments: [SweepExperiment], training: TrainingConfig, analysis: AnalysisConfig,
+    public init(plan: SweepConfig, experiments: [SweepExperiment], analysis: AnalysisConfig,
                 output: String, resume: Bool, overwrite: Bool, stall: StallGuard, log: ExperimentLog) {
         self.plan = plan
         self.experiments = experiments
-        self.training = training
         self.analysis = analysis
         self.output = output
         self.resume = resume
@@ -52,7 +50,7 @@ public struct SweepRun {
             let experiment = experiments[chosen[index]]
             let title = "\(plan.factor.rawValue) = \(experiment.value)"
             try ExperimentRun(cohort: experiment.cohort, cohortYAML: experiment.cohort.yaml(title: title),
-                              training: training, analysis: analysis, output: folder(experiment.name), title: title,
+                              training: experiment.training, analysis: analysis, output: folder(experiment.name), title: title,
                               resume: resume && started[chosen[index]], overwrite: overwrite, stall: stall, log: log,
                               label: "[\(experiment.name)] ").run(world: mine)
         }

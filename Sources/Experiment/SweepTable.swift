@@ -39,7 +39,7 @@ public struct SweepTable: Sendable, Equatable {
             let cells = experiments.map { cell($0.summary) ?? MetricTable.Cell(estimate: nil, lower: nil, upper: nil) }
             if cells.contains(where: { $0.estimate != nil }) { columns.append(Column(name: name, cells: cells)) }
         }
-        for (arm, against) in [(ArmName.biased, ArmName.twin), (ArmName.reweighed, ArmName.biased)] {
+        for (arm, against) in Self.comparisons {
             for metric in ["ΔTPR", "ΔFPR"] {
                 add("\(arm) vs \(against) Δ\(metric)") { summary in
                     summary.comparisons.first { $0.arm == arm && $0.against == against && $0.metric == metric }?.difference
@@ -55,6 +55,7 @@ public struct SweepTable: Sendable, Equatable {
                 }
             }
             add("\(arm) AUROC") { $0.arm(arm)?.evaluation.byGroup.cell("all", "AUROC") }
+            add("\(arm) ACC") { $0.arm(arm)?.evaluation.byGroup.cell("all", "ACC") }
         }
         self.columns = columns
         layers = experiments.first?.summary.arm(ArmName.biased)?.encoding?.layers ?? []
@@ -63,6 +64,12 @@ public struct SweepTable: Sendable, Equatable {
             return probes.map(\.accuracy)
         }
     }
+
+    /// The pairs of arms whose disparities a sweep compares (ΔΔ pooled
+    /// over replicates): the shortcut, what reweighing removed, and each
+    /// site strategy against pooled training.
+    static let comparisons = [(ArmName.biased, ArmName.twin), (ArmName.reweighed, ArmName.biased)]
+        + ArmName.strategies.filter { $0 != ArmName.central }.map { ($0, ArmName.central) }
 
     // MARK: files
 
@@ -119,15 +126,22 @@ public struct SweepTable: Sendable, Equatable {
         let numeric = values.allSatisfy { Double($0) != nil }
         let xs = values.enumerated().map { numeric ? Double($0.element)! : Double($0.offset) }
         let categories = numeric ? nil : values
-        for prefix in ["biased vs twin", "reweighed vs biased"] {
+        func series(_ column: Column) -> SVGChart.Series {
+            SVGChart.Series(name: column.name, points: zip(xs, column.cells).map { (x: $0, y: $1.estimate ?? .nan) },
+                            intervals: column.cells.map { (low: $0.lower ?? .nan, high: $0.upper ?? .nan) })
+        }
+        for prefix in Self.comparisons.map({ "\($0.0) vs \($0.1)" }) {
             let chosen = columns.filter { $0.name.hasPrefix(prefix) }
             guard !chosen.isEmpty else { continue }
-            let series = chosen.map { column in
-                SVGChart.Series(name: column.name, points: zip(xs, column.cells).map { (x: $0, y: $1.estimate ?? .nan) },
-                                intervals: column.cells.map { (low: $0.lower ?? .nan, high: $0.upper ?? .nan) })
-            }
+            let series = chosen.map { series($0) }
             report.chart(SVGChart(title: "\(prefix): ΔΔ per \(factor)", xLabel: factor, yLabel: "ΔΔ", series: series,
                                   categories: categories))
+        }
+        let aurocs = columns.filter { $0.name.hasSuffix(" AUROC") }
+        if aurocs.count > 1 {
+            let series = aurocs.map { series($0) }
+            report.chart(SVGChart(title: "test AUROC per arm (first replicate)", xLabel: factor, yLabel: "AUROC",
+                                  series: series, categories: categories))
         }
         if !layers.isEmpty {
             let series = layers.indices.map { layer in

@@ -21,6 +21,11 @@ public enum CohortPreset: String, CaseIterable, Sendable {
     /// Six simulated hospitals with different scanners and populations; the
     /// last is held out for testing only.
     case multisite
+    /// The quickstart's cohort, its training split dealt into tiny sites
+    /// (`training.site_samples`; `simba sweep` over 1, 2 and 5 samples per
+    /// site): central, federated and travelling training compared, the
+    /// design of the lab's travelling-model papers on simba's data.
+    case tinySites = "tiny-sites"
 
     public var summary: String {
         switch self {
@@ -31,6 +36,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
         case .simbaJAMIA: return "SimBA's JAMIA 2024 setting: 2000 images at 1 mm, bias in 70%/30% of disease/healthy"
         case .multibias: return "SimBA's eBioMedicine 2025 design: morphological + intensity bias"
         case .multisite: return "6 sites with scanner effects and different populations, one held out"
+        case .tinySites: return "the quickstart's cohort in sites of 1, 2 or 5 training images (simba sweep): central vs federated vs travelling"
         }
     }
 
@@ -50,7 +56,7 @@ public enum CohortPreset: String, CaseIterable, Sendable {
             config.template.voxelMM = 4
             config.cohort.size = 64
             config.subject.modes = 4
-        case .quickstart, .quickstartNull:
+        case .quickstart, .quickstartNull, .tinySites:
             // A box around the two regions keeps inputs small (21×29×23 voxels),
             // so a 2-core machine trains in minutes and the effects are a
             // large share of what the network sees.

@@ -79,6 +79,10 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Simulated hospitals: 0 uses the dataset's sites; N > 0 deals the
     /// samples round-robin (by sample index) into N sites.
     public var sites = 0
+    /// Tiny sites (the lab's JAMIA 2022 design): N > 0 deals the training
+    /// split, in a seeded shuffle, into sites of N samples each (the last
+    /// may have fewer); validation and test samples keep the dataset's sites.
+    public var siteSamples = 0
     /// Epochs each site trains per round (federated, local) or visit (travelling).
     public var localEpochs = 1
     public var aggregation = Aggregation.uniform
@@ -170,6 +174,8 @@ extension TrainingConfig {
         ConfigField("sites", \.sites, .int, "0: the dataset's sites; N: samples dealt round-robin into N", check: ConfigCheck {
             (0...10_000).contains($0) ? nil : "must be 0 (the dataset's) to 10000, got \($0)"
         }),
+        ConfigField("site_samples", \.siteSamples, .int, "0: off; N: the training split shuffled into sites of N samples (validation, test: the dataset's sites)",
+                    check: .within(0...1_000_000)),
         ConfigField("local_epochs", \.localEpochs, .int, "epochs at a site per round (federated, local) or visit",
                     check: .within(1...1_000_000)),
         ConfigField("aggregation", \.aggregation, .choice, "FedAvg's weights: uniform or by training samples"),
@@ -215,8 +221,14 @@ extension TrainingConfig {
         guard unlearn != .site || strategy == .travelling else {
             throw ConfigError("training.unlearn", "site unlearning (HarmonyTM) trains strategy travelling, not \(strategy.rawValue)")
         }
-        guard partition == .site || sites == 0 else {
-            throw ConfigError("training", "sites: \(sites) deals samples into sites, partition: bias_group makes the bias groups the sites: give one")
+        guard siteSamples == 0 || sites == 0 else {
+            throw ConfigError("training", "sites: \(sites) deals every sample into sites, site_samples: \(siteSamples) deals the training samples: give one")
+        }
+        guard siteSamples == 0 || (strategy != .local && !fedBN && unlearn != .site) else {
+            throw ConfigError("training.site_samples", "deals only training samples into sites, but \(strategy == .local ? "local models" : fedBN ? "FedBN" : "HarmonyTM") also need each site's validation or test samples: use sites or the dataset's sites")
+        }
+        guard partition == .site || (sites == 0 && siteSamples == 0) else {
+            throw ConfigError("training", "\(sites > 0 ? "sites: \(sites)" : "site_samples: \(siteSamples)") deals samples into sites, partition: bias_group makes the bias groups the sites: give one")
         }
     }
 
@@ -238,12 +250,14 @@ extension TrainingConfig {
             config.epochs = 3
             config.batch = 6
             config.patience = 3
-        case .quickstart, .quickstartNull:
+        case .quickstart, .quickstartNull, .tinySites:
             config.widths = [8, 16, 32]
             config.epochs = 40
             config.batch = 4
             config.learningRate = 1e-3
             config.batchNormCalibration = true
+            // One training image per site, the lab's extreme (its sweep: 1, 2, 5).
+            if cohort == .tinySites { config.siteSamples = 1 }
         case .wholeBrain:
             config.widths = [8, 16, 32]
             config.epochs = 40

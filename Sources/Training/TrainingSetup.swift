@@ -5,7 +5,8 @@ import Synthesis
 
 /// What a training run works on, prepared alike on every rank before any
 /// strategy is chosen: the dataset's samples with their sites (the
-/// dataset's, `sites` round-robin ones, or the bias groups), the split
+/// dataset's, `sites` round-robin ones, tiny `site_samples` ones, or the
+/// bias groups), the split
 /// tables, which ranks host which sites, and which sites take part.
 struct TrainingSetup {
     let run: TrainingRun
@@ -45,12 +46,7 @@ struct TrainingSetup {
                 throw TrainingError("\(run.datasetPath) has labels \(labels.sorted()); the SimBA CNN has two classes (0, 1)")
             }
             var samples = reader.samples
-            if config.sites > 0 {
-                for i in samples.indices { samples[i].site = samples[i].index % config.sites }
-            }
-            if config.partition == .biasGroup {
-                for i in samples.indices { samples[i].site = samples[i].group }
-            }
+            config.dealSites(&samples)
             return (try ImageLoader(reader: reader), samples, Grid3(reader.shape))
         }
         let samples = self.samples

@@ -44,4 +44,55 @@ final class SweepCLITests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("[02-salience-3] biased: trained 1 epochs (central) on 1 rank"), result.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/sweep.html"))
     }
+
+    /// A sweep over the sites' size (the tiny-sites design on the tiny
+    /// cohort): every experiment trains its site strategies on sites of that
+    /// many training images — one step per site and round — and the table
+    /// compares each with central. An arm the sites' size does not suit is
+    /// refused before anything is made.
+    func testASiteSamplesSweepTrainsEachExperimentInSitesOfThatSize() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-sweep-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let printed = try SimbaProcess.run(["config", "--preset", "tiny"], ranks: 1)
+        XCTAssertEqual(printed.status, 0, printed.stderr)
+        func config(arms: String) throws -> String {
+            let path = folder + "/sites-\(arms.filter(\.isLetter)).yaml"
+            let text = printed.stdout
+                .replacingOccurrences(of: "arms: [biased, twin]", with: "arms: [\(arms)]")
+                .replacingOccurrences(of: "probes: true", with: "probes: false")
+                .replacingOccurrences(of: "saliency: 2 ", with: "saliency: 0 ")
+                + "\nsweep:\n  factor: site_samples\n  values: [2, 5]\n"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let refusedFolder = folder + "/refused"
+        let refused = try SimbaProcess.run(["sweep", try config(arms: "central, local"), "-o", refusedFolder, "--epochs", "1"], ranks: 2)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("arm local: training.site_samples: deals only training samples into sites, but local models"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: refusedFolder + "/01-site_samples-2"))
+
+        let output = folder + "/sweep"
+        let result = try SimbaProcess.run(["sweep", try config(arms: "central, federated, travelling"), "-o", output, "--epochs", "1"],
+                                          ranks: 2, timeout: 600)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let steps = try SimbaProcess.tool("/usr/bin/python3", ["-c", """
+            import h5py, sys
+            for experiment in ['01-site_samples-2', '02-site_samples-5']:
+                s = h5py.File(sys.argv[1] + '/' + experiment + '/dataset.h5', 'r')['samples']
+                names = [n.decode() for n in s['split_names'][()]]
+                n = int((s['split'][()] == names.index('train')).sum())
+                size = int(experiment.split('-')[-1])
+                for arm in ['federated', 'travelling']:
+                    run = h5py.File(sys.argv[1] + '/' + experiment + '/run-' + arm + '.h5', 'r')
+                    print(experiment, arm, run['metrics/step'][0] == -(-n // size))
+            """, output])
+        XCTAssertEqual(steps.status, 0, steps.stderr)
+        XCTAssertFalse(steps.stdout.contains("False"), steps.stdout)
+        XCTAssertEqual(steps.stdout.split(separator: "\n").count, 4, steps.stdout)
+        let csv = try String(contentsOfFile: output + "/sweep.csv", encoding: .utf8)
+        for column in ["federated vs central ΔΔTPR", "travelling vs central ΔΔFPR", "central ACC", "travelling AUROC"] {
+            XCTAssertTrue(csv.contains("02-site_samples-5,5,\(column),"), column + "\n" + csv)
+        }
+    }
 }

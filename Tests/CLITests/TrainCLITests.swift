@@ -134,16 +134,11 @@ final class TrainCLITests: XCTestCase {
         let resumed = path("federated-resumed.h5")
         try train(resumed, ranks: 2, ["--epochs", "1", "--strategy", "federated", "--sites", "3"])
         try train(resumed, ranks: 2, ["--epochs", "2", "--strategy", "federated", "--sites", "3", "--resume"])
-        let bitwise = """
-            import h5py, numpy as np, sys
-            a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
-            print(np.array_equal(a, b))
-            """
-        XCTAssertEqual(try python(bitwise, [path("federated-2.h5"), resumed]), "True\n")
+        XCTAssertEqual(try python(Self.sameParameters, [path("federated-2.h5"), resumed]), "True\n")
         let travelled = path("travelling-resumed.h5")
         try train(travelled, ranks: 2, ["--epochs", "1", "--strategy", "travelling", "--sites", "2"])
         try train(travelled, ranks: 2, ["--epochs", "2", "--strategy", "travelling", "--sites", "2", "--resume"])
-        XCTAssertEqual(try python(bitwise, [path("travelling-2.h5"), travelled]), "True\n")
+        XCTAssertEqual(try python(Self.sameParameters, [path("travelling-2.h5"), travelled]), "True\n")
 
         for variant in ["proximal_mu: 0.5", "aggregation: samples"] {
             let config = path("variant.yaml")
@@ -153,7 +148,7 @@ final class TrainCLITests: XCTestCase {
             let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output, "--epochs", "2",
                                                "--overwrite"], ranks: 2, timeout: 300)
             XCTAssertEqual(result.status, 0, result.stderr)
-            XCTAssertEqual(try python(bitwise, [path("federated-2.h5"), output]), "False\n", variant)
+            XCTAssertEqual(try python(Self.sameParameters, [path("federated-2.h5"), output]), "False\n", variant)
         }
     }
 
@@ -178,27 +173,22 @@ final class TrainCLITests: XCTestCase {
         for difference in try python(Self.relativeDifference, outputs).split(separator: "\n") {
             XCTAssertLessThan(Double(difference)!, 1e-5)
         }
-        let bitwise = """
-            import h5py, numpy as np, sys
-            a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
-            print(np.array_equal(a, b))
-            """
         let warmup = path("fedtm-1round.h5"), federated = path("fedtm-federated-1round.h5")
         _ = try fedtm(warmup, ranks: 2, ["--epochs", "1"])
         try train(federated, ranks: 2, ["--epochs", "1", "--strategy", "federated", "--sites", "3"])
-        XCTAssertEqual(try python(bitwise, [warmup, federated]), "True\n", "FedTM's first round is not FedAvg's")
+        XCTAssertEqual(try python(Self.sameParameters, [warmup, federated]), "True\n", "FedTM's first round is not FedAvg's")
         let two = path("fedtm-2rounds.h5")
         _ = try fedtm(two, ranks: 2, ["--epochs", "2"])
         try train(path("fedtm-federated-2.h5"), ranks: 2, ["--epochs", "2", "--strategy", "federated", "--sites", "3"])
         try train(path("fedtm-travelling-2.h5"), ranks: 2, ["--epochs", "2", "--strategy", "travelling", "--sites", "3"])
-        XCTAssertEqual(try python(bitwise, [two, path("fedtm-federated-2.h5")]), "False\n")
-        XCTAssertEqual(try python(bitwise, [two, path("fedtm-travelling-2.h5")]), "False\n")
+        XCTAssertEqual(try python(Self.sameParameters, [two, path("fedtm-federated-2.h5")]), "False\n")
+        XCTAssertEqual(try python(Self.sameParameters, [two, path("fedtm-travelling-2.h5")]), "False\n")
         // Resumed at the switch (after the FedAvg round) and after it (mid-travel).
         for stop in [1, 2] {
             let resumed = path("fedtm-resumed-\(stop).h5")
             _ = try fedtm(resumed, ranks: 2, ["--epochs", "\(stop)"])
             _ = try fedtm(resumed, ranks: 2, ["--epochs", "3", "--resume"])
-            XCTAssertEqual(try python(bitwise, [outputs[1], resumed]), "True\n", "stopped after round \(stop)")
+            XCTAssertEqual(try python(Self.sameParameters, [outputs[1], resumed]), "True\n", "stopped after round \(stop)")
         }
     }
 
@@ -238,14 +228,44 @@ final class TrainCLITests: XCTestCase {
         try decayed(full, ["--epochs", "3"])
         try decayed(resumed, ["--epochs", "2"])
         try decayed(resumed, ["--epochs", "3", "--resume"])
-        let bitwise = """
-            import h5py, numpy as np, sys
-            a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
-            print(np.array_equal(a, b))
-            """
-        XCTAssertEqual(try python(bitwise, [full, resumed]), "True\n")
+        XCTAssertEqual(try python(Self.sameParameters, [full, resumed]), "True\n")
         try train(path("decay-none.h5"), ranks: 2, ["--epochs", "3", "--strategy", "travelling", "--sites", "20"])
-        XCTAssertEqual(try python(bitwise, [full, path("decay-none.h5")]), "False\n")
+        XCTAssertEqual(try python(Self.sameParameters, [full, path("decay-none.h5")]), "False\n")
+    }
+
+    /// `--site-samples N` (the lab's tiny sites): the training split dealt
+    /// into sites of N images, each trained on batches of all of them — one
+    /// step per site and round — with the same parameters on 1, 2 and 3
+    /// ranks (sites of one image: batch norm over one image's voxels), and
+    /// a stopped run resumes bitwise.
+    func testSiteSamplesTrainEverySiteOfThatSizeAgreeAcrossRanksAndResume() throws {
+        let trainingCount = try python("""
+            import h5py, sys
+            s = h5py.File(sys.argv[1], 'r')['samples']
+            names = [n.decode() for n in s['split_names'][()]]
+            print(int((s['split'][()] == names.index('train')).sum()))
+            """, [Self.dataset])
+        let n = try XCTUnwrap(Int(trainingCount.trimmingCharacters(in: .whitespacesAndNewlines)))
+        for (strategy, size) in [("federated", 3), ("travelling", 1)] {
+            let outputs = (1...3).map { path("site-samples-\(strategy)-\($0).h5") }
+            for (index, output) in outputs.enumerated() {
+                try train(output, ranks: index + 1, ["--epochs", "2", "--strategy", strategy, "--site-samples", "\(size)"])
+            }
+            for difference in try python(Self.relativeDifference, outputs).split(separator: "\n") {
+                XCTAssertLessThan(Double(difference)!, 1e-5, strategy)
+            }
+            let steps = try python("import h5py, sys; print(h5py.File(sys.argv[1], 'r')['metrics/step'][0])", [outputs[2]])
+            XCTAssertEqual(steps.trimmingCharacters(in: .whitespacesAndNewlines), "\((n + size - 1) / size)", strategy)
+        }
+        let full = path("site-samples-full.h5"), resumed = path("site-samples-resumed.h5")
+        let tiny = ["--strategy", "travelling", "--site-samples", "1"]
+        try train(full, ranks: 2, tiny + ["--epochs", "3"])
+        try train(resumed, ranks: 2, tiny + ["--epochs", "2"])
+        try train(resumed, ranks: 2, tiny + ["--epochs", "3", "--resume"])
+        XCTAssertEqual(try python(Self.sameParameters, [full, resumed]), "True\n")
+        let refused = try train(path("site-samples-local.h5"), ranks: 2, ["--strategy", "local", "--site-samples", "2"], expectSuccess: false)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("training.site_samples: deals only training samples into sites, but local models"), refused.stderr)
     }
 
     /// A site of one training image trains alone on one rank, but spread
@@ -327,7 +347,7 @@ final class TrainCLITests: XCTestCase {
         try unlearning(headOnly, ranks: 2, ["--epochs", "4", "--resume"])
         let bitwise = Self.sameEnding.replacingOccurrences(of: "'checkpoints/latest/parameters'", with: "'checkpoints/latest/adversary/parameters'")
         XCTAssertEqual(try python(Self.sameEnding, [outputs[1], headOnly]), "True True\n")
-        XCTAssertEqual(try python(bitwise, [outputs[1], headOnly]), "True True\n")
+        XCTAssertEqual(try python(Self.sameParameters, [outputs[1], headOnly]), "True True\n")
 
         let strongerConfusion = path("unlearning-beta2.h5")
         try unlearning(strongerConfusion, ranks: 2, beta: 2, ["--epochs", "4"])
@@ -392,6 +412,13 @@ final class TrainCLITests: XCTestCase {
 
     /// Prints whether two run files end with bitwise equal parameters and
     /// equal validation-loss series.
+    /// Whether two run files' latest parameters are bitwise equal.
+    static let sameParameters = """
+        import h5py, numpy as np, sys
+        a, b = (h5py.File(p, 'r')['checkpoints/latest/parameters'][()] for p in sys.argv[1:])
+        print(np.array_equal(a, b))
+        """
+
     static let sameEnding = """
         import h5py, numpy as np, sys
         a, b = (h5py.File(p, 'r') for p in sys.argv[1:])

@@ -19,7 +19,7 @@ final class ExperimentConfigTests: XCTestCase {
             XCTAssertEqual(config.cohort, preset.config, preset.rawValue)
             XCTAssertEqual(config.training, TrainingConfig.preset(preset), preset.rawValue)
             XCTAssertEqual(config.analysis, AnalysisConfig.preset(preset), preset.rawValue)
-            XCTAssertNil(config.sweep)
+            XCTAssertEqual(config.sweep, SweepConfig.preset(preset), preset.rawValue)
             XCTAssertEqual(config, expected, "preset \(preset.rawValue):\n\(text)")
         }
     }

@@ -11,7 +11,7 @@ final class ProximitySweepTests: XCTestCase {
         var sweep = SweepConfig()
         sweep.factor = .proximity
         sweep.values = ["Putamen_R", "Caudate_R", "Thalamus_L"]
-        let experiments = try sweep.experiments(base: CohortPreset.quickstart.config)
+        let experiments = try sweep.experiments(base: CohortPreset.quickstart.config, training: TrainingConfig())
         XCTAssertEqual(experiments.map { $0.cohort.biases[0].region }, sweep.values)
         let crops = Set(experiments.map(\.cohort.template.cropTo))
         XCTAssertEqual(crops.count, 1, "\(crops)")
@@ -26,8 +26,8 @@ final class ProximitySweepTests: XCTestCase {
         var sweep = SweepConfig()
         sweep.factor = .proximity
         sweep.values = ["Putamen_R", "Thalamus_L"]
-        let experiments = try sweep.experiments(base: CohortPreset.quickstart.config)
-        let run = SweepRun(plan: sweep, experiments: experiments, training: TrainingConfig(), analysis: AnalysisConfig(), output: "/nonexistent",
+        let experiments = try sweep.experiments(base: CohortPreset.quickstart.config, training: TrainingConfig())
+        let run = SweepRun(plan: sweep, experiments: experiments, analysis: AnalysisConfig(), output: "/nonexistent",
                            resume: false, overwrite: false, stall: StallGuard(timeout: 0, exitCode: 1), log: SilentLog())
         let distances = try run.regionDistances()
         XCTAssertEqual(distances.count, 2)

@@ -31,7 +31,7 @@ struct ConfigCommand: ParsableCommand {
     func run() throws {
         if list {
             for preset in CohortPreset.allCases {
-                print(preset.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + "  " + preset.summary)
+                print(preset.rawValue.padding(toLength: CohortPreset.allCases.map(\.rawValue.count).max() ?? 0, withPad: " ", startingAt: 0) + "  " + preset.summary)
             }
             return
         }

@@ -8,7 +8,7 @@ import Training
 struct SweepCommand: ClusterCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Run one counterfactual experiment per value of a factor (proximity, salience, prevalence), experiment-parallel.",
+        abstract: "Run one counterfactual experiment per value of a factor (proximity, salience, prevalence, site_samples), experiment-parallel.",
         discussion: """
             The configuration's 'sweep:' section (or --factor and --values) \
             names the factor of one bias and its values; each value is a whole \
@@ -50,6 +50,11 @@ struct SweepCommand: ClusterCommand {
     }
 
     func run(world: Communicator) throws {
+        let training = try world.unanimously { () -> TrainingConfig in
+            var training = try source.trainingConfig()
+            try TrainingConfig.schema.override("epochs", with: epochs, in: &training)
+            return training
+        }
         let (plan, experiments) = try world.unanimously { () -> (SweepConfig, [SweepExperiment]) in
             var plan = try source.sweepConfig() ?? SweepConfig()
             if let factor { plan.factor = SweepFactor(rawValue: factor)! }
@@ -57,19 +62,14 @@ struct SweepCommand: ClusterCommand {
             guard !plan.values.isEmpty else {
                 throw ExperimentError("nothing to sweep: add a 'sweep:' section (factor, values) or give --factor and --values")
             }
-            let experiments = try plan.experiments(base: try source.cohortConfig())
+            let experiments = try plan.experiments(base: try source.cohortConfig(), training: training)
             if let only, only >= experiments.count {
                 throw ExperimentError("--only \(only): the sweep has experiments 0 to \(experiments.count - 1)")
             }
             return (plan, experiments)
         }
-        let (training, analysis) = try world.unanimously { () -> (TrainingConfig, AnalysisConfig) in
-            guard !merge else { return (TrainingConfig(), AnalysisConfig()) }
-            var training = try source.trainingConfig()
-            try TrainingConfig.schema.override("epochs", with: epochs, in: &training)
-            return (training, try source.analysisConfig())
-        }
-        let sweep = SweepRun(plan: plan, experiments: experiments, training: training, analysis: analysis, output: output,
+        let analysis = try world.unanimously { merge ? AnalysisConfig() : try source.analysisConfig() }
+        let sweep = SweepRun(plan: plan, experiments: experiments, analysis: analysis, output: output,
                              resume: resume, overwrite: overwrite, stall: stall.watchdog, log: TerminalLog())
         if !merge {
             try sweep.runExperiments(only.map { [$0] }, groups: groups, world: world)

@@ -17,8 +17,9 @@ struct TrainCommand: ClusterCommand {
             run file; --resume continues its latest complete checkpoint on the \
             same rank count, bit for bit as if never stopped (a larger \
             --epochs continues a finished run). Federated, travelling and local \
-            runs split the data into sites (the dataset's, or --sites N \
-            simulated ones); ranks host sites in turn, or a site spans several \
+            runs split the data into sites (the dataset's, --sites N \
+            simulated ones, or the training split in tiny sites of \
+            --site-samples N images each); ranks host sites in turn, or a site spans several \
             ranks. Local runs end with a cross-site matrix (every site's best \
             model on every site's test split), printed and stored in the run file.
 
@@ -45,6 +46,7 @@ struct TrainCommand: ClusterCommand {
     @Option(help: "Override the strategy (\(TrainingStrategy.allCases.map(\.rawValue).joined(separator: ", "))).")
     var strategy: String?
     @Option(help: "Override the number of simulated sites (0: the dataset's sites).") var sites: Int?
+    @Option(help: "Override the training samples per simulated tiny site (0: off).") var siteSamples: Int?
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
@@ -52,6 +54,7 @@ struct TrainCommand: ClusterCommand {
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive, got \(lr)") }
         if let sites, sites < 0 { throw ValidationError("--sites must be 0 or more, got \(sites)") }
+        if let siteSamples, siteSamples < 0 { throw ValidationError("--site-samples must be 0 or more, got \(siteSamples)") }
         if let strategy, TrainingStrategy(rawValue: strategy) == nil {
             throw ValidationError("--strategy must be one of \(TrainingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(strategy)'")
         }
@@ -65,6 +68,7 @@ struct TrainCommand: ClusterCommand {
         try TrainingConfig.schema.override("learning_rate", with: lr, in: &config)
         try TrainingConfig.schema.override("strategy", with: strategy, in: &config)
         try TrainingConfig.schema.override("sites", with: sites, in: &config)
+        try TrainingConfig.schema.override("site_samples", with: siteSamples, in: &config)
         try config.validate()
         return config
     }

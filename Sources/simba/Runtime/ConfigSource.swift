@@ -77,9 +77,9 @@ struct ConfigSource: ParsableArguments {
         return AnalysisConfig.preset(CohortPreset(rawValue: preset ?? "")!)
     }
 
-    /// The `sweep:` section, if the file has one (presets have none).
+    /// The `sweep:` section, if the file (or the preset: tiny-sites) has one.
     func sweepConfig() throws -> SweepConfig? {
-        guard let config else { return nil }
+        guard let config else { return SweepConfig.preset(CohortPreset(rawValue: preset ?? "")!) }
         return try SweepConfig.read(try ConfigNode.load(file: config))
     }
 
