@@ -71,13 +71,16 @@ public final class AdversaryHead {
         return loss
     }
 
-    /// The encoder's step against it: the confusion loss times `scale`;
-    /// fills `inputGradient` (and `gradients`, which this step does not
-    /// apply); returns the loss.
+    /// The encoder's step against it: the confusion loss times `scale`
+    /// (each row's term times its weight, if given); fills `inputGradient`
+    /// (and `gradients`, which this step does not apply); returns the loss.
     @discardableResult
-    public func backwardConfusion(scale: Float) -> Float {
-        let loss = confusionLoss(dLogits: logitsGradient.data, probabilities: probabilities.data,
-                                 logits: logits.data, batch: batch, classes: classes, scale: scale)
+    public func backwardConfusion(scale: Float, weights: [Float]? = nil) -> Float {
+        precondition(weights.map { $0.count == batch } ?? true, "one weight per row of a batch of \(batch)")
+        let loss = weights.withOptionalPointer { w in
+            confusionLoss(dLogits: logitsGradient.data, probabilities: probabilities.data,
+                          logits: logits.data, batch: batch, classes: classes, scale: scale, weights: w)
+        }
         backpropagate()
         return loss
     }
@@ -95,5 +98,13 @@ public final class AdversaryHead {
     /// Replaces all parameters (from a checkpoint); the size must match.
     public func load(parameters values: [Float]) throws {
         try parameters.load(values, what: "adversary head parameters")
+    }
+}
+
+extension Optional where Wrapped == [Float] {
+    /// The array's storage, or nil, for the duration of `body`.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

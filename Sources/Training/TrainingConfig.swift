@@ -133,6 +133,13 @@ public struct TrainingConfig: Equatable, Sendable {
     public var unlearningAlpha = 1.0
     public var unlearningBeta = 1.0
     public var unlearningHeadEpochs = 3
+    /// Weighs the adversary's and the confusion losses (and the adversary's
+    /// validation accuracy) by P(y)·P(c)/P(y, c) from the training split,
+    /// c the unlearned label (bias group or site): in the weighted data c is
+    /// independent of the disease, so the adversary cannot read c through
+    /// the disease and the encoder is not pushed to hide the disease. Off:
+    /// SimBA's unweighted losses.
+    public var unlearningReweigh = false
 
     public init() {}
 
@@ -198,6 +205,8 @@ extension TrainingConfig {
         }),
         ConfigField("unlearning_head_epochs", \.unlearningHeadEpochs, .int,
                     "epochs that train the adversary alone on the frozen encoder first", check: .within(1...1_000_000)),
+        ConfigField("unlearning_reweigh", \.unlearningReweigh, .bool,
+                    "weigh the adversary and confusion losses so the unlearned label is independent of the disease"),
         ConfigField("initialize_from", \.initializeFrom, .text, "start from this run file's best model (fresh Adam)",
                     check: ConfigCheck { $0.isEmpty ? "must name a run file" : nil }),
     ], combinations: { try $0.validateCombinations() })

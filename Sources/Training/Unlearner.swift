@@ -22,9 +22,13 @@ final class Unlearner {
     let alpha: Float, beta: Float
     /// The adversary's class of split-table row `position`.
     let target: (SplitTable, Int) -> Int
+    /// The weight of that row in the adversary's and the confusion losses
+    /// (and its validation accuracy): 1, or the reweighing of `unlearning_reweigh`.
+    let weight: (SplitTable, Int) -> Float
     var headOnly = false
 
-    init(model: SimbaCNN, classes: Int, config: TrainingConfig, target: @escaping (SplitTable, Int) -> Int) throws {
+    init(model: SimbaCNN, classes: Int, config: TrainingConfig, target: @escaping (SplitTable, Int) -> Int,
+         weight: @escaping (SplitTable, Int) -> Float) throws {
         head = try AdversaryHead(features: model.shapes.features, classes: classes, maxBatch: model.maxBatch, seed: config.seed)
         let rate = Float(config.learningRate)
         headOptimizer = Adam(layout: head.layout, learningRate: rate)
@@ -32,6 +36,7 @@ final class Unlearner {
         alpha = Float(config.unlearningAlpha)
         beta = Float(config.unlearningBeta)
         self.target = target
+        self.weight = weight
     }
 
     /// The same step size for both optimizers (learning-rate decay).
@@ -41,6 +46,11 @@ final class Unlearner {
     }
 
     private func targets(_ share: BatchShare, _ table: SplitTable) -> [Int] { share.positions.map { target(table, $0) } }
+
+    /// `scale` times each row's weight.
+    private func weights(_ share: BatchShare, _ table: SplitTable, scale: Float) -> [Float] {
+        share.positions.map { scale * weight(table, $0) }
+    }
 
     /// The adversary's step on the frozen encoder. Returns this rank's part
     /// of the disease loss and its correct predictions (for the epoch's
@@ -68,7 +78,7 @@ final class Unlearner {
         started = Clock.now
         replica.forwardTrain(share, stream: stream, step: step, pass: .confusion)
         head.forward(model.encoderOutput, batch: n)
-        head.backwardConfusion(scale: beta * share.scale)
+        head.backwardConfusion(scale: beta * share.scale, weights: share.positions.map { weight(table, $0) })
         model.backward(encoderOutputGradient: head.inputGradient.data)
         replica.sync?.keepBatchGradientsOnRoot(model.gradients)
         replica.time.compute += Clock.seconds(since: started)
@@ -83,7 +93,7 @@ final class Unlearner {
     private func adversaryStep(_ share: BatchShare, table: SplitTable, replica: Replica, started: UInt64) throws -> Bool {
         let n = share.positions.count
         head.forward(replica.model.encoderOutput, batch: n)
-        head.backward(labels: targets(share, table), weights: [Float](repeating: alpha * share.scale, count: n))
+        head.backward(labels: targets(share, table), weights: weights(share, table, scale: alpha * share.scale))
         replica.time.compute += Clock.seconds(since: started)
         try replica.allreduceGradients(head.gradients)
         guard areFinite(head.gradients) else { return false }

@@ -1,5 +1,7 @@
+import Analysis
 import Cluster
 import Storage
+import Synthesis
 
 /// Adversarial unlearning around another strategy's rounds:
 /// `unlearn: bias` with central training (SimBA's
@@ -27,11 +29,32 @@ final class UnlearningTraining: DistributionStrategy {
         self.base = base
         let session = base.session, setup = base.session.setup
         let bySite = setup.config.unlearn == .site
+        let target: (SplitTable, Int) -> Int = bySite ? { table, position in table.sites[position] }
+            : { table, position in table.groups[position] }
         unlearner = try session.world.unanimously {
             try Unlearner(model: session.model, classes: bySite ? setup.layout.count : setup.groups, config: session.config,
-                          target: bySite ? { table, position in table.sites[position] } : { table, position in table.groups[position] })
+                          target: target, weight: try Self.weight(setup: setup, bySite: bySite, target: target))
         }
         session.replica.unlearner = unlearner
+    }
+
+    /// Each row's weight in the adversary's losses: 1, or with
+    /// `unlearning_reweigh` P(y)·P(c)/P(y, c) over the training split (all
+    /// sites' samples: the counts are the same on every rank); a validation
+    /// row of a (disease, c) cell no training sample has weighs 0.
+    static func weight(setup: TrainingSetup, bySite: Bool, target: @escaping (SplitTable, Int) -> Int) throws -> (SplitTable, Int) -> Float {
+        guard setup.config.unlearningReweigh else { return { _, _ in 1 } }
+        let training = setup.samples.filter { $0.split == .train }
+        let reweighing: Reweighing
+        do {
+            reweighing = try Reweighing(trainingLabels: training.map(\.label),
+                                        trainingGroups: training.map { String(bySite ? $0.site : $0.group) })
+        } catch {
+            throw TrainingError("unlearning_reweigh: \(error)")
+        }
+        return { table, position in
+            Float(reweighing.weight(label: table.labels[position], group: String(target(table, position))) ?? 0)
+        }
     }
 
     var unit: String { base.unit }
@@ -51,12 +74,14 @@ final class UnlearningTraining: DistributionStrategy {
         var totals = session.emptyValidationTotals()
         var adversary = [0.0, 0.0]
         let table = setup.validation, model = session.model, head = unlearner.head, target = unlearner.target
+        let weight = unlearner.weight
         try session.addValidation(of: table, to: &totals) { positions in
             head.forward(model.encoderOutput, batch: positions.count)
-            for (n, position) in positions.enumerated() where head.logitRow(sample: n).predicted == target(table, position) {
-                adversary[0] += 1
+            for (n, position) in positions.enumerated() {
+                let rowWeight = Double(weight(table, position))
+                if head.logitRow(sample: n).predicted == target(table, position) { adversary[0] += rowWeight }
+                adversary[1] += rowWeight
             }
-            adversary[1] += Double(positions.count)
         }
         let result = try session.result(of: totals)
         try session.communicating { try world.allreduce(&adversary, op: .sum) }

@@ -305,8 +305,8 @@ final class TrainCLITests: XCTestCase {
     func testUnlearningFreezesTheEncoderFirstAgreesAcrossRanksAndResumesAcrossTheSwitch() throws {
         let start = path("unlearning-start.h5")
         try train(start, ranks: 2, ["--epochs", "2"])
-        func unlearning(_ output: String, ranks: Int, beta: Double = 1, _ extra: [String]) throws {
-            let config = path("unlearning-\(beta).yaml")
+        func unlearning(_ output: String, ranks: Int, beta: Double = 1, reweigh: Bool = false, _ extra: [String]) throws {
+            let config = path("unlearning-\(beta)-\(reweigh).yaml")
             try """
                 training:
                   widths: [4, 8]
@@ -315,6 +315,7 @@ final class TrainCLITests: XCTestCase {
                   unlearn: bias
                   unlearning_head_epochs: 2
                   unlearning_beta: \(beta)
+                  unlearning_reweigh: \(reweigh)
                   initialize_from: \(start)
 
                 """.write(toFile: config, atomically: true, encoding: .utf8)
@@ -347,11 +348,18 @@ final class TrainCLITests: XCTestCase {
         try unlearning(headOnly, ranks: 2, ["--epochs", "4", "--resume"])
         let bitwise = Self.sameEnding.replacingOccurrences(of: "'checkpoints/latest/parameters'", with: "'checkpoints/latest/adversary/parameters'")
         XCTAssertEqual(try python(Self.sameEnding, [outputs[1], headOnly]), "True True\n")
-        XCTAssertEqual(try python(Self.sameParameters, [outputs[1], headOnly]), "True True\n")
+        XCTAssertEqual(try python(bitwise, [outputs[1], headOnly]), "True True\n")
 
         let strongerConfusion = path("unlearning-beta2.h5")
         try unlearning(strongerConfusion, ranks: 2, beta: 2, ["--epochs", "4"])
         XCTAssertEqual(try python(Self.sameEnding, [outputs[1], strongerConfusion]).split(separator: " ").first, "False")
+
+        // Reweighed adversary and confusion losses: the same on 1 and 3 ranks, not the unweighted run.
+        let reweighed = [1, 3].map { path("unlearning-reweighed-\($0).h5") }
+        for (ranks, output) in zip([1, 3], reweighed) { try unlearning(output, ranks: ranks, reweigh: true, ["--epochs", "4"]) }
+        XCTAssertLessThan(Double(try python(Self.relativeDifference, reweighed).trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-5)
+        XCTAssertEqual(try python(adversaries, reweighed), "True\n")
+        XCTAssertEqual(try python(Self.sameEnding, [outputs[0], reweighed[0]]).split(separator: " ").first, "False")
     }
 
     /// HarmonyTM (`strategy: travelling`, `unlearn: site`): the adversary

@@ -7,13 +7,34 @@ import XCTest
 final class ConfusionLossTests: XCTestCase {
     let batch = 3, classes = 3
 
-    func confusion(_ logits: [Float], scale: Float = 0.7) -> (loss: Float, gradient: [Float]) {
+    func confusion(_ logits: [Float], scale: Float = 0.7, weights: [Float]? = nil) -> (loss: Float, gradient: [Float]) {
         var d = [Float](repeating: 0, count: logits.count), p = d
         var value: Float = 0
         withPointers(&d) { dp in withPointers(&p) { pp in
-            value = confusionLoss(dLogits: dp, probabilities: pp, logits: logits, batch: batch, classes: classes, scale: scale)
+            value = weights.withOptionalPointer { w in
+                confusionLoss(dLogits: dp, probabilities: pp, logits: logits, batch: batch, classes: classes, scale: scale, weights: w)
+            }
         }}
         return (value, d)
+    }
+
+    /// Row weights (unlearning_reweigh): each row's term times its weight;
+    /// weights of one are bitwise the unweighted loss.
+    func testWeightedRowsMatchANaiveSumAndFiniteDifferences() {
+        let logits = randomValues(9, seed: 93, scale: 3), weights: [Float] = [0.4, 1.7, 1]
+        var expected = 0.0
+        for n in 0..<batch {
+            let row = (0..<classes).map { Double(logits[n * classes + $0]) }
+            let logTotal = log(row.map { exp($0) }.reduce(0, +))
+            expected += Double(weights[n]) * row.map { logTotal - $0 }.reduce(0, +)
+        }
+        XCTAssertEqual(Double(confusion(logits, weights: weights).loss), 0.7 * expected / Double(batch * classes), accuracy: 1e-6)
+        checkGradient(values: logits, analytic: confusion(logits, weights: weights).gradient, step: 1e-3, "weighted confusion loss") {
+            Double(self.confusion($0, weights: weights).loss)
+        }
+        let ones = confusion(logits, weights: [1, 1, 1]), unweighted = confusion(logits)
+        XCTAssertEqual(ones.loss.bitPattern, unweighted.loss.bitPattern)
+        XCTAssertEqual(ones.gradient.map(\.bitPattern), unweighted.gradient.map(\.bitPattern))
     }
 
     func testValueIsTheMeanNegativeLogProbabilityOverEveryClass() {
