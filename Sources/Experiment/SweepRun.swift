@@ -17,6 +17,8 @@ public struct SweepRun {
     public var overwrite = false
     public var stall: StallGuard
     public var log: ExperimentLog
+    /// `--layout GxR` inside each experiment (its group's ranks); nil: simba's choice.
+    public var experimentLayout: String?
 
     public init(plan: SweepConfig, experiments: [SweepExperiment], analysis: AnalysisConfig,
                 output: String, resume: Bool, overwrite: Bool, stall: StallGuard, log: ExperimentLog) {
@@ -49,10 +51,12 @@ public struct SweepRun {
         for index in chosen.indices where index % groupCount == group {
             let experiment = experiments[chosen[index]]
             let title = "\(plan.factor.rawValue) = \(experiment.value)"
-            try ExperimentRun(cohort: experiment.cohort, cohortYAML: experiment.cohort.yaml(title: title),
-                              training: experiment.training, analysis: analysis, output: folder(experiment.name), title: title,
-                              resume: resume && started[chosen[index]], overwrite: overwrite, stall: stall, log: log,
-                              label: "[\(experiment.name)] ").run(world: mine)
+            var run = ExperimentRun(cohort: experiment.cohort, cohortYAML: experiment.cohort.yaml(title: title),
+                                    training: experiment.training, analysis: analysis, output: folder(experiment.name), title: title,
+                                    resume: resume && started[chosen[index]], overwrite: overwrite, stall: stall, log: log,
+                                    label: "[\(experiment.name)] ")
+            run.layout = experimentLayout
+            try run.run(world: mine)
         }
         try mine.free()
     }

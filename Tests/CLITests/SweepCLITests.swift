@@ -94,5 +94,23 @@ final class SweepCLITests: XCTestCase {
         for column in ["federated vs central ΔΔTPR", "travelling vs central ΔΔFPR", "central ACC", "travelling AUROC"] {
             XCTAssertTrue(csv.contains("02-site_samples-5,5,\(column),"), column + "\n" + csv)
         }
+
+        // The experiments one after another, each one's runs dealt to two
+        // single ranks: the same single-rank runs, so bitwise the same models.
+        let dealt = folder + "/dealt"
+        let byRuns = try SimbaProcess.run(["sweep", try config(arms: "central, federated, travelling"), "-o", dealt, "--epochs", "1",
+                                           "--groups", "1", "--layout", "2x1"], ranks: 2, timeout: 600)
+        XCTAssertEqual(byRuns.status, 0, byRuns.stderr)
+        XCTAssertTrue(byRuns.stdout.contains("[01-site_samples-2] layout 2x1: 2 groups of ranks train and analyse the 3 runs"), byRuns.stdout)
+        let same = try SimbaProcess.tool("/usr/bin/python3", ["-c", """
+            import h5py, numpy as np, sys
+            for experiment in ['01-site_samples-2', '02-site_samples-5']:
+                for arm in ['central', 'federated', 'travelling']:
+                    a, b = (h5py.File(root + '/' + experiment + '/run-' + arm + '.h5', 'r')['checkpoints/latest/parameters'][()]
+                            for root in sys.argv[1:])
+                    print(np.array_equal(a, b))
+            """, output, dealt])
+        XCTAssertEqual(same.status, 0, same.stderr)
+        XCTAssertEqual(same.stdout, String(repeating: "True\n", count: 6))
     }
 }

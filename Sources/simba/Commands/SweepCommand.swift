@@ -16,12 +16,16 @@ struct SweepCommand: ClusterCommand {
             The world is split into --groups groups of ranks (default: as many \
             as experiments, at most one per rank); each group runs its share, \
             then rank 0 gathers one table into OUTDIR/sweep.h5, sweep.csv and \
-            sweep.html. For a Slurm job array, run each task with --only K \
+            sweep.html. --layout GxR splits each group again for its \
+            experiments' arms and replicates, as 'simba run --layout' does \
+            (e.g. --groups 1 --layout 2x1: the experiments one after another, \
+            each one's runs on two single ranks). For a Slurm job array, run each task with --only K \
             (0-based) and finish with --merge.
 
             Example:
               mpirun -q -np 4 simba sweep sweep.yaml -o sweep/
               mpirun -q -np 2 simba sweep --preset quickstart --factor salience --values 0.5,1,2 -o salience/
+              mpirun -q -np 2 simba sweep --preset tiny-sites -o tiny-sites/ --groups 1 --layout 2x1
               simba sweep sweep.yaml -o sweep/ --only 3        # one experiment (an array task)
               simba sweep sweep.yaml -o sweep/ --merge         # the table, once all are done
             """)
@@ -32,6 +36,8 @@ struct SweepCommand: ClusterCommand {
     @Option(help: "Override the factor (\(SweepFactor.allCases.map(\.rawValue).joined(separator: ", "))).") var factor: String?
     @Option(help: "Override the values (comma-separated).") var values: String?
     @Option(help: "Groups of ranks running experiments side by side.") var groups: Int?
+    @Option(help: ArgumentHelp("Inside each experiment, G groups of R ranks (R × G: a sweep group's ranks) run its arms and replicates side by side.",
+                               valueName: "GxR")) var layout: String?
     @Option(help: "Run only experiment K (0-based), e.g. a job-array task.") var only: Int?
     @Flag(help: "Only gather the finished experiments' table.") var merge = false
     @Flag(help: "Continue the experiments in OUTDIR.") var resume = false
@@ -69,8 +75,9 @@ struct SweepCommand: ClusterCommand {
             return (plan, experiments)
         }
         let analysis = try world.unanimously { merge ? AnalysisConfig() : try source.analysisConfig() }
-        let sweep = SweepRun(plan: plan, experiments: experiments, analysis: analysis, output: output,
+        var sweep = SweepRun(plan: plan, experiments: experiments, analysis: analysis, output: output,
                              resume: resume, overwrite: overwrite, stall: stall.watchdog, log: TerminalLog())
+        sweep.experimentLayout = layout
         if !merge {
             try sweep.runExperiments(only.map { [$0] }, groups: groups, world: world)
             if only != nil { return }
