@@ -52,9 +52,10 @@ final class UnlearningTraining: DistributionStrategy {
         } catch {
             throw TrainingError("unlearning_reweigh: \(error)")
         }
-        return { table, position in
-            Float(reweighing.weight(label: table.labels[position], group: String(target(table, position))) ?? 0)
-        }
+        // Looked up per row of every step: keyed by (label, class) as integers once, not as strings each time.
+        var cells: [[Int]: Float] = [:]
+        for (cell, weight) in reweighing.weights { if let c = Int(cell.group) { cells[[cell.label, c]] = Float(weight) } }
+        return { table, position in cells[[table.labels[position], target(table, position)]] ?? 0 }
     }
 
     var unit: String { base.unit }
