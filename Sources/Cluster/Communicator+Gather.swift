@@ -40,6 +40,23 @@ extension Communicator {
         return split(received, counts: counts)
     }
 
+    /// Gathers each rank's `local` (rank r sends `counts[r]` elements) into
+    /// `all` on every rank, in rank order, when every rank knows the counts.
+    public func allgather<T: MPIScalar>(_ local: UnsafeBufferPointer<T>, into all: UnsafeMutableBufferPointer<T>,
+                                        counts: [Int]) throws {
+        try CollectiveSections.enter("MPI_Allgatherv", on: handle)
+        guard counts.count == size, counts[rank] == local.count else {
+            throw MPIError(operation: "MPI_Allgatherv", message: "counts \(counts) do not match \(size) ranks sending \(local.count) here")
+        }
+        let (displacements, total) = try layout(counts, operation: "MPI_Allgatherv")
+        guard total <= all.count else {
+            throw MPIError(operation: "MPI_Allgatherv", message: "\(total) elements do not fit a buffer of \(all.count)")
+        }
+        try check(MPI_Allgatherv(local.baseAddress, Int32(local.count), T.mpiDatatype,
+                                 all.baseAddress, counts.map { Int32($0) }, displacements, T.mpiDatatype,
+                                 handle), "MPI_Allgatherv")
+    }
+
     /// Gathers one value per rank on every rank.
     public func allgather<T: MPIScalar & Numeric>(_ value: T) throws -> [T] {
         try allgather([value]).map { $0[0] }

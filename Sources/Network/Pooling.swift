@@ -8,22 +8,49 @@ public struct PoolGeometry: Equatable, Sendable {
     public var batch: Int
     public var input: Grid3
     public var output: Grid3 { input.halvedSame }
+    /// Where the input lies in its buffer, in rows: sample n's first voxel
+    /// is row n · inputSampleStride + inputOffset. By default the input is
+    /// the whole buffer; a slab (SlabPartition.swift) is the interior of a
+    /// buffer widened by halo planes.
+    public var inputSampleStride: Int, inputOffset: Int
 
-    public init(batch: Int, input: Grid3) { self.batch = batch; self.input = input }
+    public init(batch: Int, input: Grid3) {
+        self.init(batch: batch, input: input, inputSampleStride: input.voxels, inputOffset: 0)
+    }
 
+    public init(batch: Int, input: Grid3, inputSampleStride: Int, inputOffset: Int) {
+        self.batch = batch; self.input = input
+        self.inputSampleStride = inputSampleStride; self.inputOffset = inputOffset
+    }
+
+    /// Input voxels over the batch (the padding of a widened buffer excluded).
     public var inputRows: Int { batch * input.voxels }
+
+    /// Whether the input fills its buffer (no stride, no offset).
+    public var inputIsWhole: Bool { inputSampleStride == input.voxels && inputOffset == 0 }
+
+    /// Calls body with the parts of buffer rows `rows` that belong to the
+    /// input (all of them when the input is whole).
+    func forEachInputRun(in rows: Range<Int>, _ body: (Range<Int>) -> Void) {
+        guard !inputIsWhole else { return body(rows) }
+        for sample in 0..<batch {
+            let first = sample * inputSampleStride + inputOffset
+            let run = rows.clamped(to: first..<(first + input.voxels))
+            if !run.isEmpty { body(run) }
+        }
+    }
     public var outputRows: Int { batch * output.voxels }
 
     /// Calls body(outputRow, cellRows, cellCount) for every window; rows
     /// index voxels over the whole batch (multiply by C for offsets).
     @inline(__always)
     func forEachWindow(_ body: (_ outputRow: Int, _ cells: UnsafePointer<Int>, _ cellCount: Int) -> Void) {
-        let inGrid = input, outGrid = output
+        let inGrid = input, outGrid = output, sampleStride = inputSampleStride, offset = inputOffset
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 8) { cellBuffer in
             let cells = cellBuffer.baseAddress!
             var outputRow = 0
             for sample in 0..<batch {
-                let sampleBase = sample * inGrid.voxels
+                let sampleBase = sample * sampleStride + offset
                 for ox in 0..<outGrid.x {
                     let x1 = Swift.min(2 * ox + 2, inGrid.x)
                     for oy in 0..<outGrid.y {

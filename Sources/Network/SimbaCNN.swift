@@ -76,12 +76,12 @@ public final class SimbaCNN {
     var calibrationSums: [[Double]]
     var calibrationBatches = 0
 
-    private let input: Tensor
+    let input: Tensor
     /// d(seed)/d(input) after a backward that asked for it: [maxBatch, X, Y, Z].
     public let inputGradient: Tensor
-    private let blocks: [BlockBuffers]
+    let blocks: [BlockBuffers]
     let blockSlices: [BlockSlices]
-    private let denseKernel: Int, denseBias: Int
+    let denseKernel: Int, denseBias: Int
     private let convolutionGradient: Tensor
     private let convolutionScratch: ConvolutionScratch
     /// Each block's convolution algorithm, fixed when the model is built
@@ -97,16 +97,27 @@ public final class SimbaCNN {
     public let logits: Tensor, probabilities: Tensor
     private let logitsGradient: Tensor
 
+    /// Spatial parallelism: the slab of each sample this rank holds (nil:
+    /// whole samples). See SlabPartition.swift and SimbaCNN+Slabs.swift.
+    public let slab: SlabPartition?
+    /// The spatial group's exchanges; set before the first pass of a model with a slab.
+    public var slabExchange: SlabExchange?
+    let slabBuffers: SlabBuffers?
+
     /// `algorithm` forces one convolution algorithm on every block (tests
     /// compare them); by default each block takes Conv3DAlgorithm.automatic.
+    /// `slab`: this rank's part of every sample when a group of ranks
+    /// trains each sample together.
     public init(configuration: SimbaCNNConfiguration, maxBatch: Int, seed: UInt64,
-                algorithm: Conv3DAlgorithm? = nil) throws {
+                algorithm: Conv3DAlgorithm? = nil, slab: SlabPartition? = nil) throws {
         try configuration.validate()
         guard maxBatch > 0 else { throw NetworkError.invalidConfiguration("batch \(maxBatch) must be positive") }
         self.configuration = configuration
         self.maxBatch = maxBatch
+        self.slab = slab
         let shapes = SimbaCNNShapes(configuration)
-        try MachineMemory.require(shapes.trainingBytes(batch: maxBatch),
+        let convolutions = (0..<shapes.depth).map { Self.convolution(shapes, slab: slab, block: $0, batch: maxBatch) }
+        try MachineMemory.require(shapes.trainingBytes(batch: maxBatch, convolutionGrids: convolutions.map(\.grid)),
                                   for: "the model (widths \(configuration.widths), input \(configuration.input), batch \(maxBatch) per rank)",
                                   remedy: "use smaller widths, a smaller batch or larger voxels")
         self.shapes = shapes
@@ -115,10 +126,16 @@ public final class SimbaCNN {
         generator = SeededGenerator(seed: seed)
 
         let grid = configuration.input
-        input = Tensor(shape: [maxBatch, grid.x, grid.y, grid.z])
+        // A slab's input is widened into its slab buffers instead.
+        input = Tensor(shape: slab == nil ? [maxBatch, grid.x, grid.y, grid.z] : [0])
         inputGradient = Tensor(shape: input.shape)
-        let convolutions = (0..<shapes.depth).map { shapes.convolution(block: $0, batch: maxBatch) }
-        blocks = zip(convolutions, shapes.pooledGrids).map { BlockBuffers(convolution: $0, pooled: $1) }
+        let pooledGrids = (0..<shapes.depth).map { block in
+            guard let slab, slab.splits(block: block) else { return shapes.pooledGrids[block] }
+            let whole = shapes.pooledGrids[block]
+            return Grid3(slab.range(level: block + 1).count, whole.y, whole.z)
+        }
+        blocks = zip(convolutions, pooledGrids).map { BlockBuffers(convolution: $0, pooled: $1) }
+        slabBuffers = slab.map { SlabBuffers(shapes: shapes, slab: $0, maxBatch: maxBatch) }
         blockSlices = (0..<shapes.depth).map { BlockSlices(layout: shapes.layout, block: $0) }
         denseKernel = shapes.layout["dense.kernel"].offset
         denseBias = shapes.layout["dense.bias"].offset
@@ -126,7 +143,10 @@ public final class SimbaCNN {
         let widest = configuration.widths.max()!
         sums = ScratchBuffer<Double>(count: 2 * widest)
         coefficients = Tensor(shape: [3 * widest])
-        convolutionAlgorithms = convolutions.map { algorithm ?? Conv3DAlgorithm.automatic(for: $0) }
+        // Chosen for the whole volume, so that a slab computes as the whole does.
+        convolutionAlgorithms = (0..<shapes.depth).map {
+            algorithm ?? Conv3DAlgorithm.automatic(for: shapes.convolution(block: $0, batch: maxBatch))
+        }
         convolutionScratch = ConvolutionScratch(for: convolutions, algorithms: convolutionAlgorithms)
         let f = shapes.features, k = configuration.classes
         features = Tensor(shape: [maxBatch, f])
@@ -184,30 +204,72 @@ public final class SimbaCNN {
 
     public func forward(_ samples: UnsafePointer<Float>, batch: Int, mode: Mode) {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        precondition(slab == nil || mode != .calibrate, "precise batch norm of a model on slabs is not supported")
         self.batch = batch
         self.mode = mode
-        input.data.update(from: samples, count: batch * configuration.input.voxels)
-        var blockInput = UnsafePointer(input.data)
+        if slab == nil {
+            input.data.update(from: samples, count: batch * configuration.input.voxels)
+        } else {
+            loadSlabInput(samples)
+        }
         for (index, block) in blocks.enumerated() {
-            forwardBlock(index, block, input: blockInput)
-            blockInput = UnsafePointer(block.pooled.data)
+            forwardBlock(index, block, input: convolutionInput(block: index))
+            passOnSlab(afterBlock: index)
         }
         forwardHead()
     }
 
+    /// What block `index` convolves: the input, the previous block's
+    /// output, or on slabs the widened slab or the gathered output.
+    private func convolutionInput(block index: Int) -> UnsafePointer<Float> {
+        if let slabBuffers, let slabInput = slabBuffers.convolutionInput(block: index) { return UnsafePointer(slabInput.data) }
+        return UnsafePointer(index == 0 ? input.data : blocks[index - 1].pooled.data)
+    }
+
+    /// Block `index`'s convolution as this rank computes it: on slabs, the widened slab.
+    func convolutionShape(block index: Int, batch: Int) -> Conv3DShape {
+        Self.convolution(shapes, slab: slab, block: index, batch: batch)
+    }
+
+    private static func convolution(_ shapes: SimbaCNNShapes, slab: SlabPartition?, block: Int, batch: Int) -> Conv3DShape {
+        var shape = shapes.convolution(block: block, batch: batch)
+        if let slab, slab.splits(block: block) { shape.grid.x = slab.paddedPlanes(level: block) }
+        return shape
+    }
+
+    /// The pooling of block `index`: on slabs, of the widened slab's interior.
+    private func poolGeometry(block index: Int, batch: Int) -> PoolGeometry {
+        let grid = convolutionShape(block: index, batch: batch).grid
+        guard let slab, slab.splits(block: index) else { return PoolGeometry(batch: batch, input: grid) }
+        return PoolGeometry(batch: batch, input: Grid3(slab.range(level: index).count, grid.y, grid.z),
+                            inputSampleStride: grid.voxels, inputOffset: SlabPartition.planesBelow * grid.y * grid.z)
+    }
+
+    /// On slabs, a whole block computes the same on every rank of the
+    /// group: only the leader adds it to the batch's sums and gradients.
+    private func contributesNothing(block index: Int) -> Bool {
+        guard let slab else { return false }
+        return !slab.isLeader && !slab.splits(block: index)
+    }
+
     private func forwardBlock(_ index: Int, _ block: BlockBuffers, input blockInput: UnsafePointer<Float>) {
-        let shape = shapes.convolution(block: index, batch: batch)
+        let shape = convolutionShape(block: index, batch: batch)
+        let geometry = poolGeometry(block: index, batch: batch)
         let channels = shape.outChannels
         let slices = blockSlices[index]
         let bias = parameter(slices.bias)
         let conv = block.convolution.data
+        // Statistics are taken against the first voxel of the (interior) input.
+        let reference = UnsafePointer(conv + geometry.inputOffset * channels)
         let training = mode != .eval
         if training { sums.data.update(repeating: 0, count: 2 * channels) }
         conv3dForward(out: conv, input: blockInput, kernel: parameter(slices.kernel), bias: nil,
                       shape: shape, scratch: convolutionScratch, algorithm: convolutionAlgorithms[index]) { first, count in
             if training {
-                batchNormAccumulateStatistics(sums: sums.data, x: conv + first * channels, rows: count,
-                                              channels: channels, reference: conv)
+                geometry.forEachInputRun(in: first..<(first + count)) { run in
+                    batchNormAccumulateStatistics(sums: sums.data, x: conv + run.lowerBound * channels, rows: run.count,
+                                                  channels: channels, reference: reference)
+                }
             }
         }
         let movingMean = parameter(slices.movingMean)
@@ -215,10 +277,15 @@ public final class SimbaCNN {
         switch mode {
         case .train, .calibrate:
             let reducer = mode == .train ? batchStatisticsReducer : nil
-            let rows = reducer?(sums.data, channels, shape.rows, conv) ?? shape.rows
+            var localRows = geometry.inputRows
+            if contributesNothing(block: index) {
+                sums.data.update(repeating: 0, count: 2 * channels)
+                localRows = 0
+            }
+            let rows = reducer?(sums.data, channels, localRows, reference) ?? localRows
             batchNormFinishStatistics(mean: block.mean.data, variance: block.variance.data,
                                       inverseStd: block.inverseStd.data, sums: sums.data, rows: rows,
-                                      channels: channels, reference: conv, epsilon: BatchNormSettings.epsilon)
+                                      channels: channels, reference: reference, epsilon: BatchNormSettings.epsilon)
             // The statistics above are of the bias-free output; Keras's moving
             // mean is of the output with bias.
             for c in 0..<channels { coefficients[c] = block.mean[c] + bias[c] }
@@ -247,13 +314,13 @@ public final class SimbaCNN {
             pooled: block.pooled.data, winner: block.winner.data, winnerInput: block.winnerInput.data,
             conv: block.convolution.data,
             scale: block.scale.data, shift: block.shift.data, activation: configuration.activation,
-            geometry: PoolGeometry(batch: batch, input: shape.grid), channels: channels)
+            geometry: geometry, channels: channels)
     }
 
     private func forwardHead() {
         let last = shapes.depth - 1
         let f = shapes.features, count = batch * f
-        averagePoolForward(out: features.data, x: blocks[last].pooled.data,
+        averagePoolForward(out: features.data, x: slabBuffers?.wholeOutput(ofLastBlock: last)?.data ?? blocks[last].pooled.data,
                            geometry: PoolGeometry(batch: batch, input: shapes.pooledGrids[last]),
                            channels: configuration.widths[last])
         if mode == .train {
@@ -317,6 +384,7 @@ public final class SimbaCNN {
 
     private func backpropagate(wantInput: Bool) {
         precondition(mode != .calibrate, "no backward pass after a calibrate-mode forward")
+        precondition(slab == nil || !wantInput, "the input gradient of a model on slabs is not supported")
         gradients.fill(0)
         let f = shapes.features
         denseBackward(dx: droppedGradient.data, dKernel: gradient(denseKernel), dBias: gradient(denseBias),
@@ -330,20 +398,29 @@ public final class SimbaCNN {
         let last = shapes.depth - 1
         let count = batch * shapes.features
         dropoutBackward(dx: featuresGradient.data, dOut: droppedGradient.data, mask: dropoutMask.data, count: count)
-        averagePoolBackward(dx: blocks[last].pooledGradient.data, dOut: featuresGradient.data,
+        let wholeLast = slabBuffers?.wholeOutputGradient(ofLastBlock: last)
+        averagePoolBackward(dx: wholeLast?.data ?? blocks[last].pooledGradient.data, dOut: featuresGradient.data,
                             geometry: PoolGeometry(batch: batch, input: shapes.pooledGrids[last]),
                             channels: configuration.widths[last])
+        if wholeLast != nil { returnSlabGradient(toBlock: last) }
         for index in stride(from: last, through: 0, by: -1) {
-            let inputGradientTarget: UnsafeMutablePointer<Float>? =
+            var inputGradientTarget: UnsafeMutablePointer<Float>? =
                 index > 0 ? blocks[index - 1].pooledGradient.data : (wantInput ? inputGradient.data : nil)
+            if let slabTarget = slabBuffers?.convolutionInputGradient(block: index) { inputGradientTarget = slabTarget.data }
             backwardBlock(index, dInput: inputGradientTarget)
+            if index > 0 { returnSlabGradient(toBlock: index - 1) }
         }
+        if slab != nil { dropRepeatedGradients() }
     }
 
     private func backwardBlock(_ index: Int, dInput: UnsafeMutablePointer<Float>?) {
         let block = blocks[index]
-        let shape = shapes.convolution(block: index, batch: batch)
+        let shape = convolutionShape(block: index, batch: batch)
+        let geometry = poolGeometry(block: index, batch: batch)
         let slices = blockSlices[index]
+        // A widened slab's padding planes get no gradient.
+        if !geometry.inputIsWhole { zeroPadding(convolutionGradient, channels: shape.outChannels, block: index) }
+        let silent = contributesNothing(block: index)
         normalizeActivatePoolBackward(
             dConv: convolutionGradient.data, dGamma: gradient(slices.gamma), dBeta: gradient(slices.beta),
             dConvBias: gradient(slices.bias),
@@ -351,12 +428,18 @@ public final class SimbaCNN {
             winnerInput: block.winnerInput.data,
             conv: block.convolution.data, mean: block.mean.data, inverseStd: block.inverseStd.data,
             gamma: parameter(slices.gamma), activation: configuration.activation,
-            geometry: PoolGeometry(batch: batch, input: shape.grid), channels: shape.outChannels,
+            geometry: geometry, channels: shape.outChannels,
             training: mode == .train, sums: sums.data, coefficients: coefficients.data,
-            reduceSums: mode == .train ? batchStatisticsReducer.map { reduce in { reduce($0, shape.outChannels, $1, nil) } } : nil)
+            reduceSums: mode == .train ? batchStatisticsReducer.map { reduce in
+                { sums, rows in
+                    guard silent else { return reduce(sums, shape.outChannels, rows, nil) }
+                    sums.update(repeating: 0, count: 2 * shape.outChannels)
+                    return reduce(sums, shape.outChannels, 0, nil)
+                }
+            } : nil)
         conv3dBackward(dInput: dInput, dKernel: gradient(slices.kernel), dBias: nil,
                        dOut: convolutionGradient.data,
-                       input: index == 0 ? input.data : blocks[index - 1].pooled.data,
+                       input: convolutionInput(block: index),
                        kernel: parameter(slices.kernel), shape: shape, scratch: convolutionScratch,
                        algorithm: convolutionAlgorithms[index])
     }

@@ -104,9 +104,12 @@ public struct SimbaCNNShapes: Equatable, Sendable {
     /// and the stored copy) and three buffers of every block's activations
     /// per sample (SimBA's CNN at 1 mm, batch 2: 5.5 GiB estimated, 4.5
     /// measured peak).
-    public func trainingBytes(batch: Int) -> Int? {
+    /// `convolutionGrids`: the grids a rank convolves at, when a slab of
+    /// each sample (SlabPartition.swift) rather than the whole.
+    public func trainingBytes(batch: Int, convolutionGrids grids: [Grid3]? = nil) -> Int? {
+        let grids = grids ?? convolutionGrids
         let activations = (0..<depth).reduce(0.0) {
-            $0 + Double(convolutionGrids[$1].voxels) * Double(configuration.widths[$1])
+            $0 + Double(grids[$1].voxels) * Double(configuration.widths[$1])
         }
         let bytes = 4 * (6 * Double(layout.totalCount) + 3 * Double(batch) * activations)
         return bytes < 9e18 ? Int(bytes) : nil

@@ -68,8 +68,14 @@ final class Replica {
     /// (or, while it trains its head alone, instead of it).
     var unlearner: Unlearner?
 
-    init(model: SimbaCNN, communicator: Communicator, loader: ImageSource, batch: Int, learningRate: Float, seed: UInt64) {
+    /// Spatial parallelism: this rank's group, which trains each sample together.
+    let slabs: SlabGroup?
+
+    init(model: SimbaCNN, communicator: Communicator, loader: ImageSource, batch: Int, learningRate: Float, seed: UInt64,
+         slabs: SlabGroup? = nil) {
         self.model = model
+        self.slabs = slabs
+        model.slabExchange = slabs
         self.communicator = communicator
         self.loader = loader
         self.batch = batch
@@ -104,7 +110,7 @@ final class Replica {
     func trainEpoch(_ table: SplitTable, plan: EpochPlan, stream: UInt64,
                     beforeStep: () throws -> Void = {}) throws -> EpochTotals {
         var totals = EpochTotals()
-        let syncBefore = sync?.seconds ?? 0
+        let syncBefore = (sync?.seconds ?? 0) + (slabs?.seconds ?? 0)
         for step in 0..<plan.steps {
             try beforeStep()
             let share = try loadShare(table, plan: plan, step: step)
@@ -134,8 +140,8 @@ final class Replica {
             totals.steps += 1
             totals.samples += plan.batch
         }
-        // Sync BN's allreduces ran inside forward and backward: count them as communication.
-        let syncSeconds = (sync?.seconds ?? 0) - syncBefore
+        // Sync BN's allreduces and the slab exchanges ran inside forward and backward: count them as communication.
+        let syncSeconds = (sync?.seconds ?? 0) + (slabs?.seconds ?? 0) - syncBefore
         time.compute -= syncSeconds
         time.communication += syncSeconds
         return totals
@@ -143,7 +149,7 @@ final class Replica {
 
     /// This rank's share of global batch `step`, loaded on every rank alike.
     func loadShare(_ table: SplitTable, plan: EpochPlan, step: Int) throws -> BatchShare {
-        let share = plan.share(step: step, rank: communicator.rank, size: communicator.size)
+        let share = plan.share(step: step, rank: dataRank.rank, size: dataRank.size)
         let positions = Array(share.positions)
         let images = try communicator.unanimously { try loader.load(positions.map { table.indices[$0] }) }
         // The network divides by the local batch; weights scaled by
@@ -165,8 +171,20 @@ final class Replica {
         sync?.keepBatchGradientsOnRoot(model.gradients)
         time.compute += Clock.seconds(since: computeStart)
         try allreduceGradients(model.gradients)
-        return (Double(loss), hits)
+        // A spatial group computes one loss: its leader counts it.
+        return countsSamples ? (Double(loss), hits) : (0, 0)
     }
+
+    /// Where this rank's share of a batch comes from: its spatial group
+    /// among the groups, or (without spatial parallelism) its rank.
+    var dataRank: (rank: Int, size: Int) {
+        let parts = model.slab?.parts ?? 1
+        return (communicator.rank / parts, communicator.size / parts)
+    }
+
+    /// Whether this rank adds its samples' losses and scores to the totals
+    /// (in a spatial group every rank computes them; the leader counts them).
+    var countsSamples: Bool { model.slab?.isLeader ?? true }
 
     /// Train-mode forward of the share with the dropout masks of `pass`.
     func forwardTrain(_ share: BatchShare, stream: UInt64, step: Int, pass: DropoutPass) {
@@ -178,6 +196,7 @@ final class Replica {
     func allreduceGradients(_ gradients: Tensor) throws {
         let commStart = Clock.now
         try sync?.checkFailure()
+        try slabs?.checkFailure()
         if communicator.size > 1 {
             try communicator.allreduce(UnsafeMutableBufferPointer(start: gradients.data, count: gradients.count), op: .sum)
         }

@@ -9,19 +9,23 @@ public struct ShareChunks {
     public let count: Int
     public let chunk: Int
     public let communicator: Communicator
+    /// Consecutive ranks that take the same share (a spatial group).
+    public let groupSize: Int
 
-    public init(count: Int, chunk: Int, communicator: Communicator) {
+    public init(count: Int, chunk: Int, communicator: Communicator, groupSize: Int = 1) {
         self.count = count
         self.chunk = chunk
         self.communicator = communicator
+        self.groupSize = groupSize
     }
 
     /// Calls `load` with each chunk's positions (agreed over the ranks) and
     /// then `body` with the positions and what was loaded, skipping empty chunks.
     public func forEach(load: (Range<Int>) throws -> [Float],
                         _ body: (_ positions: Range<Int>, _ images: [Float]) throws -> Void) throws {
-        let share = evenShare(of: count, rank: communicator.rank, size: communicator.size)
-        let chunks = (evenShare(of: count, rank: 0, size: communicator.size).count + chunk - 1) / chunk
+        let shares = communicator.size / groupSize
+        let share = evenShare(of: count, rank: communicator.rank / groupSize, size: shares)
+        let chunks = (evenShare(of: count, rank: 0, size: shares).count + chunk - 1) / chunk
         var start = share.lowerBound
         for _ in 0..<chunks {
             let positions = start..<min(start + chunk, share.upperBound)

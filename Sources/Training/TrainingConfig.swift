@@ -108,6 +108,10 @@ public struct TrainingConfig: Equatable, Sendable {
     public var batchNormCalibration = false
     /// What the site strategies treat as a site.
     public var partition = SitePartition.site
+    /// Spatial parallelism: this many consecutive ranks train each sample
+    /// together, each on a slab of it along X (SlabPartition.swift); the
+    /// batch is dealt to the groups. 1: every rank trains whole samples.
+    public var spatial = 1
     /// A run file whose best checkpoint's parameters (batch-norm statistics
     /// included) start training instead of the seeded initialisation; the
     /// model (input, widths, activation) must match. Adam starts fresh.
@@ -195,6 +199,8 @@ extension TrainingConfig {
         ConfigField("batchnorm_calibration", \.batchNormCalibration, .bool,
                     "precise batch norm before each validation (site strategies: sums of site statistics)"),
         ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
+        ConfigField("spatial", \.spatial, .int, "ranks that train each sample together, each on a slab of it (central; 1: off)",
+                    check: .within(1...256)),
         ConfigField("centre_input", \.centreInput, .bool, "subtract the training images' mean image from every input (whole brain)"),
         ConfigField("unlearn", \.unlearn, .choice, "adversarial unlearning: none, bias (central) or site (travelling: HarmonyTM); start from a trained model"),
         ConfigField("unlearning_alpha", \.unlearningAlpha, .double, "weight of the adversary's own loss", check: ConfigCheck {
@@ -235,6 +241,9 @@ extension TrainingConfig {
         }
         guard siteSamples == 0 || (strategy != .local && !fedBN && unlearn != .site) else {
             throw ConfigError("training.site_samples", "deals only training samples into sites, but \(strategy == .local ? "local models" : fedBN ? "FedBN" : "HarmonyTM") also need each site's validation or test samples: use sites or the dataset's sites")
+        }
+        guard spatial == 1 || (strategy == .central && unlearn == .none && !batchNormCalibration) else {
+            throw ConfigError("training.spatial", "slabs of each sample train strategy central without unlearning or batchnorm_calibration for now, not \(strategy.rawValue)\(unlearn != .none ? " with unlearn" : batchNormCalibration ? " with batchnorm_calibration" : "")")
         }
         guard partition == .site || (sites == 0 && siteSamples == 0) else {
             throw ConfigError("training", "\(sites > 0 ? "sites: \(sites)" : "site_samples: \(siteSamples)") deals samples into sites, partition: bias_group makes the bias groups the sites: give one")

@@ -18,9 +18,12 @@ final class TrainingSession {
         self.setup = setup
         self.world = world
         let config = setup.config
+        let slabs = try config.spatial > 1
+            ? SlabGroup(replica: world, parts: config.spatial, configuration: config.model(input: setup.grid)) : nil
         model = try world.unanimously {
             let model = try SimbaCNN(configuration: config.model(input: setup.grid),
-                                     maxBatch: setup.largestShare(over: batchRanks), seed: config.seed)
+                                     maxBatch: setup.largestShare(over: batchRanks / config.spatial), seed: config.seed,
+                                     slab: slabs?.partition)
             if let start = config.initializeFrom {
                 let stored: StoredModel
                 do { stored = try StoredModel.read(path: start, link: "best") } catch {
@@ -39,7 +42,7 @@ final class TrainingSession {
             communicator = split
         }
         replica = Replica(model: model, communicator: communicator, loader: setup.loader, batch: config.batch,
-                          learningRate: Float(config.learningRate), seed: config.seed)
+                          learningRate: Float(config.learningRate), seed: config.seed, slabs: slabs)
     }
 
     /// Runs a communication and counts its seconds as such.
@@ -73,8 +76,10 @@ final class TrainingSession {
     func forEachShareChunk(of table: SplitTable, over communicator: Communicator? = nil,
                            _ body: (_ positions: [Int], _ images: [Float]) throws -> Void) throws {
         let communicator = communicator ?? world
-        let chunk = (config.batch + communicator.size - 1) / communicator.size
-        try ShareChunks(count: table.count, chunk: chunk, communicator: communicator).forEach(
+        // A spatial group shares one part (spatial parallelism is central: `communicator` is the world).
+        let groupSize = model.slab?.parts ?? 1
+        let chunk = (config.batch + communicator.size / groupSize - 1) / (communicator.size / groupSize)
+        try ShareChunks(count: table.count, chunk: chunk, communicator: communicator, groupSize: groupSize).forEach(
             load: { positions in try setup.loader.load(positions.map { table.indices[$0] }) },
             { positions, images in
                 let computeStart = Clock.now
@@ -131,7 +136,7 @@ final class TrainingSession {
                        to totals: inout ValidationTotals, alsoScore: ((_ positions: [Int]) -> Void)? = nil) throws {
         try forEachShareChunk(of: table, over: communicator) { positions, images in
             model.forward(images, batch: positions.count, mode: .eval)
-            for (n, position) in positions.enumerated() {
+            for (n, position) in positions.enumerated() where replica.countsSamples {
                 totals.add(model.logitRow(sample: n), label: table.labels[position], weight: table.weights[position],
                            group: table.groups[position], site: table.sites[position])
             }

@@ -20,7 +20,9 @@ struct TrainCommand: ClusterCommand {
             runs split the data into sites (the dataset's, --sites N \
             simulated ones, or the training split in tiny sites of \
             --site-samples N images each); ranks host sites in turn, or a site spans several \
-            ranks. Local runs end with a cross-site matrix (every site's best \
+            ranks. Central runs with --spatial P train each sample on P ranks \
+            together, each holding a slab of the volume (halo exchange, the \
+            late blocks gathered), and deal the batch to the groups of P. Local runs end with a cross-site matrix (every site's best \
             model on every site's test split), printed and stored in the run file.
 
             Example:
@@ -47,6 +49,7 @@ struct TrainCommand: ClusterCommand {
     var strategy: String?
     @Option(help: "Override the number of simulated sites (0: the dataset's sites).") var sites: Int?
     @Option(help: "Override the training samples per simulated tiny site (0: off).") var siteSamples: Int?
+    @Option(help: "Override the ranks that train each sample together, each on a slab (central; 1: off).") var spatial: Int?
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
@@ -55,6 +58,7 @@ struct TrainCommand: ClusterCommand {
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be positive, got \(lr)") }
         if let sites, sites < 0 { throw ValidationError("--sites must be 0 or more, got \(sites)") }
         if let siteSamples, siteSamples < 0 { throw ValidationError("--site-samples must be 0 or more, got \(siteSamples)") }
+        if let spatial, spatial < 1 { throw ValidationError("--spatial must be at least 1, got \(spatial)") }
         if let strategy, TrainingStrategy(rawValue: strategy) == nil {
             throw ValidationError("--strategy must be one of \(TrainingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(strategy)'")
         }
@@ -69,6 +73,7 @@ struct TrainCommand: ClusterCommand {
         try TrainingConfig.schema.override("strategy", with: strategy, in: &config)
         try TrainingConfig.schema.override("sites", with: sites, in: &config)
         try TrainingConfig.schema.override("site_samples", with: siteSamples, in: &config)
+        try TrainingConfig.schema.override("spatial", with: spatial, in: &config)
         try config.validate()
         return config
     }

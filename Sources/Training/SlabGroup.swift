@@ -1,0 +1,71 @@
+import Cluster
+import Network
+
+/// Spatial parallelism (`training.spatial`): consecutive ranks of a
+/// replica form groups of `parts` that train each sample together, each
+/// holding a slab of it (SlabPartition.swift). The batch is dealt to the
+/// groups as it is dealt to ranks without spatial parallelism; inside a
+/// group the halo planes go to the neighbours and the last split block's
+/// output is gathered, over the group's own communicator.
+final class SlabGroup: SlabExchange {
+    /// The group's ranks, in slab order.
+    let communicator: Communicator
+    let partition: SlabPartition
+    /// Seconds spent exchanging (communication in the metrics).
+    private(set) var seconds = 0.0
+    /// Bytes this rank sent to its neighbours and into gathers.
+    private(set) var bytesSent = 0
+    /// The first MPI failure inside a pass (hooks cannot throw); checked after each step.
+    private(set) var failure: Error?
+
+    /// The group of `replica`'s rank: ranks r·parts ..< (r+1)·parts.
+    init(replica: Communicator, parts: Int, configuration: SimbaCNNConfiguration) throws {
+        guard replica.size % parts == 0 else {
+            throw TrainingError("training.spatial \(parts) needs a rank count that is a multiple of \(parts), got \(replica.size)")
+        }
+        partition = try SlabPartition(configuration: configuration, parts: parts, index: replica.rank % parts)
+        guard let communicator = try replica.split(color: replica.rank / parts, key: replica.rank) else {
+            throw TrainingError("internal error: rank \(replica.rank) joined no spatial group")
+        }
+        self.communicator = communicator
+    }
+
+    /// Which group this rank is in and how many there are: the ranks the batch is dealt to.
+    static func dataRank(_ replica: Communicator, parts: Int) -> (rank: Int, size: Int) {
+        (replica.rank / parts, replica.size / parts)
+    }
+
+    func checkFailure() throws {
+        if let failure { throw failure }
+    }
+
+    private func timed(_ body: () throws -> Void) {
+        let started = Clock.now
+        do { try body() } catch { failure = failure ?? error }
+        seconds += Clock.seconds(since: started)
+    }
+
+    func swapWithNeighbours(toLower: UnsafePointer<Float>?, toUpper: UnsafePointer<Float>?,
+                            fromLower: UnsafeMutablePointer<Float>?, fromUpper: UnsafeMutablePointer<Float>?, count: Int) {
+        guard failure == nil else { return }
+        let rank = communicator.rank
+        let lower = partition.hasLower ? rank - 1 : nil, upper = partition.hasUpper ? rank + 1 : nil
+        timed {
+            // Upwards, then downwards: each a shift along the group.
+            try communicator.sendReceive(toUpper.map { UnsafeBufferPointer(start: $0, count: count) }, to: upper,
+                                         into: fromLower.map { UnsafeMutableBufferPointer(start: $0, count: count) }, from: lower)
+            try communicator.sendReceive(toLower.map { UnsafeBufferPointer(start: $0, count: count) }, to: lower,
+                                         into: fromUpper.map { UnsafeMutableBufferPointer(start: $0, count: count) }, from: upper)
+        }
+        bytesSent += 4 * count * ((lower == nil ? 0 : 1) + (upper == nil ? 0 : 1))
+    }
+
+    func gatherParts(_ local: UnsafePointer<Float>, into all: UnsafeMutablePointer<Float>, counts: [Int]) {
+        guard failure == nil else { return }
+        timed {
+            try communicator.allgather(UnsafeBufferPointer(start: local, count: counts[communicator.rank]),
+                                       into: UnsafeMutableBufferPointer(start: all, count: counts.reduce(0, +)), counts: counts)
+        }
+        bytesSent += 4 * counts[communicator.rank] * (communicator.size - 1)
+    }
+}
