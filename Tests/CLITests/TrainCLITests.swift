@@ -89,6 +89,39 @@ final class TrainCLITests: XCTestCase {
         XCTAssertGreaterThan(Double(far.trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-2)
     }
 
+    /// Spatial parallelism: groups of ranks that each train a sample
+    /// together, on slabs, train what one rank trains (the tiny preset's two
+    /// blocks both split on 2 and 3 ranks, only the first on 4); with 4
+    /// ranks in groups of 2 the batch is dealt to the groups as well. A
+    /// resumed spatial run is bitwise the uninterrupted one, and rank
+    /// counts or strategies that cannot hold slabs are refused in one line.
+    func testSpatialGroupsTrainWhatOneRankTrainsAndResumeBitwise() throws {
+        let layouts = [(1, 1), (2, 2), (3, 3), (4, 2), (4, 4)]
+        let outputs = layouts.map { path("spatial-\($0.0)-\($0.1).h5") }
+        for ((ranks, spatial), output) in zip(layouts, outputs) {
+            try train(output, ranks: ranks, ["--epochs", "2", "--spatial", String(spatial)])
+        }
+        let differences = try python(Self.relativeDifference, outputs).split(separator: "\n").map { Double($0)! }
+        XCTAssertEqual(differences.count, 4)
+        for (difference, layout) in zip(differences, layouts.dropFirst()) {
+            XCTAssertLessThan(difference, 1e-5, "\(layout.0) ranks in groups of \(layout.1)")
+        }
+        let full = path("spatial-full.h5"), resumed = path("spatial-resumed.h5")
+        try train(full, ranks: 2, ["--epochs", "3", "--spatial", "2"])
+        try train(resumed, ranks: 2, ["--epochs", "2", "--spatial", "2"])
+        try train(resumed, ranks: 2, ["--epochs", "3", "--spatial", "2", "--resume"])
+        XCTAssertEqual(try python(Self.sameEnding, [full, resumed]), "True True\n")
+
+        let uneven = try train(path("spatial-uneven.h5"), ranks: 3, ["--spatial", "2"], expectSuccess: false)
+        XCTAssertNotEqual(uneven.status, 0)
+        XCTAssertTrue(uneven.stderr.contains("training.spatial 2 needs a rank count that is a multiple of 2, got 3"), uneven.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("spatial-uneven.h5")))
+        let federated = try train(path("spatial-federated.h5"), ranks: 2, ["--spatial", "2", "--strategy", "federated"],
+                                  expectSuccess: false)
+        XCTAssertNotEqual(federated.status, 0)
+        XCTAssertTrue(federated.stderr.contains("training.spatial: slabs of each sample train strategy central"), federated.stderr)
+    }
+
     /// Same seed and rank count: bitwise the same; a run stopped after one
     /// epoch and resumed ends bitwise where the uninterrupted run ends, with
     /// the same metrics rows.
