@@ -45,15 +45,23 @@ public struct ScalingBenchmark {
         var stepSeconds: Double
         var compute: Double
         var communication: Double
+        /// Spatial groups: halo and gather seconds (inside communication) and bytes sent per rank, per step.
+        var exchangeSeconds = 0.0
+        var exchangeBytes = 0.0
+        var splitBlocks = 0
     }
 
-    /// Median step time on `communicator` (every rank of it calls this).
-    private func time(on communicator: Communicator) throws -> Timing {
+    /// Median step time on `communicator` (every rank of it calls this),
+    /// the batch dealt to groups of `spatial` ranks that share each sample.
+    private func time(on communicator: Communicator, spatial: Int = 1) throws -> Timing {
         let batch = batchPerRank * communicator.size
-        let model = try SimbaCNN(configuration: SimbaCNNConfiguration(input: input, widths: widths),
-                                 maxBatch: batchPerRank, seed: 1)
+        let configuration = SimbaCNNConfiguration(input: input, widths: widths)
+        let slabs = spatial > 1 ? try SlabGroup(replica: communicator, parts: spatial, configuration: configuration) : nil
+        let model = try SimbaCNN(configuration: configuration, maxBatch: batchPerRank * spatial, seed: 1,
+                                 slab: slabs?.partition)
         let replica = Replica(model: model, communicator: communicator, loader: RandomImages(voxels: input.voxels),
-                              batch: batch, learningRate: 1e-4, seed: 1)
+                              batch: batch, learningRate: 1e-4, seed: 1, slabs: slabs)
+        var exchangeSeconds = 0.0, exchangeBytes = 0
         var stepTimes: [Double] = []
         var compute = 0.0, communication = 0.0
         for step in 0..<(warmup + steps) {
@@ -64,6 +72,7 @@ public struct ScalingBenchmark {
                                   weights: [Float](repeating: 1, count: batch))
             try communicator.barrier()
             let before = replica.time
+            let exchangeBefore = (slabs?.seconds ?? 0, slabs?.bytesSent ?? 0)
             let started = Clock.now
             _ = try replica.trainEpoch(rows, plan: EpochPlan(splitCount: batch, batch: batch, seed: 1, stream: UInt64(step)),
                                        stream: UInt64(step))
@@ -72,13 +81,42 @@ public struct ScalingBenchmark {
                 stepTimes.append(elapsed)
                 compute += replica.time.compute - before.compute
                 communication += replica.time.communication - before.communication
+                exchangeSeconds += (slabs?.seconds ?? 0) - exchangeBefore.0
+                exchangeBytes += (slabs?.bytesSent ?? 0) - exchangeBefore.1
             }
         }
         let sorted = stepTimes.sorted()
         let ranks = Double(communicator.size)
-        return Timing(stepSeconds: sorted[sorted.count / 2],
-                      compute: try communicator.allreduce(compute, op: .sum) / ranks / Double(steps),
-                      communication: try communicator.allreduce(communication, op: .sum) / ranks / Double(steps))
+        func mean(_ value: Double) throws -> Double { try communicator.allreduce(value, op: .sum) / ranks / Double(steps) }
+        return Timing(stepSeconds: sorted[sorted.count / 2], compute: try mean(compute), communication: try mean(communication),
+                      exchangeSeconds: try mean(exchangeSeconds), exchangeBytes: try mean(Double(exchangeBytes)),
+                      splitBlocks: model.slab?.splitBlocks ?? 0)
+    }
+
+    /// Spatial against data parallelism on every rank of `world`, the same
+    /// global batch (collective); rank 0 gets the JSON line. Efficiency =
+    /// data-parallel step time / spatial step time (1: slabs cost nothing extra).
+    public func runSpatial(world: Communicator) throws -> String {
+        let dataParallel = try time(on: world)
+        try world.barrier()
+        let spatial = try time(on: world, spatial: world.size)
+        let object: [String: Any] = [
+            "benchmark": "scaling-spatial", "ranks": world.size, "input": input.array, "widths": widths,
+            "batch": batchPerRank * world.size, "steps": steps, "split_blocks": spatial.splitBlocks,
+            "data_parallel_step_seconds": dataParallel.stepSeconds,
+            "spatial_step_seconds": spatial.stepSeconds,
+            "spatial_efficiency": dataParallel.stepSeconds / spatial.stepSeconds,
+            "data_parallel_samples_per_s": Double(batchPerRank * world.size) / dataParallel.stepSeconds,
+            "spatial_samples_per_s": Double(batchPerRank * world.size) / spatial.stepSeconds,
+            "data_parallel_communication_seconds_per_step": dataParallel.communication,
+            "spatial_compute_seconds_per_step": spatial.compute,
+            "spatial_communication_seconds_per_step": spatial.communication,
+            "halo_and_gather_seconds_per_step": spatial.exchangeSeconds,
+            "halo_and_gather_bytes_per_step_per_rank": spatial.exchangeBytes,
+            "allreduce_seconds_per_step": spatial.communication - spatial.exchangeSeconds,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Runs both measurements (collective over `world`); rank 0 gets the JSON line.

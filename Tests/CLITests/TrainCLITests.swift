@@ -498,6 +498,19 @@ final class TrainCLITests: XCTestCase {
                     "communication_seconds_per_step"] {
             XCTAssertGreaterThan(object?[key] as? Double ?? 0, 0, key)
         }
+        // Spatial against data parallelism: 32 planes over 2 ranks split both blocks;
+        // each step swaps one halo plane of block 2's input (8×8 × 4 channels,
+        // 2 samples) both ways and gathers block 2's pooled slab (4 planes of 4×4 × 8).
+        let spatial = try SimbaProcess.run(["bench", "scaling", "--spatial", "--input", "32x16x16", "--widths", "4,8",
+                                            "--steps", "2", "--batch-per-rank", "1"], ranks: 2, timeout: 120)
+        XCTAssertEqual(spatial.status, 0, spatial.stderr)
+        let line = try JSONSerialization.jsonObject(with: Data(spatial.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(line?["split_blocks"] as? Int, 2)
+        // Forward: a halo plane each way; backward: its gradient back; the gather: 2 samples × 4 planes.
+        XCTAssertEqual(line?["halo_and_gather_bytes_per_step_per_rank"] as? Double, Double(4 * (2 * 2 * 8 * 8 * 4 + 2 * 4 * 4 * 4 * 8)))
+        for key in ["spatial_efficiency", "spatial_step_seconds", "data_parallel_step_seconds", "halo_and_gather_seconds_per_step"] {
+            XCTAssertGreaterThan(line?[key] as? Double ?? 0, 0, key)
+        }
     }
 
     /// Both algorithms timed where both apply, one marked automatic per

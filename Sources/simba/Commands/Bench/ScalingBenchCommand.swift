@@ -14,8 +14,15 @@ struct ScalingBenchCommand: ClusterCommand {
             step time / N-rank step time), samples/s overall and per rank, and \
             the compute/communication split per step.
 
+            With --spatial: the same global batch on every rank, first data \
+            parallel (each rank its own samples), then spatial (all ranks \
+            share every sample, each a slab): spatial_efficiency (data-parallel \
+            step time / spatial step time), the halo and gather bytes and \
+            seconds per step, and the allreduce seconds.
+
             Example:
               mpirun -q -np 4 simba bench scaling --input 48x48x48 --widths 8,16,32,64 --batch-per-rank 2
+              mpirun -q -np 2 simba bench scaling --spatial --input 173x211x155 --widths 32,64,128,256,512 --batch-per-rank 1
             """)
 
     @OptionGroup var runtime: RuntimeOptions
@@ -24,7 +31,7 @@ struct ScalingBenchCommand: ClusterCommand {
     @Option(help: "Samples per rank per step.") var batchPerRank: Int = 2
     @Option(help: "Timed steps (median reported).") var steps: Int = 5
     @Option(help: "Untimed warm-up steps.") var warmup: Int = 1
-
+    @Flag(help: "Spatial parallelism against data parallelism on the same ranks.") var spatial = false
 
     func validate() throws {
         _ = try ModelShapeArguments.grid(input)
@@ -37,7 +44,7 @@ struct ScalingBenchCommand: ClusterCommand {
     func run(world: Communicator) throws {
         let benchmark = ScalingBenchmark(input: Grid3(try ModelShapeArguments.grid(input)), widths: try ModelShapeArguments.widths(widths), batchPerRank: batchPerRank,
                                          steps: steps, warmup: warmup)
-        let line = try benchmark.run(world: world)
+        let line = try spatial ? benchmark.runSpatial(world: world) : benchmark.run(world: world)
         if world.rank == 0 { print(line) }
     }
 }
