@@ -27,33 +27,17 @@ public struct SlabPartition: Equatable, Sendable {
     /// volume's (slabs start on even planes).
     public static let planesBelow = 2, planesAbove = 1
 
-    /// Slabs thinner than this are not split further (the halo planes and
-    /// the wasted output planes would dominate).
-    public static let minimumPlanes = 8
-
-    /// `splitBlocks` nil: as many leading blocks as keep every slab at
-    /// least `minimumPlanes` thick (at least one block).
+    /// `splitBlocks` nil: the split that leaves the busiest rank the least
+    /// convolution work. A split block costs its widest widened slab, a
+    /// whole block (computed alike by every rank) its whole extent, each
+    /// plane weighted by its voxels and channel pairs; gathers and halos,
+    /// which are small next to that, are not counted.
     public init(configuration: SimbaCNNConfiguration, parts: Int, index: Int, splitBlocks: Int? = nil) throws {
         guard parts >= 1, index >= 0, index < parts else {
             throw NetworkError.invalidConfiguration("slab \(index) of \(parts) does not exist")
         }
         let depth = configuration.widths.count
-        var extents = [configuration.input.x]
-        for _ in 0..<depth { extents.append((extents.last! + 1) / 2) }
-        func levelRanges(split: Int) -> [[Range<Int>]]? {
-            // Units of 2^split planes at level 0 (the last may be partial),
-            // dealt evenly: one unit is one plane of the gathered level.
-            let units = extents[split]
-            guard units >= parts else { return nil }
-            let firstUnits = (0...parts).map { Self.firstUnit(of: $0, dealing: units, to: parts) }
-            return (0...split).map { level in
-                (0..<parts).map { part in
-                    let lower = firstUnits[part] << (split - level)
-                    let upper = part == parts - 1 ? extents[level] : firstUnits[part + 1] << (split - level)
-                    return lower..<upper
-                }
-            }
-        }
+        let extents = Self.grids(configuration).map(\.x)
         let chosen: Int
         if let splitBlocks {
             guard splitBlocks >= 1, splitBlocks <= depth else {
@@ -61,13 +45,12 @@ public struct SlabPartition: Equatable, Sendable {
             }
             chosen = splitBlocks
         } else {
-            let thickEnough = (1...depth).filter { split in
-                guard let levels = levelRanges(split: split) else { return false }
-                return levels[split - 1].allSatisfy { $0.count >= Self.minimumPlanes }
+            let candidates = (1...depth).compactMap { split in
+                Self.convolutionWork(configuration, parts: parts, splitBlocks: split).map { (split, $0) }
             }
-            chosen = thickEnough.last ?? 1
+            chosen = candidates.min { $0.1 < $1.1 }?.0 ?? 1
         }
-        guard let levels = levelRanges(split: chosen) else {
+        guard let levels = Self.levelRanges(extents: extents, parts: parts, split: chosen) else {
             throw NetworkError.invalidConfiguration(
                 "an input \(configuration.input.x) planes deep cannot be split over \(parts) ranks in \(chosen) block(s): at most \(extents[chosen]) ranks per sample")
         }
@@ -89,6 +72,50 @@ public struct SlabPartition: Equatable, Sendable {
 
     /// Extent of the widened slab a split block convolves at `level`.
     public func paddedPlanes(level: Int) -> Int { Self.planesBelow + range(level: level).count + Self.planesAbove }
+
+    /// The grid each block convolves at, then the last block's pooled grid.
+    public static func grids(_ configuration: SimbaCNNConfiguration) -> [Grid3] {
+        var grids = [configuration.input]
+        for _ in configuration.widths { grids.append(grids.last!.halvedSame) }
+        return grids
+    }
+
+    /// Every part's planes at levels 0...split (nil: fewer units than parts).
+    private static func levelRanges(extents: [Int], parts: Int, split: Int) -> [[Range<Int>]]? {
+        // Units of 2^split planes at level 0 (the last may be partial),
+        // dealt evenly: one unit is one plane of the gathered level.
+        let units = extents[split]
+        guard units >= parts else { return nil }
+        let firstUnits = (0...parts).map { firstUnit(of: $0, dealing: units, to: parts) }
+        return (0...split).map { level in
+            (0..<parts).map { part in
+                let lower = firstUnits[part] << (split - level)
+                let upper = part == parts - 1 ? extents[level] : firstUnits[part + 1] << (split - level)
+                return lower..<upper
+            }
+        }
+    }
+
+    /// The busiest rank's convolution work, in voxel × channel-pair units:
+    /// a split block costs its widest widened slab, a whole block its whole
+    /// extent (nil: the split does not fit `parts`). `parts` 1 with no
+    /// split block: the whole network's work.
+    public static func convolutionWork(_ configuration: SimbaCNNConfiguration, parts: Int, splitBlocks split: Int) -> Double? {
+        let grids = grids(configuration), extents = grids.map(\.x)
+        let levels: [[Range<Int>]]
+        if split == 0 {
+            levels = []
+        } else {
+            guard let ranges = levelRanges(extents: extents, parts: parts, split: split) else { return nil }
+            levels = ranges
+        }
+        return configuration.widths.indices.reduce(0.0) { total, block in
+            let inChannels = block == 0 ? 1 : configuration.widths[block - 1]
+            let perPlane = Double(grids[block].y * grids[block].z * inChannels * configuration.widths[block])
+            let planes = block < split ? levels[block].map(\.count).max()! + planesBelow + planesAbove : extents[block]
+            return total + perPlane * Double(planes)
+        }
+    }
 
     private static func firstUnit(of part: Int, dealing count: Int, to parts: Int) -> Int {
         // First unit of `part` when `count` units are dealt to `parts` parts,

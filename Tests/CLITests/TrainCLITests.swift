@@ -91,8 +91,9 @@ final class TrainCLITests: XCTestCase {
 
     /// Spatial parallelism: groups of ranks that each train a sample
     /// together, on slabs, train what one rank trains (the tiny preset's two
-    /// blocks both split on 2 and 3 ranks, only the first on 4); with 4
-    /// ranks in groups of 2 the batch is dealt to the groups as well. A
+    /// blocks both split, the pooled slabs of the second gathered for the
+    /// head; SlabTests covers partly split networks); with 4 ranks in
+    /// groups of 2 the batch is dealt to the groups as well. A
     /// resumed spatial run is bitwise the uninterrupted one, and rank
     /// counts or strategies that cannot hold slabs are refused in one line.
     func testSpatialGroupsTrainWhatOneRankTrainsAndResumeBitwise() throws {

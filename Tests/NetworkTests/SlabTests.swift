@@ -76,11 +76,19 @@ final class ThreadedSlabHub: @unchecked Sendable {
 final class SlabTests: XCTestCase {
     func testPartitionsKeepPoolingWindowsInsideSlabsAndGatherThinBlocks() throws {
         let simba = SimbaCNNConfiguration.simba()
+        // 173 → 87 → 44 → 22 → 11 → 6 planes: on 2 ranks even the fifth
+        // block's slabs (6 and 5 planes, 9 widened) cost less than its 11.
         let two = try SlabPartition(configuration: simba, parts: 2, index: 1)
-        // 173 → 87 → 44 → 22 → 11 → 6 planes: the fifth block's slabs would be 3 thin.
-        XCTAssertEqual(two.splitBlocks, 4)
+        XCTAssertEqual(two.splitBlocks, 5)
         XCTAssertEqual(two.ranges[0], [0..<96, 96..<173])
         XCTAssertEqual(two.ranges[4], [0..<6, 6..<11])
+        XCTAssertEqual(two.ranges[5], [0..<3, 3..<6])
+        // On 16 ranks three blocks split (the third's 44 planes in slabs of
+        // 2–4); a fourth would need its 11 pooled planes dealt to 16 ranks.
+        let sixteen = try SlabPartition(configuration: simba, parts: 16, index: 0)
+        XCTAssertEqual(sixteen.splitBlocks, 3)
+        XCTAssertEqual(sixteen.ranges[2].map(\.count).max(), 4)
+        XCTAssertEqual(sixteen.ranges[2].map(\.count).min(), 2)
         for parts in 1...5 {
             for split in 1...5 {
                 guard let partition = try? SlabPartition(configuration: simba, parts: parts, index: 0, splitBlocks: split) else {

@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
             Example:
               mpirun -q -np 2 simba bench allreduce --mib 1,16,64
             """,
-        subcommands: [GenerateBenchCommand.self, TrainBenchCommand.self, ConvBenchCommand.self, AllreduceBenchCommand.self, ScalingBenchCommand.self])
+        subcommands: [GenerateBenchCommand.self, TrainBenchCommand.self, ConvBenchCommand.self, AllreduceBenchCommand.self, ScalingBenchCommand.self, PlanBenchCommand.self])
 }
 
 /// Parsing shared by the benchmarks that build a model.
