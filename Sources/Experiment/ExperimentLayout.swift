@@ -19,20 +19,27 @@ public struct ExperimentLayout: Equatable, Sendable, CustomStringConvertible {
 
     /// simba's choice: as many groups as there are chains of runs, each of
     /// at least two ranks (one rank per model leaves its batch unshared),
-    /// and one group when the world has fewer than four ranks.
-    public static func automatic(chains: Int, ranks: Int) -> ExperimentLayout {
-        ExperimentLayout(groups: max(1, min(chains, ranks / 2)), ranks: ranks)
+    /// and one group when the world has fewer than four ranks. With spatial
+    /// groups of `spatial` ranks per sample: groups of at least two such,
+    /// all of one size (a multiple of `spatial`).
+    public static func automatic(chains: Int, ranks: Int, spatial: Int = 1) -> ExperimentLayout {
+        guard spatial > 1 else { return ExperimentLayout(groups: max(1, min(chains, ranks / 2)), ranks: ranks) }
+        let fitting = (1...max(1, min(chains, ranks / (2 * spatial)))).last { ranks % ($0 * spatial) == 0 }
+        return ExperimentLayout(groups: fitting ?? 1, ranks: ranks)
     }
 
     /// `--layout GxR`: G groups of R ranks, G × R the world's size and at
     /// most one group per chain of runs.
-    public static func parse(_ text: String, chains: Int, ranks: Int) throws -> ExperimentLayout {
+    public static func parse(_ text: String, chains: Int, ranks: Int, spatial: Int = 1) throws -> ExperimentLayout {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
         guard parts.count == 2, let groups = Int(parts[0]), let perGroup = Int(parts[1]), groups >= 1, perGroup >= 1 else {
             throw ExperimentError("--layout \(text): give GROUPSxRANKS, e.g. 2x4 (2 groups of 4 ranks)")
         }
         guard groups.multipliedReportingOverflow(by: perGroup) == (ranks, false) else {
             throw ExperimentError("--layout \(text) asks for \(groups) × \(perGroup) ranks, but the job has \(ranks)")
+        }
+        guard perGroup % spatial == 0 else {
+            throw ExperimentError("--layout \(text): groups of \(perGroup) ranks cannot share each sample over training.spatial \(spatial) ranks; give groups of a multiple of \(spatial)")
         }
         guard groups <= chains else {
             throw ExperimentError("--layout \(text): \(groups) groups for \(chains) run\(chains == 1 ? "" : "s") that can go side by side; use at most \(chains)")

@@ -63,8 +63,8 @@ public struct ExperimentRun {
     /// The grouping of a world of `ranks` ranks: `layout` if given, else simba's choice.
     public func layout(ranks: Int) throws -> ExperimentLayout {
         let count = chains().count
-        return try layout.map { try ExperimentLayout.parse($0, chains: count, ranks: ranks) }
-            ?? ExperimentLayout.automatic(chains: count, ranks: ranks)
+        return try layout.map { try ExperimentLayout.parse($0, chains: count, ranks: ranks, spatial: training.spatial) }
+            ?? ExperimentLayout.automatic(chains: count, ranks: ranks, spatial: training.spatial)
     }
 
     private func check() throws {
@@ -111,7 +111,8 @@ public struct ExperimentRun {
         let runs = chains().map(\.arms.count).reduce(0, +)
         say(world, "layout \(layout): " + (layout.groups == 1
             ? "the \(runs) run\(runs == 1 ? "" : "s") (arms × replicates) one after another on all \(world.size) rank\(world.size == 1 ? "" : "s")"
-            : "\(layout.groups) groups of ranks train and analyse the \(runs) runs (arms × replicates) side by side") + " (--layout to choose)")
+            : "\(layout.groups) groups of ranks train and analyse the \(runs) runs (arms × replicates) side by side")
+            + (training.spatial > 1 ? ", each training sample on \(training.spatial) ranks (spatial)" : "") + " (--layout to choose)")
         var runFiles: [ArmRunFile] = []
         for cohortReplicate in 1...analysis.cohortReplicates {
             let dataset = try generateCohorts(cohortReplicate, world: world)

@@ -50,4 +50,17 @@ final class ExperimentLayoutTests: XCTestCase {
             XCTAssertEqual("\($0)", "--layout 4x1: 4 groups for 3 runs that can go side by side; use at most 3")
         }
     }
+
+    /// With spatial groups every group holds whole groups of slabs.
+    func testSpatialGroupsFitWholeIntoEveryLayoutGroup() throws {
+        // 3 chains on 12 ranks in slabs of 2: 3 groups of 4 (2 data × 2 spatial).
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 3, ranks: 12, spatial: 2).description, "3x4")
+        // 16 ranks: 3 groups would be uneven, so 2 groups of 8.
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 3, ranks: 16, spatial: 2).description, "2x8")
+        XCTAssertEqual(ExperimentLayout.automatic(chains: 3, ranks: 2, spatial: 2).description, "1x2")
+        XCTAssertEqual(try ExperimentLayout.parse("2x4", chains: 3, ranks: 8, spatial: 4).description, "2x4")
+        XCTAssertThrowsError(try ExperimentLayout.parse("4x2", chains: 9, ranks: 8, spatial: 4)) {
+            XCTAssertEqual("\($0)", "--layout 4x2: groups of 2 ranks cannot share each sample over training.spatial 4 ranks; give groups of a multiple of 4")
+        }
+    }
 }

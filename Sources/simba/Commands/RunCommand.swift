@@ -35,18 +35,21 @@ struct RunCommand: ClusterCommand {
     @Flag(help: "Replace the experiment in OUTDIR.") var overwrite = false
     @Option(help: "Override the most epochs per arm.") var epochs: Int?
     @Option(help: "Override the arms (comma-separated: \(ArmName.all.joined(separator: ", "))).") var arms: String?
+    @Option(help: "Override the ranks that train each sample together, each on a slab (central arms; 1: off).") var spatial: Int?
     @Option(help: ArgumentHelp("Group the ranks: G groups of R ranks run the arms and replicates side by side (1xN: one after another on all N).",
                                valueName: "GxR")) var layout: String?
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let spatial, spatial < 1 { throw ValidationError("--spatial must be at least 1, got \(spatial)") }
     }
 
     func run(world: Communicator) throws {
         let experiment = try world.unanimously { () -> ExperimentRun in
             var training = try source.trainingConfig()
             try TrainingConfig.schema.override("epochs", with: epochs, in: &training)
+            try TrainingConfig.schema.override("spatial", with: spatial, in: &training)
             var analysis = try source.analysisConfig()
             try AnalysisConfig.schema.override("arms", with: arms, in: &analysis)
             try analysis.validate()
