@@ -96,6 +96,8 @@ bench: build
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench generate --voxel-mm 1 --samples 8
 	$(RELEASE_BIN) bench train --input 64x64x64 --batch 2 --threads 1
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench allreduce --mib 1,19,64
+	scripts/mpirun.sh 2 $(RELEASE_BIN) bench scaling --spatial --input 173x211x155 --widths 32,64,128,256,512 --batch-per-rank 1 --steps 3
+	$(RELEASE_BIN) bench plan --ranks 96
 
 # The same benchmarks next to the peer pipelines (SimpleITK, PyTorch) in a
 # venv with packages from PyPI; prints the ratios.

@@ -190,3 +190,35 @@ public func batchNormBackward(
         for c in 0..<channels { d[c] = fromInput[c] * r[c] + constant[c] + fromDy[c] * g[c] }
     }
 }
+
+/// Sums batch-norm sums over ranks with `allreduce` (a sum over every rank
+/// taking part, in place) and returns the rows in all. With a `reference`
+/// (forward) the sums are of (x − reference), each rank against its own:
+/// the ranks agree on the mean first, then sum squared deviations from it,
+/// and get back sums against their own reference. Without (backward) they
+/// are plain sums.
+public func sumBatchStatistics(sums: UnsafeMutablePointer<Double>, channels: Int, rows: Int,
+                               reference: UnsafePointer<Float>?, allreduce: (inout [Double]) -> Void) -> Int {
+    let n = Double(rows)
+    guard let reference else {
+        var values = [n] + Array(UnsafeBufferPointer(start: sums, count: 2 * channels))
+        allreduce(&values)
+        for i in 0..<(2 * channels) { sums[i] = values[1 + i] }
+        return Int(values[0])
+    }
+    var totals = [n] + (0..<channels).map { sums[$0] + n * Double(reference[$0]) }
+    allreduce(&totals)
+    let batchRows = totals[0]
+    let mean = (0..<channels).map { totals[1 + $0] / batchRows }
+    var deviations = (0..<channels).map { c -> Double in
+        let shift = Double(reference[c]) - mean[c]
+        return sums[channels + c] + 2 * shift * sums[c] + n * shift * shift
+    }
+    allreduce(&deviations)
+    for c in 0..<channels {
+        let offset = mean[c] - Double(reference[c])
+        sums[c] = batchRows * offset
+        sums[channels + c] = deviations[c] + batchRows * offset * offset
+    }
+    return Int(batchRows)
+}

@@ -91,7 +91,7 @@ func copyPlanes(_ planes: Int, planeFloats: Int, batch: Int,
 }
 
 extension SimbaCNN {
-    private var slabParts: (slab: SlabPartition, buffers: SlabBuffers, exchange: SlabExchange) {
+    var slabParts: (slab: SlabPartition, buffers: SlabBuffers, exchange: SlabExchange) {
         guard let slab, let slabBuffers else { preconditionFailure("not a model on slabs") }
         guard let slabExchange else { preconditionFailure("a model on slabs needs its group's exchange before its first pass") }
         return (slab, slabBuffers, slabExchange)

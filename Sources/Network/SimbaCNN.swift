@@ -204,7 +204,6 @@ public final class SimbaCNN {
 
     public func forward(_ samples: UnsafePointer<Float>, batch: Int, mode: Mode) {
         precondition(batch > 0 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
-        precondition(slab == nil || mode != .calibrate, "precise batch norm of a model on slabs is not supported")
         self.batch = batch
         self.mode = mode
         if slab == nil {
@@ -276,13 +275,21 @@ public final class SimbaCNN {
         let movingVariance = parameter(slices.movingVariance)
         switch mode {
         case .train, .calibrate:
-            let reducer = mode == .train ? batchStatisticsReducer : nil
-            var localRows = geometry.inputRows
-            if contributesNothing(block: index) {
-                sums.data.update(repeating: 0, count: 2 * channels)
-                localRows = 0
+            let rows: Int
+            if mode == .train, let reducer = batchStatisticsReducer {
+                var localRows = geometry.inputRows
+                if contributesNothing(block: index) {
+                    sums.data.update(repeating: 0, count: 2 * channels)
+                    localRows = 0
+                }
+                rows = reducer(sums.data, channels, localRows, reference)
+            } else if mode == .calibrate, let slab, slab.splits(block: index) {
+                // Precise batch norm: a batch's statistics are its samples', summed over the slabs.
+                rows = sumBatchStatistics(sums: sums.data, channels: channels, rows: geometry.inputRows,
+                                          reference: reference) { slabParts.exchange.sumOverGroup(&$0) }
+            } else {
+                rows = geometry.inputRows
             }
-            let rows = reducer?(sums.data, channels, localRows, reference) ?? localRows
             batchNormFinishStatistics(mean: block.mean.data, variance: block.variance.data,
                                       inverseStd: block.inverseStd.data, sums: sums.data, rows: rows,
                                       channels: channels, reference: reference, epsilon: BatchNormSettings.epsilon)

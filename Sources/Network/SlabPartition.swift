@@ -137,4 +137,6 @@ public protocol SlabExchange: AnyObject {
                             count: Int)
     /// Every part's `local` (`counts[part]` floats), concatenated in part order into `all`.
     func gatherParts(_ local: UnsafePointer<Float>, into all: UnsafeMutablePointer<Float>, counts: [Int])
+    /// Sums `values` over the group's parts, in place (precise batch norm's slab statistics).
+    func sumOverGroup(_ values: inout [Double])
 }

@@ -47,32 +47,7 @@ final class BatchStatisticsSync {
 
     private func reduce(sums: UnsafeMutablePointer<Double>, channels: Int, rows: Int,
                         reference: UnsafePointer<Float>?) -> Int {
-        let n = Double(rows)
-        guard let reference else {
-            // Backward: plain sums over the batch.
-            var values = [n] + Array(UnsafeBufferPointer(start: sums, count: 2 * channels))
-            allreduce(&values)
-            for i in 0..<(2 * channels) { sums[i] = values[1 + i] }
-            return Int(values[0])
-        }
-        // Forward: sums are of (x − reference), and each rank has its own
-        // reference. Agree on the mean first, then sum squared deviations
-        // from it, and hand back sums against this rank's reference.
-        var totals = [n] + (0..<channels).map { sums[$0] + n * Double(reference[$0]) }
-        allreduce(&totals)
-        let batchRows = totals[0]
-        let mean = (0..<channels).map { totals[1 + $0] / batchRows }
-        var deviations = (0..<channels).map { c -> Double in
-            let shift = Double(reference[c]) - mean[c]
-            return sums[channels + c] + 2 * shift * sums[c] + n * shift * shift
-        }
-        allreduce(&deviations)
-        for c in 0..<channels {
-            let offset = mean[c] - Double(reference[c])
-            sums[c] = batchRows * offset
-            sums[channels + c] = deviations[c] + batchRows * offset * offset
-        }
-        return Int(batchRows)
+        sumBatchStatistics(sums: sums, channels: channels, rows: rows, reference: reference) { allreduce(&$0) }
     }
 }
 

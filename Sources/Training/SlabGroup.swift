@@ -60,6 +60,11 @@ final class SlabGroup: SlabExchange {
         bytesSent += 4 * count * ((lower == nil ? 0 : 1) + (upper == nil ? 0 : 1))
     }
 
+    func sumOverGroup(_ values: inout [Double]) {
+        guard failure == nil else { return }
+        timed { try communicator.allreduce(&values, op: .sum) }
+    }
+
     func gatherParts(_ local: UnsafePointer<Float>, into all: UnsafeMutablePointer<Float>, counts: [Int]) {
         guard failure == nil else { return }
         timed {

@@ -242,8 +242,8 @@ extension TrainingConfig {
         guard siteSamples == 0 || (strategy != .local && !fedBN && unlearn != .site) else {
             throw ConfigError("training.site_samples", "deals only training samples into sites, but \(strategy == .local ? "local models" : fedBN ? "FedBN" : "HarmonyTM") also need each site's validation or test samples: use sites or the dataset's sites")
         }
-        guard spatial == 1 || (strategy == .central && unlearn == .none && !batchNormCalibration) else {
-            throw ConfigError("training.spatial", "slabs of each sample train strategy central without unlearning or batchnorm_calibration for now, not \(strategy.rawValue)\(unlearn != .none ? " with unlearn" : batchNormCalibration ? " with batchnorm_calibration" : "")")
+        guard spatial == 1 || (strategy == .central && unlearn == .none) else {
+            throw ConfigError("training.spatial", "slabs of each sample train strategy central without unlearning for now, not \(strategy.rawValue)\(unlearn != .none ? " with unlearn" : "")")
         }
         guard partition == .site || (sites == 0 && siteSamples == 0) else {
             throw ConfigError("training", "\(sites > 0 ? "sites: \(sites)" : "site_samples: \(siteSamples)") deals samples into sites, partition: bias_group makes the bias groups the sites: give one")

@@ -107,6 +107,25 @@ final class TrainCLITests: XCTestCase {
         for (difference, layout) in zip(differences, layouts.dropFirst()) {
             XCTAssertLessThan(difference, 1e-5, "\(layout.0) ranks in groups of \(layout.1)")
         }
+        // Precise batch norm: each calibration batch's statistics summed over
+        // its slabs. Its batches are each rank's (or group's) share of a
+        // global batch, so a spatial run matches the data-parallel run with
+        // as many groups as it has ranks: 1 rank and 2 in one group; 2 ranks
+        // and 4 in two groups.
+        let calibrated = path("spatial-calibrated.yaml")
+        try "training:\n  widths: [4, 8]\n  batch: 6\n  patience: 3\n  batchnorm_calibration: true\n"
+            .write(toFile: calibrated, atomically: true, encoding: .utf8)
+        for pair in [[(1, 1), (2, 2)], [(2, 1), (4, 2)]] {
+            let outputs = pair.map { path("spatial-calibrated-\($0.0)-\($0.1).h5") }
+            for ((ranks, spatial), output) in zip(pair, outputs) {
+                let result = try SimbaProcess.run(["train", calibrated, "--data", Self.dataset, "-o", output, "--epochs", "2",
+                                                   "--spatial", String(spatial)], ranks: ranks, timeout: 300)
+                XCTAssertEqual(result.status, 0, result.stderr)
+            }
+            let difference = try python(Self.relativeDifference, outputs).trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertLessThan(Double(difference)!, 1e-5, "calibrated, \(pair)")
+        }
+
         let full = path("spatial-full.h5"), resumed = path("spatial-resumed.h5")
         try train(full, ranks: 2, ["--epochs", "3", "--spatial", "2"])
         try train(resumed, ranks: 2, ["--epochs", "2", "--spatial", "2"])

@@ -11,11 +11,13 @@ final class ThreadedSlabHub: @unchecked Sendable {
     /// mailbox[part]: what was sent to that part, by sender.
     private var mailbox: [[Int: [Float]]]
     private var gathered: [[Float]]
+    private var summands: [[Double]]
 
     init(parts: Int) {
         self.parts = parts
         mailbox = Array(repeating: [:], count: parts)
         gathered = Array(repeating: [], count: parts)
+        summands = Array(repeating: [], count: parts)
     }
 
     private func barrier() {
@@ -55,6 +57,16 @@ final class ThreadedSlabHub: @unchecked Sendable {
                 if let fromLower { fromLower.update(from: hub.mailbox[part][part - 1]!, count: count) }
                 if let fromUpper { fromUpper.update(from: hub.mailbox[part][part + 1]!, count: count) }
             }
+            hub.barrier()
+        }
+
+        func sumOverGroup(_ values: inout [Double]) {
+            let mine = values
+            hub.locked { hub.summands[part] = mine }
+            hub.barrier()
+            values = hub.locked { (0..<hub.parts).reduce(into: [Double](repeating: 0, count: mine.count)) { total, sender in
+                for i in total.indices { total[i] += hub.summands[sender][i] }
+            } }
             hub.barrier()
         }
 
@@ -111,9 +123,10 @@ final class SlabTests: XCTestCase {
                                                parts: 3, index: 0))
     }
 
-    /// Parts on threads against the whole model: the same logits and, summed
-    /// over the parts, the same gradients (eval-mode batch norm, so no
-    /// statistics are synchronised; training's are tested under mpirun).
+    /// Parts on threads against the whole model: the same precise-batch-norm
+    /// statistics, the same logits and, summed over the parts, the same
+    /// gradients (eval-mode batch norm; training's synchronised statistics
+    /// are tested under mpirun).
     func testSlabsComputeWhatTheWholeModelComputes() throws {
         let cases: [(SimbaCNNConfiguration, Conv3DAlgorithm?, [Int])] = [
             (SimbaCNNConfiguration(input: Grid3(21, 6, 5), widths: [4, 8, 8]), nil, [2, 3]),
@@ -130,6 +143,9 @@ final class SlabTests: XCTestCase {
             for (i, slice) in whole.layout.slices.enumerated() where slice.role == .batchNormMovingMean || slice.role == .batchNormMovingVariance {
                 for j in slice.range { whole.parameters[j] = slice.role == .batchNormMovingMean ? 0.01 * Float(i + j % 3) : 0.5 + 0.1 * Float(j % 4) }
             }
+            whole.beginBatchNormCalibration()
+            whole.forward(samples, batch: batch, mode: .calibrate)
+            let expectedCalibration = whole.batchNormCalibrationSums.map { Float($0) }
             let expectedLogits = whole.forward(samples, batch: batch, mode: .eval)
             whole.backward(labels: labels)
             let expected = whole.gradients.array
@@ -161,7 +177,12 @@ final class SlabTests: XCTestCase {
                     finished.wait()
                     let (logits, gradients) = (run.logits, run.gradients)
                     let label = "\(configuration.widths) at \(configuration.input), \(parts) parts, \(split) split (\(first.ranges[0]))"
-                    for index in 0..<parts { assertClose(logits[index], expectedLogits, tolerance: 1e-5, "logits of part \(index), \(label)") }
+                    for index in 0..<parts {
+                        assertClose(logits[index], expectedLogits, tolerance: 1e-5, "logits of part \(index), \(label)")
+                        // Precise batch norm: the batch's statistics, summed over the slabs.
+                        assertClose(run.calibration[index].map { Float($0) }, expectedCalibration, tolerance: 1e-5,
+                                    "calibration statistics of part \(index), \(label)")
+                    }
                     var summed = [Float](repeating: 0, count: expected.count)
                     for index in 0..<parts {
                         for i in summed.indices {
@@ -199,10 +220,17 @@ private final class PartsRun: @unchecked Sendable {
         self.models = models
         logits = Array(repeating: [], count: models.count)
         gradients = Array(repeating: [], count: models.count)
+        calibration = Array(repeating: [], count: models.count)
     }
+
+    var calibration: [[Double]]
 
     func pass(_ index: Int, samples: [Float], labels: [Int]) {
         let model = models[index]
+        model.beginBatchNormCalibration()
+        model.forward(samples, batch: labels.count, mode: .calibrate)
+        let sums = model.batchNormCalibrationSums
+        lock.withLock { calibration[index] = sums }
         let out = model.forward(samples, batch: labels.count, mode: .eval)
         model.backward(labels: labels)
         let gradient = model.gradients.array
