@@ -17,6 +17,11 @@ public struct Conv3DShape: Equatable, Sendable {
     public var grid: Grid3
     public var inChannels: Int
     public var outChannels: Int
+    /// The output planes (along X) that are needed, when not all: a slab
+    /// widened by halo planes (SlabPartition.swift) needs only its own.
+    /// Winograd computes just the tiles over them (the range starts on an
+    /// even plane); the other algorithms compute every plane.
+    public var outputPlanes: Range<Int>?
 
     public init(batch: Int, grid: Grid3, inChannels: Int, outChannels: Int) {
         self.batch = batch; self.grid = grid

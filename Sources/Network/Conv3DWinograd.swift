@@ -38,7 +38,10 @@ let winogradPoints = 64
 /// and chunks of lines.
 struct WinogradTiling {
     let shape: Conv3DShape
+    /// Tiles along x that are computed (all, unless the shape needs only
+    /// some output planes), from tile `firstTileX` on.
     let tilesX: Int, tilesY: Int, tilesZ: Int
+    let firstTileX: Int
     let linesPerChunk: Int
 
     /// Tiles per chunk: small enough that a chunk's transformed tiles stay
@@ -48,7 +51,17 @@ struct WinogradTiling {
 
     init(_ shape: Conv3DShape, preferredChunkTiles: Int = Self.preferredChunkTiles) {
         self.shape = shape
-        tilesX = (shape.grid.x + 1) / 2; tilesY = (shape.grid.y + 1) / 2; tilesZ = (shape.grid.z + 1) / 2
+        let allTilesX = (shape.grid.x + 1) / 2
+        if let planes = shape.outputPlanes {
+            precondition(planes.lowerBound % 2 == 0 && planes.lowerBound >= 0 && planes.upperBound <= shape.grid.x && !planes.isEmpty,
+                         "output planes \(planes) must start on an even plane inside 0..<\(shape.grid.x)")
+            firstTileX = planes.lowerBound / 2
+            tilesX = (planes.upperBound + 1) / 2 - firstTileX
+        } else {
+            firstTileX = 0
+            tilesX = allTilesX
+        }
+        tilesY = (shape.grid.y + 1) / 2; tilesZ = (shape.grid.z + 1) / 2
         linesPerChunk = Swift.max(1, preferredChunkTiles / tilesZ)
     }
 
@@ -61,7 +74,7 @@ struct WinogradTiling {
     /// consecutive rows).
     func rows(beforeSlab slab: Int) -> Int {
         let (sample, tx) = slab.quotientAndRemainder(dividingBy: tilesX)
-        return (sample * shape.grid.x + Swift.min(2 * tx, shape.grid.x)) * shape.grid.y * shape.grid.z
+        return (sample * shape.grid.x + Swift.min(2 * (firstTileX + tx), shape.grid.x)) * shape.grid.y * shape.grid.z
     }
 
     /// body(tile index within the chunk, sample, corner x, y, z of the
@@ -71,7 +84,8 @@ struct WinogradTiling {
         var tile = 0
         for line in first..<(first + count) {
             let (slab, ty) = line.quotientAndRemainder(dividingBy: tilesY)
-            let (sample, tx) = slab.quotientAndRemainder(dividingBy: tilesX)
+            let (sample, t) = slab.quotientAndRemainder(dividingBy: tilesX)
+            let tx = firstTileX + t
             for tz in 0..<tilesZ {
                 body(tile, sample, 2 * tx - 1, 2 * ty - 1, 2 * tz - 1)
                 tile += 1

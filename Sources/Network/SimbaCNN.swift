@@ -232,7 +232,10 @@ public final class SimbaCNN {
 
     private static func convolution(_ shapes: SimbaCNNShapes, slab: SlabPartition?, block: Int, batch: Int) -> Conv3DShape {
         var shape = shapes.convolution(block: block, batch: batch)
-        if let slab, slab.splits(block: block) { shape.grid.x = slab.paddedPlanes(level: block) }
+        if let slab, slab.splits(block: block) {
+            shape.grid.x = slab.paddedPlanes(level: block)
+            shape.outputPlanes = SlabPartition.planesBelow..<(SlabPartition.planesBelow + slab.range(level: block).count)
+        }
         return shape
     }
 
