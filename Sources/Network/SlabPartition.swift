@@ -97,9 +97,10 @@ public struct SlabPartition: Equatable, Sendable {
     }
 
     /// The busiest rank's convolution work, in voxel × channel-pair units:
-    /// a split block costs its widest widened slab, a whole block its whole
-    /// extent (nil: the split does not fit `parts`). `parts` 1 with no
-    /// split block: the whole network's work.
+    /// a split block costs its widest slab's planes (Winograd: the tiles
+    /// over them; im2col: the widened slab), a whole block its whole extent
+    /// (nil: the split does not fit `parts`). `parts` 1 with no split
+    /// block: the whole network's work.
     public static func convolutionWork(_ configuration: SimbaCNNConfiguration, parts: Int, splitBlocks split: Int) -> Double? {
         let grids = grids(configuration), extents = grids.map(\.x)
         let levels: [[Range<Int>]]
@@ -112,7 +113,12 @@ public struct SlabPartition: Equatable, Sendable {
         return configuration.widths.indices.reduce(0.0) { total, block in
             let inChannels = block == 0 ? 1 : configuration.widths[block - 1]
             let perPlane = Double(grids[block].y * grids[block].z * inChannels * configuration.widths[block])
-            let planes = block < split ? levels[block].map(\.count).max()! + planesBelow + planesAbove : extents[block]
+            let whole = Conv3DShape(batch: 1, grid: grids[block], inChannels: inChannels, outChannels: configuration.widths[block])
+            let winograd = Conv3DAlgorithm.automatic(for: whole) == .winograd
+            // Winograd rounds a slab up to whole 2-plane tiles; im2col computes the widened slab.
+            let planes = block < split
+                ? levels[block].map { $0.count + (winograd ? $0.count % 2 : planesBelow + planesAbove) }.max()!
+                : extents[block]
             return total + perPlane * Double(planes)
         }
     }

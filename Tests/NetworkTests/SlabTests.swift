@@ -89,7 +89,7 @@ final class SlabTests: XCTestCase {
     func testPartitionsKeepPoolingWindowsInsideSlabsAndGatherThinBlocks() throws {
         let simba = SimbaCNNConfiguration.simba()
         // 173 → 87 → 44 → 22 → 11 → 6 planes: on 2 ranks even the fifth
-        // block's slabs (6 and 5 planes, 9 widened) cost less than its 11.
+        // block's slabs (6 and 5 planes, Winograd tiles over 6) cost less than its 11.
         let two = try SlabPartition(configuration: simba, parts: 2, index: 1)
         XCTAssertEqual(two.splitBlocks, 5)
         XCTAssertEqual(two.ranges[0], [0..<96, 96..<173])
