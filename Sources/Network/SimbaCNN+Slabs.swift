@@ -2,12 +2,13 @@
 // of a spatial group, and where.
 //
 // Forward: block 0 widens its slab straight from the whole samples (every
-// rank loads them); each later split block receives its neighbours'
-// boundary planes (halo exchange); after the last split block the pooled
-// slabs are gathered and the rest of the network runs whole. Backward: the
-// whole part's gradient is the same on every rank, so each takes its own
-// planes of it; each split block sends the gradient of its halo planes back
-// to the neighbour that owns them, which adds it.
+// rank loads them); each later split block receives from its neighbours the
+// planes of its widened slab they pooled (the halo planes, and a plane of
+// its own slab where levels are dealt evenly); after the last split block
+// the pooled slabs are gathered and the rest of the network runs whole.
+// Backward: the whole part's gradient is the same on every rank, so each
+// takes its own planes of it; each split block sends the gradient of the
+// planes it received back to the neighbour that pooled them, which adds it.
 //
 // Parameters stay whole on every rank. Split blocks' kernel gradients are
 // partial sums (the gradient allreduce adds them); whole blocks and the head
@@ -23,8 +24,8 @@ final class SlabBuffers {
     /// Block (splitBlocks − 1)'s pooled output gathered whole, its gradient,
     /// and the parts as they arrive [maxBatch, X, Y, Z, C].
     let gathered: Tensor, gatheredGradient: Tensor, arrivals: Tensor
-    /// Halo planes packed for sending and as received: to lower, to upper,
-    /// from lower, from upper, maxBatch planes each.
+    /// Planes packed for sending and as received: to lower, to upper, from
+    /// lower, from upper, each large enough for the most any level moves.
     let halos: [Tensor]
     /// Floats in one plane of each level (level splitBlocks: the gathered one).
     let planeFloats: [Int]
@@ -48,8 +49,11 @@ final class SlabBuffers {
         gathered = Tensor(shape: [wholeCount])
         gatheredGradient = Tensor(shape: [wholeCount])
         arrivals = Tensor(shape: [wholeCount])
-        let widestPlane = (1..<max(split, 1)).map { planeFloats[$0] }.max() ?? 0
-        halos = (0..<4).map { _ in Tensor(shape: [maxBatch * widestPlane]) }
+        let largestMove = (1..<max(split, 1)).map { level in
+            let moves = slab.transfers(level: level)
+            return planeFloats[level] * [moves.fromLower, moves.fromUpper, moves.toLower, moves.toUpper].map(\.count).max()!
+        }.max() ?? 0
+        halos = (0..<4).map { _ in Tensor(shape: [maxBatch * largestMove]) }
         let layout = shapes.layout
         repeatedGradientRanges = (split..<shapes.depth).map { layout["\(SimbaCNNShapes.blockName($0)).conv.kernel"].range }
             + [layout["dense.kernel"].range, layout["dense.bias"].range]
@@ -108,21 +112,39 @@ extension SimbaCNN {
                    at: first - range.lowerBound + SlabPartition.planesBelow)
     }
 
-    /// After block `index`'s forward: hands its pooled slab to the next split
-    /// block with its neighbours' halo planes, or gathers it after the last.
+    /// After block `index`'s forward: widens the next split block's slab
+    /// from its pooled slab and the planes its neighbours pooled, or gathers
+    /// it after the last.
     func passOnSlab(afterBlock index: Int) {
         guard let slab, slab.splits(block: index) else { return }
         let (_, buffers, exchange) = slabParts
         let next = index + 1
-        let planes = slab.range(level: next).count, planeFloats = buffers.planeFloats[next]
+        let planeFloats = buffers.planeFloats[next]
         let pooled = UnsafePointer(blocks[index].pooled.data)
         if slab.splits(block: next) {
-            let padded = slab.paddedPlanes(level: next), target = buffers.inputs[next].data
-            let below = SlabPartition.planesBelow
-            copyPlanes(planes, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: planes, at: 0,
-                       to: target, targetPlanes: padded, at: below)
-            swapHalos(of: target, padded: padded, send: (below, below + planes - 1),
-                      receive: (below - 1, below + planes), planeFloats: planeFloats, adding: false, exchange: exchange)
+            let moves = slab.transfers(level: next), padded = slab.paddedPlanes(level: next)
+            let target = buffers.inputs[next].data, halos = buffers.halos.map(\.data)
+            let owned = moves.owned.count
+            // Plane g of the level: at g − owned start in the pooled slab, at
+            // g − slab start + planesBelow in the widened one.
+            let widened = { (g: Int) in g - slab.range(level: next).lowerBound + SlabPartition.planesBelow }
+            func pack(_ planes: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
+                copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
+                           at: planes.lowerBound - moves.owned.lowerBound, to: buffer, targetPlanes: planes.count, at: 0)
+            }
+            func unpack(_ planes: Range<Int>, from buffer: UnsafeMutablePointer<Float>) {
+                copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: buffer, sourcePlanes: planes.count,
+                           at: 0, to: target, targetPlanes: padded, at: widened(planes.lowerBound))
+            }
+            copyPlanes(moves.local.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
+                       at: moves.local.lowerBound - moves.owned.lowerBound, to: target, targetPlanes: padded,
+                       at: widened(moves.local.lowerBound))
+            pack(moves.toLower, into: halos[0])
+            pack(moves.toUpper, into: halos[1])
+            swap(sending: (moves.toLower, moves.toUpper), receiving: (moves.fromLower, moves.fromUpper),
+                 planeFloats: planeFloats, exchange: exchange)
+            unpack(moves.fromLower, from: halos[2])
+            unpack(moves.fromUpper, from: halos[3])
         } else {
             let all = slab.ranges[next]
             let counts = all.map { batch * $0.count * planeFloats }
@@ -139,49 +161,58 @@ extension SimbaCNN {
     }
 
     /// After the backward of block `index` + 1: the gradient of block
-    /// `index`'s pooled slab, from the halo planes' owners or from the whole gradient.
+    /// `index`'s pooled slab: its own planes' share plus what the
+    /// neighbours computed for the planes they received, or its planes of
+    /// the whole gradient.
     func returnSlabGradient(toBlock index: Int) {
         guard let slab, slab.splits(block: index) else { return }
         let (_, buffers, exchange) = slabParts
         let next = index + 1
-        let planes = slab.range(level: next).count, planeFloats = buffers.planeFloats[next]
+        let planeFloats = buffers.planeFloats[next]
         let target = blocks[index].pooledGradient.data
         if slab.splits(block: next) {
-            let padded = slab.paddedPlanes(level: next), source = buffers.inputGradients[next].data
-            let below = SlabPartition.planesBelow
-            swapHalos(of: source, padded: padded, send: (below - 1, below + planes),
-                      receive: (below, below + planes - 1), planeFloats: planeFloats, adding: true, exchange: exchange)
-            copyPlanes(planes, planeFloats: planeFloats, batch: batch, from: source, sourcePlanes: padded, at: below,
-                       to: target, targetPlanes: planes, at: 0)
+            let moves = slab.transfers(level: next), padded = slab.paddedPlanes(level: next)
+            let source = UnsafePointer(buffers.inputGradients[next].data), halos = buffers.halos.map(\.data)
+            let owned = moves.owned.count
+            let widened = { (g: Int) in g - slab.range(level: next).lowerBound + SlabPartition.planesBelow }
+            func pack(_ planes: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
+                copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: source, sourcePlanes: padded,
+                           at: widened(planes.lowerBound), to: buffer, targetPlanes: planes.count, at: 0)
+            }
+            func add(_ planes: Range<Int>, from buffer: UnsafePointer<Float>, sourcePlanes: Int, at from: Int) {
+                copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: buffer, sourcePlanes: sourcePlanes,
+                           at: from, to: target, targetPlanes: owned, at: planes.lowerBound - moves.owned.lowerBound,
+                           adding: true)
+            }
+            target.update(repeating: 0, count: batch * owned * planeFloats)
+            add(moves.local, from: source, sourcePlanes: padded, at: widened(moves.local.lowerBound))
+            // The planes received forward: their gradients go back to the neighbours that pooled them.
+            pack(moves.fromLower, into: halos[0])
+            pack(moves.fromUpper, into: halos[1])
+            swap(sending: (moves.fromLower, moves.fromUpper), receiving: (moves.toLower, moves.toUpper),
+                 planeFloats: planeFloats, exchange: exchange)
+            add(moves.toLower, from: halos[2], sourcePlanes: moves.toLower.count, at: 0)
+            add(moves.toUpper, from: halos[3], sourcePlanes: moves.toUpper.count, at: 0)
         } else {
+            let planes = slab.range(level: next).count
             copyPlanes(planes, planeFloats: planeFloats, batch: batch,
                        from: buffers.gatheredGradient.data, sourcePlanes: shapes.pooledGrids[index].x,
                        at: slab.range(level: next).lowerBound, to: target, targetPlanes: planes, at: 0)
         }
     }
 
-    /// Sends plane `send.lower` of every sample to the part below and
-    /// `send.upper` to the part above; writes (or adds) what they send into
-    /// planes `receive.lower` and `receive.upper`.
-    private func swapHalos(of buffer: UnsafeMutablePointer<Float>, padded: Int, send: (lower: Int, upper: Int),
-                           receive: (lower: Int, upper: Int), planeFloats: Int, adding: Bool, exchange: SlabExchange) {
+    /// Sends halos 0 and 1 (`sending` planes of every sample) to the parts
+    /// below and above, and receives theirs (`receiving` planes) into halos 2 and 3.
+    private func swap(sending: (lower: Range<Int>, upper: Range<Int>), receiving: (lower: Range<Int>, upper: Range<Int>),
+                      planeFloats: Int, exchange: SlabExchange) {
         guard let slab, let slabBuffers else { return }
         let halos = slabBuffers.halos.map(\.data)
-        copyPlanes(1, planeFloats: planeFloats, batch: batch, from: buffer, sourcePlanes: padded, at: send.lower,
-                   to: halos[0], targetPlanes: 1, at: 0)
-        copyPlanes(1, planeFloats: planeFloats, batch: batch, from: buffer, sourcePlanes: padded, at: send.upper,
-                   to: halos[1], targetPlanes: 1, at: 0)
-        exchange.swapWithNeighbours(toLower: slab.hasLower ? halos[0] : nil, toUpper: slab.hasUpper ? halos[1] : nil,
-                                    fromLower: slab.hasLower ? halos[2] : nil, fromUpper: slab.hasUpper ? halos[3] : nil,
-                                    count: batch * planeFloats)
-        if slab.hasLower {
-            copyPlanes(1, planeFloats: planeFloats, batch: batch, from: halos[2], sourcePlanes: 1, at: 0,
-                       to: buffer, targetPlanes: padded, at: receive.lower, adding: adding)
-        }
-        if slab.hasUpper {
-            copyPlanes(1, planeFloats: planeFloats, batch: batch, from: halos[3], sourcePlanes: 1, at: 0,
-                       to: buffer, targetPlanes: padded, at: receive.upper, adding: adding)
-        }
+        let floats = { (planes: Range<Int>) in self.batch * planes.count * planeFloats }
+        exchange.swapWithNeighbours(
+            toLower: slab.hasLower ? UnsafeBufferPointer(start: halos[0], count: floats(sending.lower)) : nil,
+            toUpper: slab.hasUpper ? UnsafeBufferPointer(start: halos[1], count: floats(sending.upper)) : nil,
+            fromLower: slab.hasLower ? UnsafeMutableBufferPointer(start: halos[2], count: floats(receiving.lower)) : nil,
+            fromUpper: slab.hasUpper ? UnsafeMutableBufferPointer(start: halos[3], count: floats(receiving.upper)) : nil)
     }
 
     /// Zeroes the planes of a split block's convolution gradient outside its slab.

@@ -132,7 +132,7 @@ public final class SimbaCNN {
         let pooledGrids = (0..<shapes.depth).map { block in
             guard let slab, slab.splits(block: block) else { return shapes.pooledGrids[block] }
             let whole = shapes.pooledGrids[block]
-            return Grid3(slab.range(level: block + 1).count, whole.y, whole.z)
+            return Grid3(SlabPartition.pooled(slab.range(level: block)).count, whole.y, whole.z)
         }
         blocks = zip(convolutions, pooledGrids).map { BlockBuffers(convolution: $0, pooled: $1) }
         slabBuffers = slab.map { SlabBuffers(shapes: shapes, slab: $0, maxBatch: maxBatch) }

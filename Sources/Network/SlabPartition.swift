@@ -5,10 +5,14 @@
 // slabs would be thin, run whole on every rank of the group (LBANN's hybrid
 // layout, ../shared/reference/scale-brief.md).
 //
-// Slab boundaries fall on multiples of 2^splitBlocks planes, so that every
-// split block's 2×2×2 pooling windows stay inside one slab: the pooled slab
-// of block k is exactly the slab block k+1 convolves. Only the last slab can
-// have an odd extent, and its hanging window is the one the whole volume has.
+// Slab boundaries fall on even planes, so that every split block's 2×2×2
+// pooling windows stay inside one slab (only the last slab can have an odd
+// extent, and its hanging window is the one the whole volume has). Each
+// level is dealt evenly on its own: block k+1's slab is then block k's
+// pooled slab give or take a plane, which the neighbours send along with
+// the halo planes. Where that does not fit (slabs of a plane or two), the
+// boundaries fall on multiples of 2^splitBlocks planes instead, so that the
+// pooled slab of block k is exactly the slab block k+1 convolves.
 
 /// Which planes of each level one rank of a spatial group holds.
 public struct SlabPartition: Equatable, Sendable {
@@ -18,7 +22,7 @@ public struct SlabPartition: Equatable, Sendable {
     public let splitBlocks: Int
     /// Per level 0...splitBlocks, every part's planes: level k < splitBlocks
     /// is the grid block k convolves at, level splitBlocks block
-    /// (splitBlocks − 1)'s pooled grid, which is gathered.
+    /// (splitBlocks − 1)'s pooled slabs, which are gathered.
     public let ranges: [[Range<Int>]]
 
     /// A split block's slab is widened to 2 planes below and 1 above: the
@@ -80,10 +84,47 @@ public struct SlabPartition: Equatable, Sendable {
         return grids
     }
 
-    /// Every part's planes at levels 0...split (nil: fewer units than parts).
+    /// The planes a slab's pooling produces (its lower bound is even).
+    public static func pooled(_ planes: Range<Int>) -> Range<Int> { (planes.lowerBound / 2)..<((planes.upperBound + 1) / 2) }
+
+    /// Every part's planes at levels 0...split (nil: they cannot be dealt).
     private static func levelRanges(extents: [Int], parts: Int, split: Int) -> [[Range<Int>]]? {
-        // Units of 2^split planes at level 0 (the last may be partial),
-        // dealt evenly: one unit is one plane of the gathered level.
+        evenlyDealt(extents: extents, parts: parts, split: split) ?? unitDealt(extents: extents, parts: parts, split: split)
+    }
+
+    /// Each split level dealt on its own, boundaries on the even plane
+    /// nearest an equal share; nil unless every part holds planes at every
+    /// level and what each part needs of the next level (its slab and a
+    /// plane each side) lies within its own and its neighbours' pooled planes.
+    private static func evenlyDealt(extents: [Int], parts: Int, split: Int) -> [[Range<Int>]]? {
+        var levels: [[Range<Int>]] = []
+        for level in 0..<split {
+            let bounds = [0] + (1..<parts).map { 2 * Int((Double($0 * extents[level]) / Double(2 * parts)).rounded()) }
+                + [extents[level]]
+            guard zip(bounds, bounds.dropFirst()).allSatisfy({ $0 < $1 }) else { return nil }
+            levels.append((0..<parts).map { bounds[$0]..<bounds[$0 + 1] })
+        }
+        levels.append(levels[split - 1].map(pooled))
+        guard levels[split].allSatisfy({ !$0.isEmpty }) else { return nil }
+        for level in 1..<split {
+            let owned = levels[level - 1].map(pooled)
+            for part in 0..<parts {
+                let need = needed(levels[level][part], extent: extents[level])
+                guard owned[max(part - 1, 0)].lowerBound <= need.lowerBound,
+                      need.upperBound <= owned[min(part + 1, parts - 1)].upperBound else { return nil }
+            }
+        }
+        return levels
+    }
+
+    /// What a slab of `planes` convolves: its planes and one more each side, inside the volume.
+    static func needed(_ planes: Range<Int>, extent: Int) -> Range<Int> {
+        max(planes.lowerBound - 1, 0)..<min(planes.upperBound + 1, extent)
+    }
+
+    /// Units of 2^split planes at level 0 (the last may be partial), dealt
+    /// evenly: one unit is one plane of the gathered level.
+    private static func unitDealt(extents: [Int], parts: Int, split: Int) -> [[Range<Int>]]? {
         let units = extents[split]
         guard units >= parts else { return nil }
         let firstUnits = (0...parts).map { firstUnit(of: $0, dealing: units, to: parts) }
@@ -123,6 +164,28 @@ public struct SlabPartition: Equatable, Sendable {
         }
     }
 
+    /// Block `level` − 1's pooled planes that cross to or from the
+    /// neighbours when block `level` (a split block after the first)
+    /// widens its slab: what this part needs from each neighbour and what
+    /// each neighbour needs from it, in planes of `level`.
+    public struct Transfers: Equatable {
+        public var owned: Range<Int>, local: Range<Int>
+        public var fromLower: Range<Int>, fromUpper: Range<Int>, toLower: Range<Int>, toUpper: Range<Int>
+    }
+
+    public func transfers(level: Int) -> Transfers {
+        let extent = ranges[level].last!.upperBound
+        func owned(_ part: Int) -> Range<Int> { Self.pooled(ranges[level - 1][part]) }
+        func needs(_ part: Int) -> Range<Int> { Self.needed(ranges[level][part], extent: extent) }
+        let mine = owned(index), need = needs(index)
+        let none = mine.lowerBound..<mine.lowerBound
+        return Transfers(owned: mine, local: need.clamped(to: mine),
+                         fromLower: hasLower ? need.clamped(to: owned(index - 1)) : none,
+                         fromUpper: hasUpper ? need.clamped(to: owned(index + 1)) : none,
+                         toLower: hasLower ? needs(index - 1).clamped(to: mine) : none,
+                         toUpper: hasUpper ? needs(index + 1).clamped(to: mine) : none)
+    }
+
     private static func firstUnit(of part: Int, dealing count: Int, to parts: Int) -> Int {
         // First unit of `part` when `count` units are dealt to `parts` parts,
         // the larger parts first (parts itself: count).
@@ -136,11 +199,10 @@ public struct SlabPartition: Equatable, Sendable {
 /// its first failure and reports it after the step.
 public protocol SlabExchange: AnyObject {
     /// Sends `toLower` to the part below and `toUpper` to the part above
-    /// (`count` floats each; nil where there is no neighbour) and receives
-    /// theirs into `fromLower` and `fromUpper`.
-    func swapWithNeighbours(toLower: UnsafePointer<Float>?, toUpper: UnsafePointer<Float>?,
-                            fromLower: UnsafeMutablePointer<Float>?, fromUpper: UnsafeMutablePointer<Float>?,
-                            count: Int)
+    /// (nil where there is no neighbour; possibly empty) and receives
+    /// theirs into `fromLower` and `fromUpper`, whose sizes the caller knows.
+    func swapWithNeighbours(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
+                            fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?)
     /// Every part's `local` (`counts[part]` floats), concatenated in part order into `all`.
     func gatherParts(_ local: UnsafePointer<Float>, into all: UnsafeMutablePointer<Float>, counts: [Int])
     /// Sums `values` over the group's parts, in place (precise batch norm's slab statistics).

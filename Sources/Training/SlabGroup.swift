@@ -45,19 +45,17 @@ final class SlabGroup: SlabExchange {
         seconds += Clock.seconds(since: started)
     }
 
-    func swapWithNeighbours(toLower: UnsafePointer<Float>?, toUpper: UnsafePointer<Float>?,
-                            fromLower: UnsafeMutablePointer<Float>?, fromUpper: UnsafeMutablePointer<Float>?, count: Int) {
+    func swapWithNeighbours(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
+                            fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?) {
         guard failure == nil else { return }
         let rank = communicator.rank
         let lower = partition.hasLower ? rank - 1 : nil, upper = partition.hasUpper ? rank + 1 : nil
         timed {
             // Upwards, then downwards: each a shift along the group.
-            try communicator.sendReceive(toUpper.map { UnsafeBufferPointer(start: $0, count: count) }, to: upper,
-                                         into: fromLower.map { UnsafeMutableBufferPointer(start: $0, count: count) }, from: lower)
-            try communicator.sendReceive(toLower.map { UnsafeBufferPointer(start: $0, count: count) }, to: lower,
-                                         into: fromUpper.map { UnsafeMutableBufferPointer(start: $0, count: count) }, from: upper)
+            try communicator.sendReceive(toUpper, to: upper, into: fromLower, from: lower)
+            try communicator.sendReceive(toLower, to: lower, into: fromUpper, from: upper)
         }
-        bytesSent += 4 * count * ((lower == nil ? 0 : 1) + (upper == nil ? 0 : 1))
+        bytesSent += 4 * ((toLower?.count ?? 0) + (toUpper?.count ?? 0))
     }
 
     func sumOverGroup(_ values: inout [Double]) {

@@ -46,16 +46,20 @@ final class ThreadedSlabHub: @unchecked Sendable {
         let hub: ThreadedSlabHub, part: Int
         init(hub: ThreadedSlabHub, part: Int) { self.hub = hub; self.part = part }
 
-        func swapWithNeighbours(toLower: UnsafePointer<Float>?, toUpper: UnsafePointer<Float>?,
-                                fromLower: UnsafeMutablePointer<Float>?, fromUpper: UnsafeMutablePointer<Float>?, count: Int) {
+        func swapWithNeighbours(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
+                                fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?) {
             hub.locked {
-                if let toLower { hub.mailbox[part - 1][part] = Array(UnsafeBufferPointer(start: toLower, count: count)) }
-                if let toUpper { hub.mailbox[part + 1][part] = Array(UnsafeBufferPointer(start: toUpper, count: count)) }
+                if let toLower { hub.mailbox[part - 1][part] = Array(toLower) }
+                if let toUpper { hub.mailbox[part + 1][part] = Array(toUpper) }
             }
             hub.barrier()
             hub.locked {
-                if let fromLower { fromLower.update(from: hub.mailbox[part][part - 1]!, count: count) }
-                if let fromUpper { fromUpper.update(from: hub.mailbox[part][part + 1]!, count: count) }
+                for (buffer, sender) in [(fromLower, part - 1), (fromUpper, part + 1)] {
+                    guard let buffer else { continue }
+                    let sent = hub.mailbox[part][sender]!
+                    precondition(sent.count == buffer.count, "part \(sender) sent \(sent.count) floats, part \(part) expected \(buffer.count)")
+                    _ = buffer.update(fromContentsOf: sent)
+                }
             }
             hub.barrier()
         }
@@ -92,7 +96,14 @@ final class SlabTests: XCTestCase {
         // block's slabs (6 and 5 planes, Winograd tiles over 6) cost less than its 11.
         let two = try SlabPartition(configuration: simba, parts: 2, index: 1)
         XCTAssertEqual(two.splitBlocks, 5)
-        XCTAssertEqual(two.ranges[0], [0..<96, 96..<173])
+        // Each level dealt evenly: 86 and 87 planes, then 44 and 43 (rank 0
+        // pools 43 and takes 2 planes of rank 1's pooled slab with its halo).
+        XCTAssertEqual(two.ranges[0], [0..<86, 86..<173])
+        XCTAssertEqual(two.ranges[1], [0..<44, 44..<87])
+        let upper = try SlabPartition(configuration: simba, parts: 2, index: 1).transfers(level: 1)
+        XCTAssertEqual(upper.owned, 43..<87)
+        XCTAssertEqual(upper.toLower, 43..<45)
+        XCTAssertEqual(upper.fromLower.count, 0)
         XCTAssertEqual(two.ranges[4], [0..<6, 6..<11])
         XCTAssertEqual(two.ranges[5], [0..<3, 3..<6])
         // On 16 ranks three blocks split (the third's 44 planes in slabs of
@@ -134,6 +145,9 @@ final class SlabTests: XCTestCase {
             (SimbaCNNConfiguration(input: Grid3(33, 5, 6), widths: [3, 4, 5, 6]), .im2col, [2, 4]),
         ]
         var checked: [String] = []
+        // Planes sent to a neighbour in one exchange: 1 is a halo plane;
+        // evenly dealt levels also move planes of a slab's own.
+        var largestMove = 0
         for (configuration, algorithm, partCounts) in cases {
             let batch = 2
             let samples = randomValues(batch * configuration.input.voxels, seed: 3)
@@ -178,6 +192,13 @@ final class SlabTests: XCTestCase {
                     let (logits, gradients) = (run.logits, run.gradients)
                     let label = "\(configuration.widths) at \(configuration.input), \(parts) parts, \(split) split (\(first.ranges[0]))"
                     for index in 0..<parts {
+                        let partition = try SlabPartition(configuration: configuration, parts: parts, index: index, splitBlocks: split)
+                        for level in 1..<split {
+                            let moves = partition.transfers(level: level)
+                            largestMove = max(largestMove, moves.toLower.count, moves.toUpper.count)
+                        }
+                    }
+                    for index in 0..<parts {
                         assertClose(logits[index], expectedLogits, tolerance: 1e-5, "logits of part \(index), \(label)")
                         // Precise batch norm: the batch's statistics, summed over the slabs.
                         assertClose(run.calibration[index].map { Float($0) }, expectedCalibration, tolerance: 1e-5,
@@ -201,6 +222,7 @@ final class SlabTests: XCTestCase {
         }
         // Every block count that can be split, with halo exchanges between 2, 3 and 4 parts.
         XCTAssertEqual(checked.count, 19, "\(checked)")
+        XCTAssertGreaterThanOrEqual(largestMove, 2)
     }
 
     private func blockOf(_ index: Int, _ layout: ParameterLayout) -> Int {
