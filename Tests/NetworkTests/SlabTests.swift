@@ -143,6 +143,10 @@ final class SlabTests: XCTestCase {
             (SimbaCNNConfiguration(input: Grid3(21, 6, 5), widths: [4, 8, 8]), nil, [2, 3]),
             (SimbaCNNConfiguration(input: Grid3(24, 7, 6), widths: [8, 8]), .winograd, [2, 3, 4]),
             (SimbaCNNConfiguration(input: Grid3(33, 5, 6), widths: [3, 4, 5, 6]), .im2col, [2, 4]),
+            // The presets' networks: quickstart and whole brain, and SimBA's
+            // five blocks (narrower, so that the test stays fast).
+            (SimbaCNNConfiguration(input: Grid3(26, 6, 5), widths: [8, 16, 32]), nil, [2, 3]),
+            (SimbaCNNConfiguration(input: Grid3(36, 5, 4), widths: [8, 8, 16, 16, 32]), nil, [2]),
         ]
         var checked: [String] = []
         // Planes sent to a neighbour in one exchange: 1 is a halo plane;
@@ -220,8 +224,8 @@ final class SlabTests: XCTestCase {
                 }
             }
         }
-        // Every block count that can be split, with halo exchanges between 2, 3 and 4 parts.
-        XCTAssertEqual(checked.count, 19, "\(checked)")
+        // Every block count that can be split, with exchanges between 2, 3 and 4 parts.
+        XCTAssertEqual(checked.count, 30, "\(checked)")
         XCTAssertGreaterThanOrEqual(largestMove, 2)
     }
 
