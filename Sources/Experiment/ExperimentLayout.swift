@@ -28,6 +28,18 @@ public struct ExperimentLayout: Equatable, Sendable, CustomStringConvertible {
         return ExperimentLayout(groups: fitting ?? 1, ranks: ranks)
     }
 
+    /// simba's choice of spatial groups (`training.spatial` left at 1):
+    /// when each group of `layout` has more ranks than a batch of `batch`
+    /// can share and every run trains central, the fewest ranks per sample
+    /// that leave each rank of a group a share: the smallest divisor s of
+    /// the group's ranks with ranks / s ≤ batch. Nil: no spatial groups.
+    public func automaticSpatial(batch: Int, everyRunCentral: Bool) -> Int? {
+        guard everyRunCentral, ranks % groups == 0 else { return nil }
+        let perGroup = ranks / groups
+        guard perGroup > batch else { return nil }
+        return (2...perGroup).first { perGroup % $0 == 0 && perGroup / $0 <= batch }
+    }
+
     /// `--layout GxR`: G groups of R ranks, G × R the world's size and at
     /// most one group per chain of runs.
     public static func parse(_ text: String, chains: Int, ranks: Int, spatial: Int = 1) throws -> ExperimentLayout {

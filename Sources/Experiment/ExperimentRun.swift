@@ -11,7 +11,7 @@ import YAMLConfig
 public struct ExperimentRun {
     public let cohort: CohortConfig
     public let cohortYAML: String
-    public let training: TrainingConfig
+    public private(set) var training: TrainingConfig
     public let analysis: AnalysisConfig
     public let output: String
     public let title: String
@@ -98,12 +98,19 @@ public struct ExperimentRun {
         // Checked before the folder is made, so a refused plan leaves no folder behind.
         try world.unanimously { try check() }
         let layout = try world.unanimously { try self.layout(ranks: world.size) }
+        // More ranks per group than the batch can share: simba shares each sample too.
+        var run = self
+        if training.spatial == 1, let spatial = layout.automaticSpatial(
+            batch: training.batch,
+            everyRunCentral: analysis.arms.allSatisfy { let arm = armTraining($0, .first); return arm.strategy == .central && arm.unlearn == .none }) {
+            run.training.spatial = spatial
+        }
         try world.unanimously {
             if world.rank == 0 { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) }
         }
         return try OutputClaim.holding([output], isFolder: true, command: "simba run", world: world) {
-            try prepare(world: world)
-            return try runStages(layout: layout, world: world)
+            try run.prepare(world: world)
+            return try run.runStages(layout: layout, world: world)
         }
     }
 

@@ -80,6 +80,28 @@ final class ExperimentCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output + "-refused"))
     }
 
+    /// More ranks than the batch can share: `simba run` shares each sample
+    /// over spatial groups by itself (before, central training refused),
+    /// and trains what the ranks the batch can share train (< 1e-5).
+    func testSimbaChoosesSpatialGroupsWhenTheBatchCannotShareTheRanks() throws {
+        _ = try XCTUnwrap(Self.firstRun)
+        let printed = try SimbaProcess.run(["config", "--preset", "tiny"])
+        XCTAssertEqual(printed.status, 0, printed.stderr)
+        let config = Self.folder.appendingPathComponent("batch-2.yaml").path
+        try printed.stdout.replacingOccurrences(of: "  batch: 6 ", with: "  batch: 2 ")
+            .replacingOccurrences(of: "  epochs: 3 ", with: "  epochs: 2 ")
+            .replacingOccurrences(of: "  arms: [biased, twin]", with: "  arms: [biased]")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let outputs = [2, 4].map { Self.folder.appendingPathComponent("batch-2-on-\($0)").path }
+        for (ranks, output) in zip([2, 4], outputs) {
+            let run = try SimbaProcess.run(["run", config, "-o", output], ranks: ranks, timeout: 600)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            XCTAssertEqual(run.stdout.contains("each training sample on 2 ranks (spatial)"), ranks == 4, run.stdout)
+        }
+        let difference = try python(TrainCLITests.relativeDifference, outputs.map { ($0 as NSString).appendingPathComponent("run-biased.h5") })
+        XCTAssertLessThan(Double(difference.trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-5)
+    }
+
     func testEveryStageRecordsItsPeakMemoryPerRank() throws {
         XCTAssertEqual(Self.firstRun?.status, 0)
         let script = """

@@ -51,6 +51,19 @@ final class ExperimentLayoutTests: XCTestCase {
         }
     }
 
+    /// Groups with more ranks than their batch can share split each sample
+    /// too: as few ranks per sample as leave every rank a share.
+    func testSimbaSharesEachSampleWhenAGroupHasMoreRanksThanTheBatch() {
+        XCTAssertEqual(ExperimentLayout(groups: 3, ranks: 12).automaticSpatial(batch: 2, everyRunCentral: true), 2)
+        XCTAssertEqual(ExperimentLayout(groups: 1, ranks: 6).automaticSpatial(batch: 4, everyRunCentral: true), 2)
+        XCTAssertEqual(ExperimentLayout(groups: 1, ranks: 7).automaticSpatial(batch: 2, everyRunCentral: true), 7)
+        XCTAssertEqual(ExperimentLayout(groups: 3, ranks: 96).automaticSpatial(batch: 2, everyRunCentral: true), 16)
+        // The batch already gives every rank a share; uneven groups; site strategies: none.
+        XCTAssertNil(ExperimentLayout(groups: 2, ranks: 4).automaticSpatial(batch: 4, everyRunCentral: true))
+        XCTAssertNil(ExperimentLayout(groups: 3, ranks: 16).automaticSpatial(batch: 2, everyRunCentral: true))
+        XCTAssertNil(ExperimentLayout(groups: 1, ranks: 8).automaticSpatial(batch: 2, everyRunCentral: false))
+    }
+
     /// With spatial groups every group holds whole groups of slabs.
     func testSpatialGroupsFitWholeIntoEveryLayoutGroup() throws {
         // 3 chains on 12 ranks in slabs of 2: 3 groups of 4 (2 data × 2 spatial).
