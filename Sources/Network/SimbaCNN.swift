@@ -247,11 +247,16 @@ public final class SimbaCNN {
                             inputSampleStride: grid.voxels, inputOffset: SlabPartition.planesBelow * grid.y * grid.z)
     }
 
-    /// On slabs, a whole block computes the same on every rank of the
-    /// group: only the leader adds it to the batch's sums and gradients.
-    private func contributesNothing(block index: Int) -> Bool {
-        guard let slab else { return false }
-        return !slab.isLeader && !slab.splits(block: index)
+    /// Sync batch norm's reduction of block `index`'s sums (nil outside
+    /// train mode or on one rank). On slabs a whole block computes the same
+    /// on every rank of the group, so only the leader adds its sums and rows.
+    private func batchSumsReducer(block index: Int) -> ((UnsafeMutablePointer<Double>, Int, Int, UnsafePointer<Float>?) -> Int)? {
+        guard mode == .train, let reduce = batchStatisticsReducer else { return nil }
+        guard let slab, !slab.isLeader, !slab.splits(block: index) else { return reduce }
+        return { sums, channels, _, reference in
+            sums.update(repeating: 0, count: 2 * channels)
+            return reduce(sums, channels, 0, reference)
+        }
     }
 
     private func forwardBlock(_ index: Int, _ block: BlockBuffers, input blockInput: UnsafePointer<Float>) {
@@ -279,13 +284,8 @@ public final class SimbaCNN {
         switch mode {
         case .train, .calibrate:
             let rows: Int
-            if mode == .train, let reducer = batchStatisticsReducer {
-                var localRows = geometry.inputRows
-                if contributesNothing(block: index) {
-                    sums.data.update(repeating: 0, count: 2 * channels)
-                    localRows = 0
-                }
-                rows = reducer(sums.data, channels, localRows, reference)
+            if let reduce = batchSumsReducer(block: index) {
+                rows = reduce(sums.data, channels, geometry.inputRows, reference)
             } else if mode == .calibrate, let slab, slab.splits(block: index) {
                 // Precise batch norm: a batch's statistics are its samples', summed over the slabs.
                 rows = sumBatchStatistics(sums: sums.data, channels: channels, rows: geometry.inputRows,
@@ -430,7 +430,7 @@ public final class SimbaCNN {
         let slices = blockSlices[index]
         // A widened slab's padding planes get no gradient.
         if !geometry.inputIsWhole { zeroPadding(convolutionGradient, channels: shape.outChannels, block: index) }
-        let silent = contributesNothing(block: index)
+        let reduce = batchSumsReducer(block: index)
         normalizeActivatePoolBackward(
             dConv: convolutionGradient.data, dGamma: gradient(slices.gamma), dBeta: gradient(slices.beta),
             dConvBias: gradient(slices.bias),
@@ -440,13 +440,7 @@ public final class SimbaCNN {
             gamma: parameter(slices.gamma), activation: configuration.activation,
             geometry: geometry, channels: shape.outChannels,
             training: mode == .train, sums: sums.data, coefficients: coefficients.data,
-            reduceSums: mode == .train ? batchStatisticsReducer.map { reduce in
-                { sums, rows in
-                    guard silent else { return reduce(sums, shape.outChannels, rows, nil) }
-                    sums.update(repeating: 0, count: 2 * shape.outChannels)
-                    return reduce(sums, shape.outChannels, 0, nil)
-                }
-            } : nil)
+            reduceSums: reduce.map { reduce in { reduce($0, shape.outChannels, $1, nil) } })
         conv3dBackward(dInput: dInput, dKernel: gradient(slices.kernel), dBias: nil,
                        dOut: convolutionGradient.data,
                        input: convolutionInput(block: index),
