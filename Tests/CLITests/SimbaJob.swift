@@ -15,10 +15,14 @@ final class SimbaJob {
     /// Starts `simba arguments` on `ranks` ranks. With `recordingStatuses`
     /// each rank runs under a shell that records simba's exit status (then
     /// signal the ranks themselves: mpirun forwards its signals to the shells).
+    /// simba runs in a session of its own there: mpirun kills the rest of the
+    /// job at the first non-zero exit, and the kill must not reach a rank
+    /// that is itself exiting, or its status could go unrecorded.
     init(_ arguments: [String], ranks: Int, recordingStatuses: Bool = false, environment: [String: String] = [:]) throws {
         statusFolder = FileManager.default.temporaryDirectory.appendingPathComponent("simba-job-\(marker)")
         try FileManager.default.createDirectory(at: statusFolder, withIntermediateDirectories: true)
-        let record = "\"$@\"; code=$?; echo $code > \"$SIMBA_JOB_STATUS/rank-$OMPI_COMM_WORLD_RANK\"; exit $code"
+        let recordStatus = "\"$@\"; code=$?; echo $code > \"$0.part\" && mv \"$0.part\" \"$0\"; exit $code"
+        let record = "setsid -w /bin/sh -c '\(recordStatus)' \"$SIMBA_JOB_STATUS/rank-$OMPI_COMM_WORLD_RANK\" \"$@\" & wait $!"
         let (executable, fullArguments) = SimbaProcess.command(arguments, ranks: ranks)
         process.executableURL = executable
         process.arguments = recordingStatuses ? [fullArguments[0], "/bin/sh", "-c", record, "sh"] + fullArguments.dropFirst()
@@ -60,12 +64,19 @@ final class SimbaJob {
         return ranks
     }
 
-    /// Each rank's exit status (128 + n for a rank killed by signal n; none
-    /// for a rank whose shell was killed too), when recorded.
-    func rankStatuses() -> [Int: Int32] {
+    /// Each rank's exit status (128 + n for a rank killed by signal n), when
+    /// recorded; waits up to 30 s for `ranks` statuses (a rank's own session
+    /// can outlive mpirun by a moment).
+    func rankStatuses(ranks: Int) -> [Int: Int32] {
+        let deadline = Date().addingTimeInterval(30)
+        while recordedStatuses().count < ranks && Date() < deadline { usleep(100_000) }
+        return recordedStatuses()
+    }
+
+    private func recordedStatuses() -> [Int: Int32] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: statusFolder.path)) ?? []
         var statuses: [Int: Int32] = [:]
-        for file in files where file.hasPrefix("rank-") {
+        for file in files where file.hasPrefix("rank-") && !file.hasSuffix(".part") {
             let text = try? String(contentsOf: statusFolder.appendingPathComponent(file), encoding: .utf8)
             if let rank = Int(file.dropFirst(5)), let status = text.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 statuses[rank] = status
