@@ -63,6 +63,9 @@ public struct ExperimentRun {
     /// The grouping of a world of `ranks` ranks: `layout` if given, else simba's choice.
     public func layout(ranks: Int) throws -> ExperimentLayout {
         let count = chains().count
+        guard ranks % training.spatial == 0 else {
+            throw ExperimentError("training.spatial \(training.spatial) needs a rank count that is a multiple of \(training.spatial), got \(ranks)")
+        }
         return try layout.map { try ExperimentLayout.parse($0, chains: count, ranks: ranks, spatial: training.spatial) }
             ?? ExperimentLayout.automatic(chains: count, ranks: ranks, spatial: training.spatial)
     }
@@ -98,11 +101,11 @@ public struct ExperimentRun {
         // Checked before the folder is made, so a refused plan leaves no folder behind.
         try world.unanimously { try check() }
         let layout = try world.unanimously { try self.layout(ranks: world.size) }
-        // More ranks per group than the batch can share: simba shares each sample too.
+        // More ranks per group than the batch can share: simba shares each sample too
+        // (central arms; a site strategy's batch is shared by a site's ranks, which the sites decide).
         var run = self
         if training.spatial == 1, let spatial = layout.automaticSpatial(
-            batch: training.batch,
-            everyRunCentral: analysis.arms.allSatisfy { let arm = armTraining($0, .first); return arm.strategy == .central && arm.unlearn == .none }) {
+            batch: training.batch, everyRunCentral: analysis.arms.allSatisfy { armTraining($0, .first).strategy == .central }) {
             run.training.spatial = spatial
         }
         try world.unanimously {

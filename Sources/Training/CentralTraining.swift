@@ -14,12 +14,10 @@ final class CentralTraining: DistributionStrategy {
             guard config.spatial > 1 || config.batch >= world.size else {
                 throw TrainingError("a global batch of \(config.batch) on \(world.size) ranks leaves ranks without samples: use --batch \(world.size) or more, or at most \(config.batch) ranks")
             }
-            // Spatial parallelism deals the batch to groups of ranks.
+            // Spatial parallelism deals the batch to groups of ranks (the world is a multiple of them: TrainingSetup).
             let groups = world.size / config.spatial
-            guard config.spatial == 1 || (world.size % config.spatial == 0 && config.batch >= groups) else {
-                throw TrainingError(world.size % config.spatial != 0
-                    ? "training.spatial \(config.spatial) needs a rank count that is a multiple of \(config.spatial), got \(world.size)"
-                    : "a global batch of \(config.batch) on \(groups) groups of \(config.spatial) ranks leaves groups without samples: use --batch \(groups) or more")
+            guard config.spatial == 1 || config.batch >= groups else {
+                throw TrainingError("a global batch of \(config.batch) on \(groups) groups of \(config.spatial) ranks leaves groups without samples: use --batch \(groups) or more")
             }
         }
         session = try TrainingSession(setup: setup, world: world, batchRanks: world.size, group: nil)

@@ -25,15 +25,17 @@ struct HostedSites {
             guard !participants.isEmpty else {
                 throw TrainingError("no site of \(setup.run.datasetPath) has training samples")
             }
-            let siteRanks = layout.hosts(of: hosted.first ?? 0).count
-            guard config.batch >= siteRanks else {
-                throw TrainingError("a batch of \(config.batch) on a site of \(siteRanks) ranks leaves ranks without samples: use --batch \(siteRanks) or more, or more sites")
+            // A site's batch is dealt to its spatial groups (its ranks, without spatial parallelism).
+            let holders = config.spatial > 1 ? "groups of \(config.spatial) ranks" : "ranks"
+            let siteGroups = layout.hosts(of: hosted.first ?? 0).count / config.spatial
+            guard config.batch >= siteGroups else {
+                throw TrainingError("a batch of \(config.batch) on a site of \(siteGroups) \(holders) leaves \(holders) without samples: use --batch \(siteGroups) or more, or more sites")
             }
-            // A tiny site's batch is all its samples: each of its ranks needs one.
+            // A tiny site's batch is all its samples: each of its groups needs one.
             for site in participants {
-                let samples = setup.participantSamples[site, default: 0], ranks = layout.hosts(of: site).count
-                guard samples >= ranks else {
-                    throw TrainingError("site \(site) has \(samples) training sample\(samples == 1 ? "" : "s") for its \(ranks) ranks, which leaves ranks without samples: use more sites or fewer ranks")
+                let samples = setup.participantSamples[site, default: 0], groups = layout.hosts(of: site).count / config.spatial
+                guard samples >= groups else {
+                    throw TrainingError("site \(site) has \(samples) training sample\(samples == 1 ? "" : "s") for its \(groups) \(holders), which leaves \(holders) without samples: use more sites or fewer ranks")
                 }
             }
             var training: [Int: SplitTable] = [:], validation: [Int: SplitTable] = [:]
@@ -56,9 +58,9 @@ struct HostedSites {
     /// Ranks that split one of this rank's sites' batches.
     var batchRanks: Int { layout.hosts(of: hosted.first ?? 0).count }
 
-    /// The site group this rank trains in: its own rank when every rank
-    /// hosts sites alone, otherwise its site's.
-    func group(rank: Int) -> Int { layout.count >= layout.worldSize ? rank : hosted.first ?? 0 }
+    /// The site group this rank trains in: its spatial group when every
+    /// group hosts sites alone, otherwise its site's.
+    func group(rank: Int) -> Int { layout.groupsHostSitesAlone ? rank / layout.spatial : hosted.first ?? 0 }
 
     /// The session for a site strategy: the model split over a site's ranks.
     func session(setup: TrainingSetup, world: Communicator) throws -> TrainingSession {

@@ -1,15 +1,35 @@
 import Storage
 
-/// Which ranks train which simulated hospital: with at least as many sites
-/// as ranks, rank r hosts sites r, r + N, … in turn, alone; with fewer,
-/// each site gets a contiguous group of ranks that trains it data-parallel.
+/// Which ranks train which simulated hospital. The unit is a spatial
+/// group (`training.spatial` consecutive ranks that train each sample
+/// together; one rank without spatial parallelism): with at least as many
+/// sites as groups, group g hosts sites g, g + G, … in turn, alone; with
+/// fewer, each site gets a contiguous run of groups that trains it
+/// data-parallel.
 struct SiteLayout {
     let count: Int
     let worldSize: Int
+    /// Ranks per spatial group.
+    let spatial: Int
 
+    init(count: Int, worldSize: Int, spatial: Int = 1) {
+        precondition(spatial >= 1 && worldSize % spatial == 0, "\(worldSize) ranks do not form groups of \(spatial)")
+        self.count = count
+        self.worldSize = worldSize
+        self.spatial = spatial
+    }
+
+    /// Spatial groups in the world.
+    var groups: Int { worldSize / spatial }
+
+    /// Whether every group hosts whole sites alone (at least as many sites as groups).
+    var groupsHostSitesAlone: Bool { count >= groups }
+
+    /// The ranks that train `site`.
     func hosts(of site: Int) -> Range<Int> {
-        count >= worldSize ? (site % worldSize)..<(site % worldSize + 1)
-            : evenShare(of: worldSize, rank: site, size: count)
+        let hostGroups = groupsHostSitesAlone ? (site % groups)..<(site % groups + 1)
+            : evenShare(of: groups, rank: site, size: count)
+        return (hostGroups.lowerBound * spatial)..<(hostGroups.upperBound * spatial)
     }
 
     func sites(hostedBy rank: Int) -> [Int] { (0..<count).filter { hosts(of: $0).contains(rank) } }

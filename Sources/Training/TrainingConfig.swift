@@ -199,7 +199,7 @@ extension TrainingConfig {
         ConfigField("batchnorm_calibration", \.batchNormCalibration, .bool,
                     "precise batch norm before each validation (site strategies: sums of site statistics)"),
         ConfigField("partition", \.partition, .choice, "site, or bias_group: each bias group is a site"),
-        ConfigField("spatial", \.spatial, .int, "ranks that train each sample together, each on a slab of it (central; 1: off)",
+        ConfigField("spatial", \.spatial, .int, "ranks that train each sample together, each on a slab of it (1: off)",
                     check: .within(1...256)),
         ConfigField("centre_input", \.centreInput, .bool, "subtract the training images' mean image from every input (whole brain)"),
         ConfigField("unlearn", \.unlearn, .choice, "adversarial unlearning: none, bias (central) or site (travelling: HarmonyTM); start from a trained model"),
@@ -241,9 +241,6 @@ extension TrainingConfig {
         }
         guard siteSamples == 0 || (strategy != .local && !fedBN && unlearn != .site) else {
             throw ConfigError("training.site_samples", "deals only training samples into sites, but \(strategy == .local ? "local models" : fedBN ? "FedBN" : "HarmonyTM") also need each site's validation or test samples: use sites or the dataset's sites")
-        }
-        guard spatial == 1 || (strategy == .central && unlearn == .none) else {
-            throw ConfigError("training.spatial", "slabs of each sample train strategy central without unlearning for now, not \(strategy.rawValue)\(unlearn != .none ? " with unlearn" : "")")
         }
         guard partition == .site || (sites == 0 && siteSamples == 0) else {
             throw ConfigError("training", "\(sites > 0 ? "sites: \(sites)" : "site_samples: \(siteSamples)") deals samples into sites, partition: bias_group makes the bias groups the sites: give one")

@@ -18,8 +18,16 @@ final class TrainingSession {
         self.setup = setup
         self.world = world
         let config = setup.config
+        var communicator = world
+        if let group {
+            guard let split = try world.split(color: group, key: world.rank) else {
+                throw TrainingError("internal error: rank \(world.rank) joined no site group")
+            }
+            communicator = split
+        }
+        // Spatial groups form inside the replica (a site's ranks are whole groups: SiteLayout).
         let slabs = try config.spatial > 1
-            ? SlabGroup(replica: world, parts: config.spatial, configuration: config.model(input: setup.grid)) : nil
+            ? SlabGroup(replica: communicator, parts: config.spatial, configuration: config.model(input: setup.grid)) : nil
         model = try world.unanimously {
             let model = try SimbaCNN(configuration: config.model(input: setup.grid),
                                      maxBatch: setup.largestShare(over: batchRanks / config.spatial), seed: config.seed,
@@ -33,13 +41,6 @@ final class TrainingSession {
                 try model.load(parameters: stored.parameters)
             }
             return model
-        }
-        var communicator = world
-        if let group {
-            guard let split = try world.split(color: group, key: world.rank) else {
-                throw TrainingError("internal error: rank \(world.rank) joined no site group")
-            }
-            communicator = split
         }
         replica = Replica(model: model, communicator: communicator, loader: setup.loader, batch: config.batch,
                           learningRate: Float(config.learningRate), seed: config.seed, slabs: slabs)
@@ -76,7 +77,7 @@ final class TrainingSession {
     func forEachShareChunk(of table: SplitTable, over communicator: Communicator? = nil,
                            _ body: (_ positions: [Int], _ images: [Float]) throws -> Void) throws {
         let communicator = communicator ?? world
-        // A spatial group shares one part (spatial parallelism is central: `communicator` is the world).
+        // A spatial group shares one part (its ranks are consecutive in every communicator here).
         let groupSize = model.slab?.parts ?? 1
         let chunk = (config.batch + communicator.size / groupSize - 1) / (communicator.size / groupSize)
         try ShareChunks(count: table.count, chunk: chunk, communicator: communicator, groupSize: groupSize).forEach(

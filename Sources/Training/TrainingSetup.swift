@@ -34,6 +34,9 @@ struct TrainingSetup {
         self.run = run
         let config = run.config
         (loader, samples, grid) = try world.unanimously { () -> (ImageLoader, [SampleRecord], Grid3) in
+            guard world.size % config.spatial == 0 else {
+                throw TrainingError("training.spatial \(config.spatial) needs a rank count that is a multiple of \(config.spatial), got \(world.size)")
+            }
             guard FileManager.default.fileExists(atPath: run.datasetPath) else {
                 throw TrainingError("dataset \(run.datasetPath) does not exist (make one with 'simba generate')")
             }
@@ -51,7 +54,7 @@ struct TrainingSetup {
         }
         let samples = self.samples
         groups = (samples.map(\.group).max() ?? 0) + 1
-        layout = SiteLayout(count: (samples.map(\.site).max() ?? 0) + 1, worldSize: world.size)
+        layout = SiteLayout(count: (samples.map(\.site).max() ?? 0) + 1, worldSize: world.size, spatial: config.spatial)
         let trainingCounts = Dictionary(grouping: samples.filter { $0.split == .train }, by: \.site).mapValues(\.count)
         participantSamples = trainingCounts.filter { $0.value >= 1 }
         (training, validation, test) = try world.unanimously {

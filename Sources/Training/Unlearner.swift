@@ -65,7 +65,8 @@ final class Unlearner {
         } / Double(n)
         let hits = correctPredictions(model, labels: labels)
         let finite = try adversaryStep(share, table: table, replica: replica, started: started)
-        return (loss, hits, finite)
+        // A spatial group computes one loss: its leader counts it.
+        return replica.countsSamples ? (loss, hits, finite) : (0, 0, finite)
     }
 
     /// Steps (2) and (3) after the disease step; false when gradients were not finite.
@@ -94,6 +95,8 @@ final class Unlearner {
         let n = share.positions.count
         head.forward(replica.model.encoderOutput, batch: n)
         head.backward(labels: targets(share, table), weights: weights(share, table, scale: alpha * share.scale))
+        // Every rank of a spatial group computed the head alike: the leader's gradients count.
+        if !replica.countsSamples { head.gradients.fill(0) }
         replica.time.compute += Clock.seconds(since: started)
         try replica.allreduceGradients(head.gradients)
         guard areFinite(head.gradients) else { return false }

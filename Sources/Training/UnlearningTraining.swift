@@ -75,10 +75,10 @@ final class UnlearningTraining: DistributionStrategy {
         var totals = session.emptyValidationTotals()
         var adversary = [0.0, 0.0]
         let table = setup.validation, model = session.model, head = unlearner.head, target = unlearner.target
-        let weight = unlearner.weight
+        let weight = unlearner.weight, counts = session.replica.countsSamples
         try session.addValidation(of: table, to: &totals) { positions in
             head.forward(model.encoderOutput, batch: positions.count)
-            for (n, position) in positions.enumerated() {
+            for (n, position) in positions.enumerated() where counts {
                 let rowWeight = Double(weight(table, position))
                 if head.logitRow(sample: n).predicted == target(table, position) { adversary[0] += rowWeight }
                 adversary[1] += rowWeight

@@ -60,23 +60,25 @@ final class ExperimentCLITests: XCTestCase {
     /// wrote (`/memory/STAGE`), and summary.json and the report carry them.
     /// `simba run --spatial 2`: the layout says so, and each arm trains the
     /// model its 2-rank data-parallel run trains (< 1e-5; the shared
-    /// experiment above); an arm that cannot hold slabs is refused first.
+    /// experiment above), the group-models arm (local models, one per bias
+    /// group, both on the one group of 2) too; a rank count the groups do
+    /// not divide is refused before anything is written.
     func testSpatialRunTrainsTheArmsItsDataParallelRunTrains() throws {
         _ = try XCTUnwrap(Self.firstRun)
         let output = Self.folder.appendingPathComponent("spatial").path
-        let run = try SimbaProcess.run(["run", "--preset", "tiny", "-o", output, "--epochs", "2", "--arms", "biased,twin",
+        let run = try SimbaProcess.run(["run", "--preset", "tiny", "-o", output, "--epochs", "2", "--arms", "biased,twin,group-models",
                                         "--spatial", "2"], ranks: 2, timeout: 600)
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("each training sample on 2 ranks (spatial)"), run.stdout)
-        for arm in ["biased", "twin"] {
+        for arm in ["biased", "twin", "group-models"] {
             let difference = try python(TrainCLITests.relativeDifference,
                                         [path("run-\(arm).h5"), (output as NSString).appendingPathComponent("run-\(arm).h5")])
             XCTAssertLessThan(Double(difference.trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-5, arm)
         }
         let refused = try SimbaProcess.run(["run", "--preset", "tiny", "-o", output + "-refused", "--arms", "biased,group-models",
-                                            "--spatial", "2"], ranks: 2, timeout: 120)
+                                            "--spatial", "3"], ranks: 2, timeout: 120)
         XCTAssertNotEqual(refused.status, 0)
-        XCTAssertTrue(refused.stderr.contains("arm group-models: training.spatial: slabs of each sample train strategy central"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("training.spatial 3 needs a rank count that is a multiple of 3, got 2"), refused.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: output + "-refused"))
     }
 

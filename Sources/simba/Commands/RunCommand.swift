@@ -35,7 +35,7 @@ struct RunCommand: ClusterCommand {
     @Flag(help: "Replace the experiment in OUTDIR.") var overwrite = false
     @Option(help: "Override the most epochs per arm.") var epochs: Int?
     @Option(help: "Override the arms (comma-separated: \(ArmName.all.joined(separator: ", "))).") var arms: String?
-    @Option(help: "Override the ranks that train each sample together, each on a slab (central arms; 1: off).") var spatial: Int?
+    @Option(help: "Override the ranks that train each sample together, each on a slab (1: off).") var spatial: Int?
     @Option(help: ArgumentHelp("Group the ranks: G groups of R ranks run the arms and replicates side by side (1xN: one after another on all N).",
                                valueName: "GxR")) var layout: String?
 

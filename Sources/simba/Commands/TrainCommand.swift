@@ -20,9 +20,9 @@ struct TrainCommand: ClusterCommand {
             runs split the data into sites (the dataset's, --sites N \
             simulated ones, or the training split in tiny sites of \
             --site-samples N images each); ranks host sites in turn, or a site spans several \
-            ranks. Central runs with --spatial P train each sample on P ranks \
-            together, each holding a slab of the volume (halo exchange, the \
-            late blocks gathered), and deal the batch to the groups of P. Local runs end with a cross-site matrix (every site's best \
+            ranks. With --spatial P each sample trains on P ranks together, each \
+            holding a slab of the volume (halo exchange, the late blocks \
+            gathered); batches are dealt to the groups of P, and sites to them. Local runs end with a cross-site matrix (every site's best \
             model on every site's test split), printed and stored in the run file.
 
             Example:
@@ -49,7 +49,7 @@ struct TrainCommand: ClusterCommand {
     var strategy: String?
     @Option(help: "Override the number of simulated sites (0: the dataset's sites).") var sites: Int?
     @Option(help: "Override the training samples per simulated tiny site (0: off).") var siteSamples: Int?
-    @Option(help: "Override the ranks that train each sample together, each on a slab (central; 1: off).") var spatial: Int?
+    @Option(help: "Override the ranks that train each sample together, each on a slab (1: off).") var spatial: Int?
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
