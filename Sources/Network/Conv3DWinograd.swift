@@ -183,15 +183,28 @@ typealias Octet = SIMD8<Float>
 /// Four vectors along one axis of a tile.
 typealias Quad = (Octet, Octet, Octet, Octet)
 
+// The standard library's `loadUnaligned` and `storeBytes` of an Octet
+// stayed out-of-line calls inside the large transform loops, and every
+// call spilled the vector registers around it; a constant-size memcpy
+// compiles to the moves themselves (bitwise the same results; measured in
+// the README: training steps about 5% faster, forward unchanged).
+
 @inline(__always) private func loadOctet(_ pointer: UnsafePointer<Float>, _ count: Int) -> Octet {
-    if count == Octet.scalarCount { return UnsafeRawPointer(pointer).loadUnaligned(as: Octet.self) }
+    if count == Octet.scalarCount {
+        var lanes = Octet()
+        _ = withUnsafeMutableBytes(of: &lanes) { memcpy($0.baseAddress!, pointer, MemoryLayout<Octet>.size) }
+        return lanes
+    }
     var lanes = Octet()
     for i in 0..<count { lanes[i] = pointer[i] }
     return lanes
 }
 
 @inline(__always) private func storeOctet(_ lanes: Octet, _ pointer: UnsafeMutablePointer<Float>, _ count: Int) {
-    if count == Octet.scalarCount { UnsafeMutableRawPointer(pointer).storeBytes(of: lanes, as: Octet.self); return }
+    if count == Octet.scalarCount {
+        _ = withUnsafeBytes(of: lanes) { memcpy(pointer, $0.baseAddress!, MemoryLayout<Octet>.size) }
+        return
+    }
     for i in 0..<count { pointer[i] = lanes[i] }
 }
 
