@@ -63,9 +63,7 @@ public struct ExperimentRun {
     /// The grouping of a world of `ranks` ranks: `layout` if given, else simba's choice.
     public func layout(ranks: Int) throws -> ExperimentLayout {
         let count = chains().count
-        guard ranks % training.spatial == 0 else {
-            throw ExperimentError("training.spatial \(training.spatial) needs a rank count that is a multiple of \(training.spatial), got \(ranks)")
-        }
+        try checkWholeSpatialGroups(of: training.spatial, ranks: ranks)
         return try layout.map { try ExperimentLayout.parse($0, chains: count, ranks: ranks, spatial: training.spatial) }
             ?? ExperimentLayout.automatic(chains: count, ranks: ranks, spatial: training.spatial)
     }

@@ -138,7 +138,7 @@ extension HostedSites {
                 for site in hosted {
                     try load(site)
                     session.model.forward(images, batch: positions.count, mode: .eval)
-                    for (n, position) in positions.enumerated() where session.replica.countsSamples {
+                    for (n, position) in session.scoredRows(positions) {
                         scores[site * samples + position] = session.model.logitRow(sample: n).probability(of: 1)
                     }
                 }

@@ -1,6 +1,14 @@
 import Cluster
 import Network
 
+/// Refuses `ranks` that do not form whole spatial groups of `parts`
+/// (`simba train` and `simba run` check it before anything is written).
+public func checkWholeSpatialGroups(of parts: Int, ranks: Int) throws {
+    guard ranks % parts == 0 else {
+        throw TrainingError("training.spatial \(parts) needs a rank count that is a multiple of \(parts), got \(ranks)")
+    }
+}
+
 /// Spatial parallelism (`training.spatial`): consecutive ranks of a
 /// replica form groups of `parts` that train each sample together, each
 /// holding a slab of it (SlabPartition.swift). The batch is dealt to the
@@ -20,9 +28,7 @@ final class SlabGroup: SlabExchange {
 
     /// The group of `replica`'s rank: ranks r·parts ..< (r+1)·parts.
     init(replica: Communicator, parts: Int, configuration: SimbaCNNConfiguration) throws {
-        guard replica.size % parts == 0 else {
-            throw TrainingError("training.spatial \(parts) needs a rank count that is a multiple of \(parts), got \(replica.size)")
-        }
+        try checkWholeSpatialGroups(of: parts, ranks: replica.size)
         partition = try SlabPartition(configuration: configuration, parts: parts, index: replica.rank % parts)
         guard let communicator = try replica.split(color: replica.rank / parts, key: replica.rank) else {
             throw TrainingError("internal error: rank \(replica.rank) joined no spatial group")

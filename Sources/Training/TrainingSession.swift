@@ -89,6 +89,14 @@ final class TrainingSession {
             })
     }
 
+    /// The (row, position) pairs of a forwarded chunk this rank scores into
+    /// sums that are then added over the ranks: all of them, or none on a
+    /// spatial group's other ranks (a group computes each sample's logits
+    /// on every rank alike; its leader counts them once).
+    func scoredRows(_ positions: [Int]) -> EnumeratedSequence<[Int]> {
+        (replica.countsSamples ? positions : []).enumerated()
+    }
+
     /// Precise batch norm: each rank of `communicator` runs its share of
     /// `table` through calibrate-mode forwards; one allreduce sums the statistics.
     func calibrateBatchNorm(on table: SplitTable, over communicator: Communicator) throws {
@@ -137,7 +145,7 @@ final class TrainingSession {
                        to totals: inout ValidationTotals, alsoScore: ((_ positions: [Int]) -> Void)? = nil) throws {
         try forEachShareChunk(of: table, over: communicator) { positions, images in
             model.forward(images, batch: positions.count, mode: .eval)
-            for (n, position) in positions.enumerated() where replica.countsSamples {
+            for (n, position) in scoredRows(positions) {
                 totals.add(model.logitRow(sample: n), label: table.labels[position], weight: table.weights[position],
                            group: table.groups[position], site: table.sites[position])
             }

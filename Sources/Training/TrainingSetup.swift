@@ -34,9 +34,7 @@ struct TrainingSetup {
         self.run = run
         let config = run.config
         (loader, samples, grid) = try world.unanimously { () -> (ImageLoader, [SampleRecord], Grid3) in
-            guard world.size % config.spatial == 0 else {
-                throw TrainingError("training.spatial \(config.spatial) needs a rank count that is a multiple of \(config.spatial), got \(world.size)")
-            }
+            try checkWholeSpatialGroups(of: config.spatial, ranks: world.size)
             guard FileManager.default.fileExists(atPath: run.datasetPath) else {
                 throw TrainingError("dataset \(run.datasetPath) does not exist (make one with 'simba generate')")
             }

@@ -75,10 +75,10 @@ final class UnlearningTraining: DistributionStrategy {
         var totals = session.emptyValidationTotals()
         var adversary = [0.0, 0.0]
         let table = setup.validation, model = session.model, head = unlearner.head, target = unlearner.target
-        let weight = unlearner.weight, counts = session.replica.countsSamples
+        let weight = unlearner.weight, session = session
         try session.addValidation(of: table, to: &totals) { positions in
             head.forward(model.encoderOutput, batch: positions.count)
-            for (n, position) in positions.enumerated() where counts {
+            for (n, position) in session.scoredRows(positions) {
                 let rowWeight = Double(weight(table, position))
                 if head.logitRow(sample: n).predicted == target(table, position) { adversary[0] += rowWeight }
                 adversary[1] += rowWeight
