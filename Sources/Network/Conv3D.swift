@@ -55,11 +55,11 @@ public enum Conv3DAlgorithm: Sendable {
     /// Patches gathered a chunk of rows at a time, one sgemm per chunk (a
     /// one-channel layer gathers them tap-major: Conv3DSingleChannel.swift).
     case im2col
-    /// Winograd F(2×2×2, 3×3×3), 64 sgemms per chunk of tiles (Conv3DWinograd.swift).
+    /// Winograd F(2×2×2, 3×3×3), 64 matrix products per chunk of tiles (Conv3DWinograd.swift).
     case winograd
 
     /// Winograd wherever its 64 small products are still large enough for
-    /// sgemm to run well: several channels and a few hundred tiles. The
+    /// the products to run well: several channels and a few hundred tiles. The
     /// layers below that (the last block of a small input) are cheap either way.
     public static func automatic(for shape: Conv3DShape) -> Conv3DAlgorithm {
         shape.inChannels >= minimumWinogradChannels && shape.winogradTiles >= minimumWinogradTiles ? .winograd : .im2col

@@ -14,7 +14,9 @@ import Darwin
 // 8 · 27 = 216. Over the channels the 64 element-wise products are 64
 // matrix products, one per transform point ξ:
 //     M[ξ] (tiles × Cout) = U[ξ] (tiles × Cin) · V[ξ] (Cin × Cout),
-// which run as sgemm. The two backward products follow by the chain rule
+// which run as AVX-512 products that read the tiles where they lie, or as
+// sgemm on CPUs without AVX-512 (WinogradProducts.swift). The two backward
+// products follow by the chain rule
 // through the same linear maps (no flipped kernel):
 //     dV[ξ] += U[ξ]ᵀ · dM[ξ],  dU[ξ] = dM[ξ] · V[ξ]ᵀ,  with dM = A dY Aᵀ,
 // then dW = Gᵀ dV G and dD = B dU Bᵀ added over overlapping input tiles.
@@ -25,7 +27,7 @@ import Darwin
 // Tiles are processed in chunks of lines of tiles along z. A chunk's
 // transformed tiles U and products M are stored tile-major ([tiles][64][C]):
 // a transform reads or writes one tile's 64 points as one block, and each
-// sgemm walks its point's rows with a stride of 64·C (measured at 64³,
+// product walks its point's rows with a stride of 64·C (measured with sgemm at 64³,
 // block 2: forward 65 ms instead of 79 ms with [64][tiles][C], backward
 // 110 ms instead of 135 ms; `simba bench conv`). Transforms run on eight
 // channels at a time through a 4×4×4 block of vectors, the point
@@ -45,8 +47,8 @@ struct WinogradTiling {
     let linesPerChunk: Int
 
     /// Tiles per chunk: small enough that a chunk's transformed tiles stay
-    /// in cache between the transform and the sgemms, large enough for
-    /// sgemm to see a hundred rows. A chunk holds at least one line.
+    /// in cache between the transform and the products, large enough for
+    /// the products to see a hundred rows. A chunk holds at least one line.
     static let preferredChunkTiles = 128
 
     init(_ shape: Conv3DShape, preferredChunkTiles: Int = Self.preferredChunkTiles) {
@@ -114,7 +116,7 @@ struct WinogradTiling {
 }
 
 /// Zeroed floats on 2 MiB-aligned memory that Linux is asked to back with
-/// huge pages: each sgemm strides through the whole chunk, one row per
+/// huge pages: each product strides through the whole chunk, one row per
 /// 4 KiB page or more, which would otherwise thrash the TLB.
 final class HugePageFloats {
     let count: Int
@@ -141,12 +143,17 @@ final class WinogradBuffers {
     let preferredChunkTiles: Int
     private(set) var tiles: HugePageFloats    // U or dU: [chunk tiles][64][Cin]
     private(set) var products: HugePageFloats // M or dM: [chunk tiles][64][Cout]
-    private(set) var kernel: Tensor         // V: [64][Cin][Cout]
+    private(set) var kernel: Tensor         // V: [64][Cin][Cout], or Vᵀ [64][Cout][Cin] (see WinogradProducts)
     private(set) var kernelGradient: Tensor // dV: [64][Cin][Cout]
+    /// The untransformed kernel transposed, [27][Cout][Cin], where the products need Vᵀ.
+    private(set) var transposedKernel: Tensor
+    let multiplication: WinogradProducts
 
     /// Sized for all of `shapes`.
-    init(for shapes: [Conv3DShape] = [], preferredChunkTiles: Int = WinogradTiling.preferredChunkTiles) {
+    init(for shapes: [Conv3DShape] = [], preferredChunkTiles: Int = WinogradTiling.preferredChunkTiles,
+         multiplication: WinogradProducts = .fastest) {
         self.preferredChunkTiles = preferredChunkTiles
+        self.multiplication = multiplication
         var tileFloats = 0, productFloats = 0, kernelFloats = 0
         for shape in shapes {
             let tiles = WinogradTiling(shape, preferredChunkTiles: preferredChunkTiles).chunkTiles
@@ -156,6 +163,7 @@ final class WinogradBuffers {
         }
         tiles = HugePageFloats(count: tileFloats); products = HugePageFloats(count: productFloats)
         kernel = Tensor(shape: [kernelFloats]); kernelGradient = Tensor(shape: [kernelFloats])
+        transposedKernel = Tensor(shape: [multiplication.transposesKernel ? kernelFloats / winogradPoints * 27 : 0])
     }
 
     /// The layer's tiling, with every buffer large enough for it.
@@ -170,6 +178,7 @@ final class WinogradBuffers {
         let kernelFloats = winogradPoints * shape.inChannels * shape.outChannels
         kernel = grown(kernel, kernelFloats)
         kernelGradient = grown(kernelGradient, kernelFloats)
+        if multiplication.transposesKernel { transposedKernel = grown(transposedKernel, 27 * shape.inChannels * shape.outChannels) }
         return tiling
     }
 }
@@ -410,11 +419,7 @@ func winogradConv3dForward(
         let tiles = count * tiling.tilesZ
         transformTiles(of: input, side: .input, channels: cin, inputLine, tiling: tiling, lines: first, count: count,
                        into: u)
-        for point in 0..<winogradPoints {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(cout), Int32(cin),
-                        1, u + point * cin, Int32(winogradPoints * cin), v + point * cin * cout, Int32(cout),
-                        0, m + point * cout, Int32(winogradPoints * cout))
-        }
+        buffers.multiplication.products(tiles: tiles, cin: cin, cout: cout, u: u, v: v, into: m)
         untransformTiles(m, side: .output, channels: cout, outputLine, adding: false, tiling: tiling,
                          lines: first, count: count, into: out)
     } finished: { first, count in
@@ -438,7 +443,13 @@ func winogradConv3dBackward(
     // one buffer serves every layer, and a layer's U at 1 mm would be
     // gigabytes; the price is one more input and kernel transform per step.
     if let dInput {
-        transformKernel(kernel, length: cin * cout, into: v)
+        if buffers.multiplication.transposesKernel {
+            let transposed = buffers.transposedKernel.data
+            transposeEachTap(kernel, taps: 27, rows: cin, columns: cout, into: transposed)
+            transformKernel(transposed, length: cin * cout, into: v)
+        } else {
+            transformKernel(kernel, length: cin * cout, into: v)
+        }
         dInput.update(repeating: 0, count: shape.rows * cin)
     }
     tiling.forEachChunk { first, count in
@@ -447,19 +458,10 @@ func winogradConv3dBackward(
                        into: u)
         transformTiles(of: dOut, side: .output, channels: cout, outputTransposeLine, tiling: tiling, lines: first,
                        count: count, into: dm)
-        for point in 0..<winogradPoints {
-            // dV[ξ] (Cin × Cout) += U[ξ]ᵀ · dM[ξ]
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cin), Int32(cout), Int32(tiles),
-                        1, u + point * cin, Int32(winogradPoints * cin), dm + point * cout, Int32(winogradPoints * cout),
-                        1, dv + point * cin * cout, Int32(cout))
-        }
+        buffers.multiplication.addKernelProducts(tiles: tiles, cin: cin, cout: cout, u: u, dm: dm, into: dv)
         guard let dInput else { return }
-        for point in 0..<winogradPoints {
-            // dU[ξ] (tiles × Cin) = dM[ξ] · V[ξ]ᵀ, over U (consumed above)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tiles), Int32(cin), Int32(cout),
-                        1, dm + point * cout, Int32(winogradPoints * cout), v + point * cin * cout, Int32(cout),
-                        0, u + point * cin, Int32(winogradPoints * cin))
-        }
+        // dU over U, consumed above.
+        buffers.multiplication.inputProducts(tiles: tiles, cin: cin, cout: cout, dm: dm, kernel: v, into: u)
         untransformTiles(u, side: .input, channels: cin, inputTransposeLine, adding: true, tiling: tiling,
                          lines: first, count: count, into: dInput)
     } finished: { _, _ in }

@@ -1,0 +1,108 @@
+import CBLAS
+import CWinogradProducts
+import Foundation
+
+/// How a Winograd layer computes its 64 matrix products per chunk of tiles
+/// (Conv3DWinograd.swift): with OpenBLAS's sgemm on any CPU, or with simba's
+/// AVX-512 kernel (Sources/CWinogradProducts), which reads the transformed
+/// tiles where they lie instead of packing them and runs the thin products
+/// at two to three times sgemm's rate on the CPUs that have it (measured in
+/// the README). Both compute the same sums up to float reassociation.
+public enum WinogradProducts: String, Sendable, CaseIterable {
+    case sgemm
+    case avx512
+
+    /// avx512 where this CPU has it, unless the environment variable
+    /// SIMBA_WINOGRAD_PRODUCTS=sgemm asks for sgemm (to time the two side by side).
+    public static let fastest: WinogradProducts = {
+        let available = simba_strided_products_available()
+        let asked = ProcessInfo.processInfo.environment["SIMBA_WINOGRAD_PRODUCTS"].flatMap(WinogradProducts.init(rawValue:))
+        return asked == .sgemm || !available ? .sgemm : .avx512
+    }()
+
+    /// What `simba info` says of the choice.
+    public var summary: String {
+        switch self {
+        case .avx512: return "avx512 (simba's AVX-512 kernel)"
+        case .sgemm: return Self.avx512Available ? "sgemm (SIMBA_WINOGRAD_PRODUCTS=sgemm)" : "sgemm (this CPU has no AVX-512F)"
+        }
+    }
+
+    /// Whether this CPU runs the avx512 products.
+    public static var avx512Available: Bool { simba_strided_products_available() }
+
+    /// M[ξ] (tiles × Cout) = U[ξ] (tiles × Cin) · V[ξ] (Cin × Cout) for every
+    /// point ξ, on tile-major U and M ([tiles][64][C]) and V [64][Cin][Cout].
+    func products(tiles: Int, cin: Int, cout: Int, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                  into m: UnsafeMutablePointer<Float>) {
+        for point in 0..<winogradPoints {
+            let a = u + point * cin, b = v + point * cin * cout, c = m + point * cout
+            switch self {
+            case .sgemm:
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(cout), Int32(cin),
+                            1, a, Int32(winogradPoints * cin), b, Int32(cout), 0, c, Int32(winogradPoints * cout))
+            case .avx512:
+                simba_strided_products(tiles, cout, cin, a, winogradPoints * cin, 1, b, cout, c, winogradPoints * cout,
+                                       false)
+            }
+        }
+    }
+
+    /// dV[ξ] (Cin × Cout) += U[ξ]ᵀ · dM[ξ] for every point ξ.
+    func addKernelProducts(tiles: Int, cin: Int, cout: Int, u: UnsafePointer<Float>, dm: UnsafePointer<Float>,
+                           into dv: UnsafeMutablePointer<Float>) {
+        for point in 0..<winogradPoints {
+            let a = u + point * cin, b = dm + point * cout, c = dv + point * cin * cout
+            switch self {
+            case .sgemm:
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cin), Int32(cout), Int32(tiles),
+                            1, a, Int32(winogradPoints * cin), b, Int32(winogradPoints * cout), 1, c, Int32(cout))
+            case .avx512:
+                simba_strided_products(cin, cout, tiles, a, 1, winogradPoints * cin, b, winogradPoints * cout, c, cout,
+                                       true)
+            }
+        }
+    }
+
+    /// dU[ξ] (tiles × Cin) = dM[ξ] · V[ξ]ᵀ for every point ξ, from the
+    /// transformed kernel, laid out as `transposesKernel` says.
+    func inputProducts(tiles: Int, cin: Int, cout: Int, dm: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+                       into du: UnsafeMutablePointer<Float>) {
+        for point in 0..<winogradPoints {
+            let a = dm + point * cout, c = du + point * cin
+            switch self {
+            case .sgemm:
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tiles), Int32(cin), Int32(cout),
+                            1, a, Int32(winogradPoints * cout), kernel + point * cin * cout, Int32(cout),
+                            0, c, Int32(winogradPoints * cin))
+            case .avx512:
+                simba_strided_products(tiles, cin, cout, a, winogradPoints * cout, 1, kernel + point * cout * cin, cin,
+                                       c, winogradPoints * cin, false)
+            }
+        }
+    }
+
+    /// inputProducts reads V [64][Cin][Cout] for sgemm (which transposes it
+    /// as it packs) and Vᵀ [64][Cout][Cin] for avx512 (whose rows of b are
+    /// the kernel's rows).
+    var transposesKernel: Bool { self == .avx512 }
+}
+
+/// out [taps][columns][rows] = kernel [taps][rows][columns], in blocks that
+/// keep both sides' cache lines in use.
+func transposeEachTap(_ kernel: UnsafePointer<Float>, taps: Int, rows: Int, columns: Int,
+                      into out: UnsafeMutablePointer<Float>) {
+    let block = 16
+    for tap in 0..<taps {
+        let from = kernel + tap * rows * columns, to = out + tap * rows * columns
+        for row0 in stride(from: 0, to: rows, by: block) {
+            for column0 in stride(from: 0, to: columns, by: block) {
+                for row in row0..<Swift.min(row0 + block, rows) {
+                    for column in column0..<Swift.min(column0 + block, columns) {
+                        to[column * rows + row] = from[row * columns + column]
+                    }
+                }
+            }
+        }
+    }
+}
