@@ -36,9 +36,9 @@ let package = Package(
         .systemLibrary(name: "CNIfTI1", path: "Sources/CNIfTI1",
                        providers: [.apt(["libnifti2-dev"])]),
 
-        // The Winograd layers' matrix products on AVX-512 (chosen at run time;
+        // The convolutions' thin matrix products on AVX-512 (chosen at run time;
         // elsewhere sgemm). Optimised in debug builds too, as the kernels are.
-        .target(name: "CWinogradProducts", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        .target(name: "CConvolutionProducts", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
 
         // Bounds on what an input may make simba allocate or read: this
         // node's memory, regular files of bounded size.
@@ -53,7 +53,7 @@ let package = Package(
 
         // The SimBA CNN: layers with hand-written forward/backward, Adam,
         // one flat parameter and one flat gradient buffer.
-        .target(name: "Network", dependencies: ["CBLAS", "CWinogradProducts", "Randomness", "Limits"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Network", dependencies: ["CBLAS", "CConvolutionProducts", "Randomness", "Limits"], swiftSettings: optimizedEvenInDebug),
 
         // Seeded random streams and distributions (deterministic across ranks).
         .target(name: "Randomness"),
@@ -102,7 +102,7 @@ let package = Package(
         .testTarget(name: "RandomnessTests", dependencies: ["Randomness"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "YAMLConfig", "Storage", "Cluster", "Volumes"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Randomness", "Network"]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "CWinogradProducts", "Randomness"]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "CConvolutionProducts", "Randomness"]),
         .testTarget(name: "VolumesTests", dependencies: ["Volumes"]),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting"]),
         .testTarget(name: "ExperimentTests", dependencies: ["Experiment", "Analysis", "Storage", "Training", "Network", "Synthesis", "Limits",

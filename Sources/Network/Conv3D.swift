@@ -89,6 +89,8 @@ public final class ConvolutionScratch {
     public let capacity: Int
     /// Transformed tiles and kernels of the Winograd layers.
     let winograd: WinogradBuffers
+    /// How the Winograd and one-channel layers multiply.
+    var products: ConvolutionProducts { winograd.multiplication }
 
     public static let preferredChunkFloats = 1 << 18
     public static let minimumChunkRows = 256

@@ -1,5 +1,3 @@
-import CBLAS
-
 // The first layer (one input channel) through im2col laid out tap-major.
 //
 // Conv3D.swift's im2col writes each voxel's patch as a row: for one input
@@ -11,8 +9,9 @@ import CBLAS
 // Laid out tap-major instead — [27][rows], one row of the matrix per tap —
 // the values of one tap along a line of voxels (fixed sample, x, y; z runs)
 // are a contiguous run of the input line at offset (dx, dy), shifted by dz:
-// each line's patches are 27 copies of gz floats. sgemm reads the matrix
-// transposed for the forward pass and as it is for the kernel gradient.
+// each line's patches are 27 copies of gz floats. The products
+// (ConvolutionProducts) read the matrix transposed for the forward pass and
+// as it is for the kernel gradient.
 // With this the layer took 27 ms forward and 25 ms for the kernel gradient.
 // (A direct SIMD kernel, 27 broadcast taps × 8 channels × 4 voxels, reached
 // only ~33 GFLOP/s: SSE, the baseline x86-64 target, without FMA; OpenBLAS
@@ -118,11 +117,8 @@ func singleChannelConv3dForward(
     precondition(shape.inChannels == 1, "the tap-major kernels are for one input channel")
     let cout = shape.outChannels
     forEachTapMajorChunk(shape, input: input, scratch: scratch) { first, count, lda in
-        // out[T, Cout] = columns[27, T]ᵀ · kernel[27, Cout]
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                    Int32(count), Int32(cout), 27,
-                    1, scratch.columns.data, Int32(lda), kernel, Int32(cout),
-                    0, out + first * cout, Int32(cout))
+        scratch.products.tapMajorForward(rows: count, cout: cout, patches: scratch.columns.data, patchStride: lda,
+                                         kernel: kernel, into: out + first * cout)
         afterEachChunk(first, count)
     }
 }
@@ -136,10 +132,7 @@ func singleChannelConv3dKernelGradient(
     precondition(shape.inChannels == 1, "the tap-major kernels are for one input channel")
     let cout = shape.outChannels
     forEachTapMajorChunk(shape, input: input, scratch: scratch) { first, count, lda in
-        // dKernel[27, Cout] += columns[27, T] · dOut[T, Cout]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                    27, Int32(cout), Int32(count),
-                    1, scratch.columns.data, Int32(lda), dOut + first * cout, Int32(cout),
-                    1, dKernel, Int32(cout))
+        scratch.products.tapMajorKernelGradient(rows: count, cout: cout, patches: scratch.columns.data,
+                                                patchStride: lda, dOut: dOut + first * cout, into: dKernel)
     }
 }

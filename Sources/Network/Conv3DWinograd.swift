@@ -15,7 +15,7 @@ import Darwin
 // matrix products, one per transform point ξ:
 //     M[ξ] (tiles × Cout) = U[ξ] (tiles × Cin) · V[ξ] (Cin × Cout),
 // which run as AVX-512 products that read the tiles where they lie, or as
-// sgemm on CPUs without AVX-512 (WinogradProducts.swift). The two backward
+// sgemm on CPUs without AVX-512 (ConvolutionProducts.swift). The two backward
 // products follow by the chain rule
 // through the same linear maps (no flipped kernel):
 //     dV[ξ] += U[ξ]ᵀ · dM[ξ],  dU[ξ] = dM[ξ] · V[ξ]ᵀ,  with dM = A dY Aᵀ,
@@ -143,15 +143,15 @@ final class WinogradBuffers {
     let preferredChunkTiles: Int
     private(set) var tiles: HugePageFloats    // U or dU: [chunk tiles][64][Cin]
     private(set) var products: HugePageFloats // M or dM: [chunk tiles][64][Cout]
-    private(set) var kernel: Tensor         // V: [64][Cin][Cout], or Vᵀ [64][Cout][Cin] (see WinogradProducts)
+    private(set) var kernel: Tensor         // V: [64][Cin][Cout], or Vᵀ [64][Cout][Cin] (see ConvolutionProducts)
     private(set) var kernelGradient: Tensor // dV: [64][Cin][Cout]
     /// The untransformed kernel transposed, [27][Cout][Cin], where the products need Vᵀ.
     private(set) var transposedKernel: Tensor
-    let multiplication: WinogradProducts
+    let multiplication: ConvolutionProducts
 
     /// Sized for all of `shapes`.
     init(for shapes: [Conv3DShape] = [], preferredChunkTiles: Int = WinogradTiling.preferredChunkTiles,
-         multiplication: WinogradProducts = .fastest) {
+         multiplication: ConvolutionProducts = .fastest) {
         self.preferredChunkTiles = preferredChunkTiles
         self.multiplication = multiplication
         var tileFloats = 0, productFloats = 0, kernelFloats = 0

@@ -12,9 +12,9 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("MPI_THREAD_"), result.stdout)
         XCTAssertTrue(result.stdout.contains("yes (MPI-IO)"), result.stdout)
         XCTAssertTrue(result.stdout.contains("1 per rank"), result.stdout)
-        // Which Winograd products run: the AVX-512 kernel or sgemm, and why.
-        XCTAssertTrue(result.stdout.contains("Winograd products  avx512 (")
-                      || result.stdout.contains("Winograd products  sgemm ("), result.stdout)
+        // Which convolution products run: the AVX-512 kernel or sgemm, and why.
+        XCTAssertTrue(result.stdout.contains("conv products  avx512 (")
+                      || result.stdout.contains("conv products  sgemm ("), result.stdout)
         XCTAssertTrue(result.stdout.contains("Colin27 + AAL"), result.stdout)
         // Rank 0 alone speaks.
         XCTAssertEqual(result.stdout.components(separatedBy: "HDF5 parallel").count, 2, result.stdout)

@@ -42,7 +42,7 @@ struct InfoCommand: ClusterCommand {
             ("hdf5_parallel", "HDF5 parallel", HDF5Library.isParallel ? "yes (MPI-IO)" : "no"),
             ("openblas_version", "OpenBLAS", "\(BLASLibrary.version) (\(BLASLibrary.coreName) kernels)"),
             ("openblas_threads_per_rank", "BLAS threads", "\(threads) per rank"),
-            ("winograd_products", "Winograd products", WinogradProducts.fastest.summary),
+            ("convolution_products", "conv products", ConvolutionProducts.fastest.summary),
             ("template", "template", templateDescription),
         ]
         if json {

@@ -1,14 +1,14 @@
-import CWinogradProducts
+import CConvolutionProducts
 import Randomness
 import XCTest
 @testable import Network
 
-/// The AVX-512 products of the Winograd layers (Sources/CWinogradProducts)
+/// The AVX-512 products of the Winograd layers (Sources/CConvolutionProducts)
 /// against plain loops, and the Winograd convolution computed with them
 /// against the one computed with sgemm and against the naive convolution.
-final class WinogradProductsTests: XCTestCase {
+final class ConvolutionProductsTests: XCTestCase {
     func skipUnlessAVX512() throws {
-        try XCTSkipUnless(WinogradProducts.avx512Available, "this CPU has no AVX-512F")
+        try XCTSkipUnless(ConvolutionProducts.avx512Available, "this CPU has no AVX-512F")
     }
 
     /// c = (accumulate ? c : 0) + Σₚ a[i·aRow + p·aDepth] · b[p·ldb + j], in Double.
@@ -98,55 +98,74 @@ final class WinogradProductsTests: XCTestCase {
     }
 
     // The wide odd shape of Conv3DTests (partial tiles, 20 → 18 channels,
-    // chunks ending inside slabs), once with each multiplication: both
-    // against the naive convolution, and against each other.
+    // chunks ending inside slabs) by Winograd, and a one-channel first layer
+    // (33 filters: a partial third vector) in chunks of a few lines, once
+    // with each multiplication: both against the naive convolution, and
+    // against each other.
     let wide = Conv3DShape(batch: 2, grid: Grid3(7, 5, 8), inChannels: 20, outChannels: 18)
+    let single = Conv3DShape(batch: 2, grid: Grid3(6, 5, 9), inChannels: 1, outChannels: 33)
 
-    func convolution(_ multiplication: WinogradProducts, chunkTiles: Int)
+    func inputs(_ shape: Conv3DShape) -> (input: [Float], kernel: [Float], dOut: [Float]) {
+        (randomValues(shape.rows * shape.inChannels, seed: 61), randomValues(shape.kernelCount, seed: 62, scale: 0.2),
+         randomValues(shape.rows * shape.outChannels, seed: 63))
+    }
+
+    /// Forward, input gradient (Winograd only: the first layer has none in
+    /// training) and kernel gradient of `shape` computed with `multiplication`.
+    func convolution(_ shape: Conv3DShape, _ multiplication: ConvolutionProducts, chunkTiles: Int = 20)
         -> (out: [Float], dInput: [Float], dKernel: [Float]) {
-        let scratch = ConvolutionScratch(capacity: 0, winograd: WinogradBuffers(preferredChunkTiles: chunkTiles,
-                                                                                multiplication: multiplication))
-        let input = randomValues(wide.rows * wide.inChannels, seed: 61)
-        let kernel = randomValues(wide.kernelCount, seed: 62, scale: 0.2)
-        let dOut = randomValues(wide.rows * wide.outChannels, seed: 63)
-        var out = [Float](repeating: .nan, count: wide.rows * wide.outChannels)
+        let winograd = shape.inChannels > 1
+        let scratch = ConvolutionScratch(capacity: winograd ? 0 : 27 * shape.grid.z * 3,
+                                         winograd: WinogradBuffers(preferredChunkTiles: chunkTiles,
+                                                                   multiplication: multiplication))
+        XCTAssertEqual(scratch.products, multiplication)
+        let (input, kernel, dOut) = inputs(shape)
+        var out = [Float](repeating: .nan, count: shape.rows * shape.outChannels)
         var dInput = [Float](repeating: .nan, count: input.count)
-        var dKernel = [Float](repeating: 0, count: wide.kernelCount)
+        var dKernel = [Float](repeating: 0, count: shape.kernelCount)
         withPointers(&out) { o in
-            conv3dForward(out: o, input: input, kernel: kernel, bias: nil, shape: wide, scratch: scratch,
-                          algorithm: .winograd)
+            conv3dForward(out: o, input: input, kernel: kernel, bias: nil, shape: shape, scratch: scratch,
+                          algorithm: winograd ? .winograd : .im2col)
         }
-        withPointers(&dInput) { di in withPointers(&dKernel) { dk in
-            conv3dBackward(dInput: di, dKernel: dk, dBias: nil, dOut: dOut, input: input, kernel: kernel, shape: wide,
-                           scratch: scratch, algorithm: .winograd)
-        }}
+        withPointers(&dKernel) { dk in
+            if winograd {
+                withPointers(&dInput) { di in
+                    conv3dBackward(dInput: di, dKernel: dk, dBias: nil, dOut: dOut, input: input, kernel: kernel,
+                                   shape: shape, scratch: scratch, algorithm: .winograd)
+                }
+            } else {
+                singleChannelConv3dKernelGradient(dKernel: dk, dOut: dOut, input: input, shape: shape, scratch: scratch)
+            }
+        }
         return (out, dInput, dKernel)
     }
 
     func testBothMultiplicationsComputeTheNaiveConvolution() throws {
         try skipUnlessAVX512()
-        let input = randomValues(wide.rows * wide.inChannels, seed: 61)
-        let kernel = randomValues(wide.kernelCount, seed: 62, scale: 0.2)
-        let dOut = randomValues(wide.rows * wide.outChannels, seed: 63)
-        let expected = referenceConvolution(input: input, kernel: kernel,
-                                            bias: [Float](repeating: 0, count: wide.outChannels), batch: 2,
-                                            grid: wide.grid, inChannels: 20, outChannels: 18)
-        let gradients = referenceConvolutionGradients(input: input, kernel: kernel, dOut: dOut, batch: 2,
-                                                      grid: wide.grid, inChannels: 20, outChannels: 18)
-        let sgemm = convolution(.sgemm, chunkTiles: 20), avx512 = convolution(.avx512, chunkTiles: 20)
-        for (label, result) in [("sgemm", sgemm), ("avx512", avx512)] {
-            assertClose(result.out, expected, tolerance: 1e-5, "\(label) forward")
-            assertClose(result.dInput, gradients.dInput, tolerance: 1e-5, "\(label) dInput")
-            assertClose(result.dKernel, gradients.dKernel, tolerance: 1e-4, "\(label) dKernel")
+        for shape in [wide, single] {
+            let (input, kernel, dOut) = inputs(shape)
+            let expected = referenceConvolution(input: input, kernel: kernel,
+                                                bias: [Float](repeating: 0, count: shape.outChannels),
+                                                batch: shape.batch, grid: shape.grid, inChannels: shape.inChannels,
+                                                outChannels: shape.outChannels)
+            let gradients = referenceConvolutionGradients(input: input, kernel: kernel, dOut: dOut, batch: shape.batch,
+                                                          grid: shape.grid, inChannels: shape.inChannels,
+                                                          outChannels: shape.outChannels)
+            let sgemm = convolution(shape, .sgemm), avx512 = convolution(shape, .avx512)
+            for (label, result) in [("sgemm", sgemm), ("avx512", avx512)] {
+                assertClose(result.out, expected, tolerance: 1e-5, "\(label) forward, \(shape.inChannels) channels")
+                assertClose(result.dKernel, gradients.dKernel, tolerance: 1e-4, "\(label) dKernel")
+                if shape.inChannels > 1 { assertClose(result.dInput, gradients.dInput, tolerance: 1e-5, "\(label) dInput") }
+            }
+            assertClose(avx512.out, sgemm.out, tolerance: 1e-5, "forward, avx512 against sgemm")
+            assertClose(avx512.dKernel, sgemm.dKernel, tolerance: 1e-4, "dKernel, avx512 against sgemm")
+            if shape.inChannels > 1 { assertClose(avx512.dInput, sgemm.dInput, tolerance: 1e-5, "dInput, avx512 against sgemm") }
         }
-        assertClose(avx512.out, sgemm.out, tolerance: 1e-5, "forward, avx512 against sgemm")
-        assertClose(avx512.dInput, sgemm.dInput, tolerance: 1e-5, "dInput, avx512 against sgemm")
-        assertClose(avx512.dKernel, sgemm.dKernel, tolerance: 1e-4, "dKernel, avx512 against sgemm")
     }
 
     func testAVX512ResultsDoNotDependOnTheChunkSize() throws {
         try skipUnlessAVX512()
-        let small = convolution(.avx512, chunkTiles: 20), large = convolution(.avx512, chunkTiles: 1000)
+        let small = convolution(wide, .avx512, chunkTiles: 20), large = convolution(wide, .avx512, chunkTiles: 1000)
         XCTAssertEqual(small.out, large.out)
         XCTAssertEqual(small.dInput, large.dInput)
         XCTAssertEqual(small.dKernel, large.dKernel)

@@ -1,4 +1,4 @@
-#include "winograd_products.h"
+#include "convolution_products.h"
 
 // One register tile: up to 24 accumulators of AVX-512's 32 registers, 6 rows
 // of c × 4 vectors of 16 columns, or 12 rows × 2 vectors where c is at most

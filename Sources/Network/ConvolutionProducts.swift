@@ -1,22 +1,24 @@
 import CBLAS
-import CWinogradProducts
+import CConvolutionProducts
 import Foundation
 
-/// How a Winograd layer computes its 64 matrix products per chunk of tiles
-/// (Conv3DWinograd.swift): with OpenBLAS's sgemm on any CPU, or with simba's
-/// AVX-512 kernel (Sources/CWinogradProducts), which reads the transformed
-/// tiles where they lie instead of packing them and runs the thin products
-/// at two to three times sgemm's rate on the CPUs that have it (measured in
-/// the README). Both compute the same sums up to float reassociation.
-public enum WinogradProducts: String, Sendable, CaseIterable {
+/// How the convolutions compute their thin matrix products — a Winograd
+/// layer's 64 per chunk of tiles (Conv3DWinograd.swift) and the one-channel
+/// first layer's 27-tap ones (Conv3DSingleChannel.swift): with OpenBLAS's
+/// sgemm on any CPU, or with simba's AVX-512 kernel
+/// (Sources/CConvolutionProducts), which reads the matrices where they lie
+/// instead of packing them and runs these thin shapes at two to three times
+/// sgemm's rate on the CPUs that have it (measured in the README). Both
+/// compute the same sums up to float reassociation.
+public enum ConvolutionProducts: String, Sendable, CaseIterable {
     case sgemm
     case avx512
 
     /// avx512 where this CPU has it, unless the environment variable
-    /// SIMBA_WINOGRAD_PRODUCTS=sgemm asks for sgemm (to time the two side by side).
-    public static let fastest: WinogradProducts = {
+    /// SIMBA_CONV_PRODUCTS=sgemm asks for sgemm (to time the two side by side).
+    public static let fastest: ConvolutionProducts = {
         let available = simba_strided_products_available()
-        let asked = ProcessInfo.processInfo.environment["SIMBA_WINOGRAD_PRODUCTS"].flatMap(WinogradProducts.init(rawValue:))
+        let asked = ProcessInfo.processInfo.environment["SIMBA_CONV_PRODUCTS"].flatMap(ConvolutionProducts.init(rawValue:))
         return asked == .sgemm || !available ? .sgemm : .avx512
     }()
 
@@ -24,7 +26,7 @@ public enum WinogradProducts: String, Sendable, CaseIterable {
     public var summary: String {
         switch self {
         case .avx512: return "avx512 (simba's AVX-512 kernel)"
-        case .sgemm: return Self.avx512Available ? "sgemm (SIMBA_WINOGRAD_PRODUCTS=sgemm)" : "sgemm (this CPU has no AVX-512F)"
+        case .sgemm: return Self.avx512Available ? "sgemm (SIMBA_CONV_PRODUCTS=sgemm)" : "sgemm (this CPU has no AVX-512F)"
         }
     }
 
@@ -79,6 +81,33 @@ public enum WinogradProducts: String, Sendable, CaseIterable {
                 simba_strided_products(tiles, cin, cout, a, winogradPoints * cout, 1, kernel + point * cout * cin, cin,
                                        c, winogradPoints * cin, false)
             }
+        }
+    }
+
+    /// out [rows, Cout] = patches [27, rows]ᵀ · kernel [27, Cout], the
+    /// one-channel layer's forward product on tap-major patches (rows of
+    /// the patch matrix `patchStride` floats apart).
+    func tapMajorForward(rows: Int, cout: Int, patches: UnsafePointer<Float>, patchStride: Int,
+                         kernel: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .sgemm:
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(cout), 27,
+                        1, patches, Int32(patchStride), kernel, Int32(cout), 0, out, Int32(cout))
+        case .avx512:
+            simba_strided_products(rows, cout, 27, patches, 1, patchStride, kernel, cout, out, cout, false)
+        }
+    }
+
+    /// dKernel [27, Cout] += patches [27, rows] · dOut [rows, Cout], the
+    /// one-channel layer's kernel gradient on tap-major patches.
+    func tapMajorKernelGradient(rows: Int, cout: Int, patches: UnsafePointer<Float>, patchStride: Int,
+                                dOut: UnsafePointer<Float>, into dKernel: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .sgemm:
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 27, Int32(cout), Int32(rows),
+                        1, patches, Int32(patchStride), dOut, Int32(cout), 1, dKernel, Int32(cout))
+        case .avx512:
+            simba_strided_products(27, cout, rows, patches, patchStride, 1, dOut, cout, dKernel, cout, true)
         }
     }
 

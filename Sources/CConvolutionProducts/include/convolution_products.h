@@ -1,12 +1,14 @@
-// The Winograd layers' matrix products on AVX-512, read straight from the
-// transformed tiles without packing (Sources/Network/Conv3DWinograd.swift).
-#ifndef SIMBA_WINOGRAD_PRODUCTS_H
-#define SIMBA_WINOGRAD_PRODUCTS_H
+// The convolutions' thin matrix products on AVX-512, read where they lie
+// without packing: the Winograd layers' transformed tiles
+// (Sources/Network/Conv3DWinograd.swift) and the one-channel first layer's
+// tap-major patches (Sources/Network/Conv3DSingleChannel.swift).
+#ifndef SIMBA_CONVOLUTION_PRODUCTS_H
+#define SIMBA_CONVOLUTION_PRODUCTS_H
 
 #include <stdbool.h>
 
 /// Whether this CPU runs simba_strided_products (AVX-512F); elsewhere the
-/// Winograd layers keep their sgemm path.
+/// layers keep their sgemm path.
 bool simba_strided_products_available(void);
 
 /// c[i·ldc + j] = (accumulate ? c[i·ldc + j] : 0) + Σₚ a[i·a_row + p·a_depth] · b[p·ldb + j]
