@@ -98,6 +98,117 @@ AVX512 void simba_strided_products(long m, long n, long k, const float *a, long 
     free(panel);
 }
 
+// MARK: Winograd tile transforms, 16 channels per vector
+
+// One line of four values along an axis (Conv3DWinograd.swift's inputLine,
+// inputTransposeLine, outputLine and outputTransposeLine).
+typedef enum { INPUT_LINE, INPUT_TRANSPOSE_LINE, OUTPUT_LINE, OUTPUT_TRANSPOSE_LINE } line_kind;
+
+static inline __attribute__((always_inline)) AVX512 void
+transform_line(line_kind kind, __m512 *a, __m512 *b, __m512 *c, __m512 *d) {
+    __m512 d0 = *a, d1 = *b, d2 = *c, d3 = *d, zero = _mm512_setzero_ps();
+    switch (kind) {
+    case INPUT_LINE:
+        *a = d0 - d2; *b = d1 + d2; *c = d2 - d1; *d = d1 - d3; break;
+    case INPUT_TRANSPOSE_LINE:
+        *a = d0; *b = (d1 - d2) + d3; *c = (d1 + d2) - d0; *d = zero - d3; break;
+    case OUTPUT_LINE:
+        *a = (d0 + d1) + d2; *b = (d1 - d2) - d3; *c = zero; *d = zero; break;
+    case OUTPUT_TRANSPOSE_LINE:
+        *a = d0; *b = d0 + d1; *c = d0 - d1; *d = zero - d1; break;
+    }
+}
+
+// The three passes over a 4×4×4 block of vectors t[(x·4 + y)·4 + z] holding
+// `from` entries per axis (zero beyond): along z, then y, then x.
+static inline __attribute__((always_inline)) AVX512 void
+transform_block(line_kind kind, int from, int to, __m512 *t) {
+    for (int x = 0; x < from; x++)
+        for (int y = 0; y < from; y++) {
+            __m512 *row = t + x * 16 + y * 4;
+            transform_line(kind, row, row + 1, row + 2, row + 3);
+        }
+    for (int x = 0; x < from; x++)
+        for (int z = 0; z < to; z++) {
+            __m512 *column = t + x * 16 + z;
+            transform_line(kind, column, column + 4, column + 8, column + 12);
+        }
+    for (int y = 0; y < to; y++)
+        for (int z = 0; z < to; z++) {
+            __m512 *pillar = t + y * 4 + z;
+            transform_line(kind, pillar, pillar + 16, pillar + 32, pillar + 48);
+        }
+}
+
+static inline __attribute__((always_inline)) int inside(simba_tile_block block, int i, int j, int k) {
+    return i >= block.lo[0] && i < block.hi[0] && j >= block.lo[1] && j < block.hi[1] && k >= block.lo[2]
+        && k < block.hi[2];
+}
+
+static inline __attribute__((always_inline)) long voxel(simba_tile_block block, int i, int j, int k) {
+    return block.corner + i * block.x_stride + j * block.y_stride + k * block.channels;
+}
+
+static inline __attribute__((always_inline)) __mmask16 lanes(long channels, long c) {
+    long count = channels - c < LANES ? channels - c : LANES;
+    return count == LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+}
+
+// Into the transformed domain: the block's `from`³ entries, zero outside
+// the volume, through `kind` into the tile's 64 points.
+static inline __attribute__((always_inline)) AVX512 void
+into_tile(line_kind kind, int from, const float *volume, simba_tile_block block, float *tile) {
+    __m512 t[64];
+    for (long c = 0; c < block.channels; c += LANES) {
+        __mmask16 mask = lanes(block.channels, c);
+        for (int x = 0; x < 4; x++)
+            for (int y = 0; y < 4; y++)
+                for (int z = 0; z < 4; z++)
+                    t[x * 16 + y * 4 + z] = x < from && y < from && z < from && inside(block, x, y, z)
+                        ? _mm512_maskz_loadu_ps(mask, volume + voxel(block, x, y, z) + c)
+                        : _mm512_setzero_ps();
+        transform_block(kind, from, 4, t);
+        for (int point = 0; point < 64; point++) _mm512_mask_storeu_ps(tile + point * block.channels + c, mask, t[point]);
+    }
+}
+
+// Out of the transformed domain: the tile's 64 points through `kind` into
+// the block's `to`³ entries inside the volume, stored or added.
+static inline __attribute__((always_inline)) AVX512 void
+out_of_tile(line_kind kind, int to, bool adding, const float *tile, simba_tile_block block, float *volume) {
+    __m512 t[64];
+    for (long c = 0; c < block.channels; c += LANES) {
+        __mmask16 mask = lanes(block.channels, c);
+        for (int point = 0; point < 64; point++) t[point] = _mm512_maskz_loadu_ps(mask, tile + point * block.channels + c);
+        transform_block(kind, 4, to, t);
+        for (int x = 0; x < to; x++)
+            for (int y = 0; y < to; y++)
+                for (int z = 0; z < to; z++) {
+                    if (!inside(block, x, y, z)) continue;
+                    float *target = volume + voxel(block, x, y, z) + c;
+                    __m512 value = t[x * 16 + y * 4 + z];
+                    if (adding) value = _mm512_maskz_loadu_ps(mask, target) + value;
+                    _mm512_mask_storeu_ps(target, mask, value);
+                }
+    }
+}
+
+AVX512 void simba_winograd_input_tile(const float *volume, simba_tile_block block, float *tile) {
+    into_tile(INPUT_LINE, 4, volume, block, tile);
+}
+
+AVX512 void simba_winograd_output_gradient_tile(const float *volume, simba_tile_block block, float *tile) {
+    into_tile(OUTPUT_TRANSPOSE_LINE, 2, volume, block, tile);
+}
+
+AVX512 void simba_winograd_output_tile(const float *tile, simba_tile_block block, float *volume) {
+    out_of_tile(OUTPUT_LINE, 2, false, tile, block, volume);
+}
+
+AVX512 void simba_winograd_input_gradient_tile(const float *tile, simba_tile_block block, float *volume) {
+    out_of_tile(INPUT_TRANSPOSE_LINE, 4, true, tile, block, volume);
+}
+
 #else
 
 bool simba_strided_products_available(void) { return false; }
@@ -112,5 +223,11 @@ void simba_strided_products(long m, long n, long k, const float *a, long a_row, 
             c[i * ldc + j] = sum;
         }
 }
+
+// Not called (unavailable here).
+void simba_winograd_input_tile(const float *volume, simba_tile_block block, float *tile) { __builtin_trap(); }
+void simba_winograd_output_gradient_tile(const float *volume, simba_tile_block block, float *tile) { __builtin_trap(); }
+void simba_winograd_output_tile(const float *tile, simba_tile_block block, float *volume) { __builtin_trap(); }
+void simba_winograd_input_gradient_tile(const float *tile, simba_tile_block block, float *volume) { __builtin_trap(); }
 
 #endif

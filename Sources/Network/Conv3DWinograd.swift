@@ -1,4 +1,4 @@
-import CBLAS
+import CConvolutionProducts
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -148,12 +148,17 @@ final class WinogradBuffers {
     /// The untransformed kernel transposed, [27][Cout][Cin], where the products need Vᵀ.
     private(set) var transposedKernel: Tensor
     let multiplication: ConvolutionProducts
+    /// Which code runs the tile transforms: the AVX-512 C transforms with the
+    /// avx512 products, the Swift ones (below) otherwise; the same
+    /// arithmetic, so the tests can hold one against the other.
+    let transforms: ConvolutionProducts
 
     /// Sized for all of `shapes`.
     init(for shapes: [Conv3DShape] = [], preferredChunkTiles: Int = WinogradTiling.preferredChunkTiles,
-         multiplication: ConvolutionProducts = .fastest) {
+         multiplication: ConvolutionProducts = .fastest, transforms: ConvolutionProducts? = nil) {
         self.preferredChunkTiles = preferredChunkTiles
         self.multiplication = multiplication
+        self.transforms = transforms ?? multiplication
         var tileFloats = 0, productFloats = 0, kernelFloats = 0
         for shape in shapes {
             let tiles = WinogradTiling(shape, preferredChunkTiles: preferredChunkTiles).chunkTiles
@@ -338,13 +343,41 @@ private func forEachTileOctet(
     }
 }
 
+/// body(tile index within the chunk, block) for every tile of lines
+/// first..<first+count, with the tile's block on `side` as the AVX-512
+/// transforms take it.
+@inline(__always)
+private func forEachTileBlock(_ tiling: WinogradTiling, lines first: Int, count: Int, side: TileSide, channels: Int,
+                              _ body: (Int, simba_tile_block) -> Void) {
+    let (gx, gy, gz) = (tiling.shape.grid.x, tiling.shape.grid.y, tiling.shape.grid.z)
+    let shift = side == .input ? 0 : 1, extent = side == .input ? 4 : 2
+    func bounds(_ start: Int, _ size: Int) -> (Int32, Int32) {
+        (Int32(Swift.max(0, -start)), Int32(Swift.min(extent, size - start)))
+    }
+    tiling.forEachTile(lines: first, count: count) { tile, sample, x0, y0, z0 in
+        let (x, y, z) = (x0 + shift, y0 + shift, z0 + shift)
+        let (bx, by, bz) = (bounds(x, gx), bounds(y, gy), bounds(z, gz))
+        body(tile, simba_tile_block(corner: (((sample * gx + x) * gy + y) * gz + z) * channels,
+                                    x_stride: gy * gz * channels, y_stride: gz * channels, channels: channels,
+                                    lo: (bx.0, by.0, bz.0), hi: (bx.1, by.1, bz.1)))
+    }
+}
+
 /// Into the transformed domain, for every tile of the chunk: transformed
 /// [tile][ξ][c] = `line` along x, y, z of the tile's block on `side` of
 /// `volume` (zero outside it). U = Bᵀ D B with inputLine on the input side,
-/// dM = A dY Aᵀ with outputTransposeLine on the output side.
+/// dM = A dY Aᵀ with outputTransposeLine on the output side. With the
+/// avx512 products the same transforms run as simba's AVX-512 C code.
 private func transformTiles(of volume: UnsafePointer<Float>, side: TileSide, channels: Int, _ line: (Quad) -> Quad,
                             tiling: WinogradTiling, lines first: Int, count: Int,
-                            into transformed: UnsafeMutablePointer<Float>) {
+                            into transformed: UnsafeMutablePointer<Float>, transforms: ConvolutionProducts) {
+    if transforms == .avx512 {
+        let transform = side == .input ? simba_winograd_input_tile : simba_winograd_output_gradient_tile
+        forEachTileBlock(tiling, lines: first, count: count, side: side, channels: channels) { tile, block in
+            transform(volume, block, transformed + tile * winogradPoints * channels)
+        }
+        return
+    }
     forEachTileOctet(tiling, lines: first, count: count, side: side, channels: channels) { t, tile, voxel, c, n in
         let destination = transformed + tile * winogradPoints * channels + c
         transformTile(t, from: side == .input ? 4 : 2, to: 4, line, load: { i, j, k in
@@ -362,7 +395,15 @@ private func transformTiles(of volume: UnsafePointer<Float>, side: TileSide, cha
 /// dInput += B dU Bᵀ with inputTransposeLine on the input side.
 private func untransformTiles(_ transformed: UnsafePointer<Float>, side: TileSide, channels: Int,
                               _ line: (Quad) -> Quad, adding: Bool, tiling: WinogradTiling, lines first: Int,
-                              count: Int, into volume: UnsafeMutablePointer<Float>) {
+                              count: Int, into volume: UnsafeMutablePointer<Float>, transforms: ConvolutionProducts) {
+    if transforms == .avx512 {
+        precondition(adding == (side == .input), "the AVX-512 transforms add on the input side and store on the output side")
+        let transform = side == .input ? simba_winograd_input_gradient_tile : simba_winograd_output_tile
+        forEachTileBlock(tiling, lines: first, count: count, side: side, channels: channels) { tile, block in
+            transform(transformed + tile * winogradPoints * channels, block, volume)
+        }
+        return
+    }
     forEachTileOctet(tiling, lines: first, count: count, side: side, channels: channels) { t, tile, voxel, c, n in
         let source = transformed + tile * winogradPoints * channels + c
         transformTile(t, from: 4, to: side == .input ? 4 : 2, line, load: { i, j, k in
@@ -418,10 +459,10 @@ func winogradConv3dForward(
     tiling.forEachChunk { first, count in
         let tiles = count * tiling.tilesZ
         transformTiles(of: input, side: .input, channels: cin, inputLine, tiling: tiling, lines: first, count: count,
-                       into: u)
+                       into: u, transforms: buffers.transforms)
         buffers.multiplication.products(tiles: tiles, cin: cin, cout: cout, u: u, v: v, into: m)
         untransformTiles(m, side: .output, channels: cout, outputLine, adding: false, tiling: tiling,
-                         lines: first, count: count, into: out)
+                         lines: first, count: count, into: out, transforms: buffers.transforms)
     } finished: { first, count in
         afterEachChunk(first, count)
     }
@@ -455,15 +496,15 @@ func winogradConv3dBackward(
     tiling.forEachChunk { first, count in
         let tiles = count * tiling.tilesZ
         transformTiles(of: input, side: .input, channels: cin, inputLine, tiling: tiling, lines: first, count: count,
-                       into: u)
+                       into: u, transforms: buffers.transforms)
         transformTiles(of: dOut, side: .output, channels: cout, outputTransposeLine, tiling: tiling, lines: first,
-                       count: count, into: dm)
+                       count: count, into: dm, transforms: buffers.transforms)
         buffers.multiplication.addKernelProducts(tiles: tiles, cin: cin, cout: cout, u: u, dm: dm, into: dv)
         guard let dInput else { return }
         // dU over U, consumed above.
         buffers.multiplication.inputProducts(tiles: tiles, cin: cin, cout: cout, dm: dm, kernel: v, into: u)
         untransformTiles(u, side: .input, channels: cin, inputTransposeLine, adding: true, tiling: tiling,
-                         lines: first, count: count, into: dInput)
+                         lines: first, count: count, into: dInput, transforms: buffers.transforms)
     } finished: { _, _ in }
     addKernelGradient(dKernel, length: cin * cout, from: dv)
 }

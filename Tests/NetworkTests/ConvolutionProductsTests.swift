@@ -112,12 +112,13 @@ final class ConvolutionProductsTests: XCTestCase {
 
     /// Forward, input gradient (Winograd only: the first layer has none in
     /// training) and kernel gradient of `shape` computed with `multiplication`.
-    func convolution(_ shape: Conv3DShape, _ multiplication: ConvolutionProducts, chunkTiles: Int = 20)
-        -> (out: [Float], dInput: [Float], dKernel: [Float]) {
+    func convolution(_ shape: Conv3DShape, _ multiplication: ConvolutionProducts, chunkTiles: Int = 20,
+                     transforms: ConvolutionProducts? = nil) -> (out: [Float], dInput: [Float], dKernel: [Float]) {
         let winograd = shape.inChannels > 1
         let scratch = ConvolutionScratch(capacity: winograd ? 0 : 27 * shape.grid.z * 3,
                                          winograd: WinogradBuffers(preferredChunkTiles: chunkTiles,
-                                                                   multiplication: multiplication))
+                                                                   multiplication: multiplication,
+                                                                   transforms: transforms))
         XCTAssertEqual(scratch.products, multiplication)
         let (input, kernel, dOut) = inputs(shape)
         var out = [Float](repeating: .nan, count: shape.rows * shape.outChannels)
@@ -169,6 +170,23 @@ final class ConvolutionProductsTests: XCTestCase {
         XCTAssertEqual(small.out, large.out)
         XCTAssertEqual(small.dInput, large.dInput)
         XCTAssertEqual(small.dKernel, large.dKernel)
+    }
+
+    // The AVX-512 C transforms do the Swift transforms' arithmetic in the
+    // same order, 16 channels per vector instead of 8: bitwise the same
+    // results, here with 20 and 18 channels (partial vectors on both sides)
+    // and tiles cut by every face of the volume.
+    func testAVX512TransformsAreTheSwiftTransformsBitwise() throws {
+        try skipUnlessAVX512()
+        let c = convolution(wide, .avx512, transforms: .avx512), swift = convolution(wide, .avx512, transforms: .sgemm)
+        XCTAssertEqual(c.out, swift.out)
+        XCTAssertEqual(c.dInput, swift.dInput)
+        XCTAssertEqual(c.dKernel, swift.dKernel)
+        let odd = Conv3DShape(batch: 1, grid: Grid3(3, 9, 5), inChannels: 33, outChannels: 7)
+        let c2 = convolution(odd, .avx512, transforms: .avx512), swift2 = convolution(odd, .avx512, transforms: .sgemm)
+        XCTAssertEqual(c2.out, swift2.out)
+        XCTAssertEqual(c2.dInput, swift2.dInput)
+        XCTAssertEqual(c2.dKernel, swift2.dKernel)
     }
 
     func testTransposeEachTapMatchesIndexing() {

@@ -19,4 +19,27 @@ bool simba_strided_products_available(void);
 void simba_strided_products(long m, long n, long k, const float *a, long a_row, long a_depth,
                             const float *b, long ldb, float *c, long ldc, bool accumulate);
 
+/// Where a Winograd tile's block lies in a volume [.., X, Y, Z, channels]:
+/// entry (i, j, k) of the block is voxel `corner` + i·x_stride + j·y_stride
+/// + k·channels (in floats), and only entries with lo ≤ (i, j, k) < hi
+/// (per axis) lie inside the volume.
+typedef struct {
+    long corner, x_stride, y_stride, channels;
+    int lo[3], hi[3];
+} simba_tile_block;
+
+/// The four transforms of F(2×2×2, 3×3×3) for one tile, every channel, on
+/// AVX-512 (call only where simba_strided_products_available()); `tile` is
+/// the tile's 64 points × channels, point ξ = (x·4 + y)·4 + z. They compute
+/// what Sources/Network/Conv3DWinograd.swift's transforms compute, in the
+/// same order of operations.
+/// tile = Bᵀ D B of the 4×4×4 input block (zero outside the volume).
+void simba_winograd_input_tile(const float *volume, simba_tile_block block, float *tile);
+/// tile = A dY Aᵀ of the 2×2×2 output-gradient block.
+void simba_winograd_output_gradient_tile(const float *volume, simba_tile_block block, float *tile);
+/// The 2×2×2 output block = Aᵀ M A of tile, stored where inside the volume.
+void simba_winograd_output_tile(const float *tile, simba_tile_block block, float *volume);
+/// The 4×4×4 input-gradient block += B dU Bᵀ of tile, where inside the volume.
+void simba_winograd_input_gradient_tile(const float *tile, simba_tile_block block, float *volume);
+
 #endif
