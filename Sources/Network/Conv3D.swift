@@ -254,11 +254,10 @@ public func conv3dForward(
         singleChannelConv3dForward(out: out, input: input, kernel: kernel, shape: shape, scratch: scratch,
                                    afterEachChunk: afterEachChunk)
     } else {
+        let patches = ConvolutionProducts.Patches(data: scratch.columns.data, tapMajor: false, stride: k)
         forEachPatchChunk(shape, input: input, scratch: scratch) { first, count in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        Int32(count), Int32(cout), Int32(k),
-                        1, scratch.columns.data, Int32(k), kernel, Int32(cout),
-                        0, out + first * cout, Int32(cout))
+            scratch.products.patchProducts(rows: count, taps: k, cout: cout, patches: patches, kernel: kernel,
+                                           into: out + first * cout)
             afterEachChunk(first, count)
         }
     }
@@ -305,13 +304,11 @@ private func im2colConv3dBackward(
 ) {
     let k = shape.patchLength, cout = shape.outChannels
     if let dInput { dInput.update(repeating: 0, count: shape.rows * shape.inChannels) }
+    let patches = ConvolutionProducts.Patches(data: scratch.columns.data, tapMajor: false, stride: k)
     forEachPatchChunk(shape, input: input, scratch: scratch) { first, count in
         let dOutChunk = dOut + first * cout
-        // dKernel[K, Cout] += columnsᵀ[K, T] · dOut[T, Cout]
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                    Int32(k), Int32(cout), Int32(count),
-                    1, scratch.columns.data, Int32(k), dOutChunk, Int32(cout),
-                    1, dKernel, Int32(cout))
+        scratch.products.addPatchKernelProducts(rows: count, taps: k, cout: cout, patches: patches, dOut: dOutChunk,
+                                                into: dKernel)
         if let dInput {
             // dColumns[T, K] = dOut[T, Cout] · kernelᵀ[Cout, K], into rows the
             // previous scatter left zero (the buffer starts zero too).

@@ -117,8 +117,9 @@ func singleChannelConv3dForward(
     precondition(shape.inChannels == 1, "the tap-major kernels are for one input channel")
     let cout = shape.outChannels
     forEachTapMajorChunk(shape, input: input, scratch: scratch) { first, count, lda in
-        scratch.products.tapMajorForward(rows: count, cout: cout, patches: scratch.columns.data, patchStride: lda,
-                                         kernel: kernel, into: out + first * cout)
+        let patches = ConvolutionProducts.Patches(data: scratch.columns.data, tapMajor: true, stride: lda)
+        scratch.products.patchProducts(rows: count, taps: 27, cout: cout, patches: patches, kernel: kernel,
+                                       into: out + first * cout)
         afterEachChunk(first, count)
     }
 }
@@ -132,7 +133,8 @@ func singleChannelConv3dKernelGradient(
     precondition(shape.inChannels == 1, "the tap-major kernels are for one input channel")
     let cout = shape.outChannels
     forEachTapMajorChunk(shape, input: input, scratch: scratch) { first, count, lda in
-        scratch.products.tapMajorKernelGradient(rows: count, cout: cout, patches: scratch.columns.data,
-                                                patchStride: lda, dOut: dOut + first * cout, into: dKernel)
+        let patches = ConvolutionProducts.Patches(data: scratch.columns.data, tapMajor: true, stride: lda)
+        scratch.products.addPatchKernelProducts(rows: count, taps: 27, cout: cout, patches: patches,
+                                                dOut: dOut + first * cout, into: dKernel)
     }
 }

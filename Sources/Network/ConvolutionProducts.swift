@@ -84,30 +84,44 @@ public enum ConvolutionProducts: String, Sendable, CaseIterable {
         }
     }
 
-    /// out [rows, Cout] = patches [27, rows]ᵀ · kernel [27, Cout], the
-    /// one-channel layer's forward product on tap-major patches (rows of
-    /// the patch matrix `patchStride` floats apart).
-    func tapMajorForward(rows: Int, cout: Int, patches: UnsafePointer<Float>, patchStride: Int,
-                         kernel: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    /// How a chunk of im2col patches lies: one row per output voxel
+    /// ([rows][K], Conv3D.swift) or one row per tap ([K][rows], the
+    /// one-channel layer's tap-major layout, Conv3DSingleChannel.swift),
+    /// rows `stride` floats apart.
+    struct Patches {
+        let data: UnsafePointer<Float>
+        let tapMajor: Bool
+        let stride: Int
+
+        /// The strides in floats of entry (row, tap): along rows, along taps.
+        var strides: (row: Int, tap: Int) { tapMajor ? (1, stride) : (stride, 1) }
+        var sgemmTranspose: CBLAS_TRANSPOSE { tapMajor ? CblasTrans : CblasNoTrans }
+    }
+
+    /// out [rows, Cout] = patches [rows, K] · kernel [K, Cout].
+    func patchProducts(rows: Int, taps: Int, cout: Int, patches: Patches, kernel: UnsafePointer<Float>,
+                       into out: UnsafeMutablePointer<Float>) {
         switch self {
         case .sgemm:
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(cout), 27,
-                        1, patches, Int32(patchStride), kernel, Int32(cout), 0, out, Int32(cout))
+            cblas_sgemm(CblasRowMajor, patches.sgemmTranspose, CblasNoTrans, Int32(rows), Int32(cout), Int32(taps),
+                        1, patches.data, Int32(patches.stride), kernel, Int32(cout), 0, out, Int32(cout))
         case .avx512:
-            simba_strided_products(rows, cout, 27, patches, 1, patchStride, kernel, cout, out, cout, false)
+            simba_strided_products(rows, cout, taps, patches.data, patches.strides.row, patches.strides.tap, kernel,
+                                   cout, out, cout, false)
         }
     }
 
-    /// dKernel [27, Cout] += patches [27, rows] · dOut [rows, Cout], the
-    /// one-channel layer's kernel gradient on tap-major patches.
-    func tapMajorKernelGradient(rows: Int, cout: Int, patches: UnsafePointer<Float>, patchStride: Int,
-                                dOut: UnsafePointer<Float>, into dKernel: UnsafeMutablePointer<Float>) {
+    /// dKernel [K, Cout] += patches [rows, K]ᵀ · dOut [rows, Cout].
+    func addPatchKernelProducts(rows: Int, taps: Int, cout: Int, patches: Patches, dOut: UnsafePointer<Float>,
+                                into dKernel: UnsafeMutablePointer<Float>) {
         switch self {
         case .sgemm:
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 27, Int32(cout), Int32(rows),
-                        1, patches, Int32(patchStride), dOut, Int32(cout), 1, dKernel, Int32(cout))
+            let transpose = patches.tapMajor ? CblasNoTrans : CblasTrans
+            cblas_sgemm(CblasRowMajor, transpose, CblasNoTrans, Int32(taps), Int32(cout), Int32(rows),
+                        1, patches.data, Int32(patches.stride), dOut, Int32(cout), 1, dKernel, Int32(cout))
         case .avx512:
-            simba_strided_products(27, cout, rows, patches, patchStride, 1, dOut, cout, dKernel, cout, true)
+            simba_strided_products(taps, cout, rows, patches.data, patches.strides.tap, patches.strides.row, dOut,
+                                   cout, dKernel, cout, true)
         }
     }
 

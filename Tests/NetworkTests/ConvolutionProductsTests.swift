@@ -98,7 +98,7 @@ final class ConvolutionProductsTests: XCTestCase {
     }
 
     // The wide odd shape of Conv3DTests (partial tiles, 20 → 18 channels,
-    // chunks ending inside slabs) by Winograd, and a one-channel first layer
+    // chunks ending inside slabs) by Winograd and by im2col, and a one-channel first layer
     // (33 filters: a partial third vector) in chunks of a few lines, once
     // with each multiplication: both against the naive convolution, and
     // against each other.
@@ -110,12 +110,15 @@ final class ConvolutionProductsTests: XCTestCase {
          randomValues(shape.rows * shape.outChannels, seed: 63))
     }
 
-    /// Forward, input gradient (Winograd only: the first layer has none in
-    /// training) and kernel gradient of `shape` computed with `multiplication`.
+    /// Forward, input gradient (none for the one-channel layer, which has
+    /// none in training) and kernel gradient of `shape` computed with
+    /// `multiplication`, by Winograd or, with `im2col`, by patches in chunks
+    /// of a few rows.
     func convolution(_ shape: Conv3DShape, _ multiplication: ConvolutionProducts, chunkTiles: Int = 20,
-                     transforms: ConvolutionProducts? = nil) -> (out: [Float], dInput: [Float], dKernel: [Float]) {
-        let winograd = shape.inChannels > 1
-        let scratch = ConvolutionScratch(capacity: winograd ? 0 : 27 * shape.grid.z * 3,
+                     transforms: ConvolutionProducts? = nil, im2col: Bool = false)
+        -> (out: [Float], dInput: [Float], dKernel: [Float]) {
+        let winograd = shape.inChannels > 1 && !im2col
+        let scratch = ConvolutionScratch(capacity: winograd ? 0 : Swift.max(27 * shape.grid.z * 3, shape.patchLength * 7),
                                          winograd: WinogradBuffers(preferredChunkTiles: chunkTiles,
                                                                    multiplication: multiplication,
                                                                    transforms: transforms))
@@ -129,10 +132,10 @@ final class ConvolutionProductsTests: XCTestCase {
                           algorithm: winograd ? .winograd : .im2col)
         }
         withPointers(&dKernel) { dk in
-            if winograd {
+            if shape.inChannels > 1 {
                 withPointers(&dInput) { di in
                     conv3dBackward(dInput: di, dKernel: dk, dBias: nil, dOut: dOut, input: input, kernel: kernel,
-                                   shape: shape, scratch: scratch, algorithm: .winograd)
+                                   shape: shape, scratch: scratch, algorithm: winograd ? .winograd : .im2col)
                 }
             } else {
                 singleChannelConv3dKernelGradient(dKernel: dk, dOut: dOut, input: input, shape: shape, scratch: scratch)
@@ -143,7 +146,7 @@ final class ConvolutionProductsTests: XCTestCase {
 
     func testBothMultiplicationsComputeTheNaiveConvolution() throws {
         try skipUnlessAVX512()
-        for shape in [wide, single] {
+        for (shape, im2col) in [(wide, false), (wide, true), (single, true)] {
             let (input, kernel, dOut) = inputs(shape)
             let expected = referenceConvolution(input: input, kernel: kernel,
                                                 bias: [Float](repeating: 0, count: shape.outChannels),
@@ -152,7 +155,7 @@ final class ConvolutionProductsTests: XCTestCase {
             let gradients = referenceConvolutionGradients(input: input, kernel: kernel, dOut: dOut, batch: shape.batch,
                                                           grid: shape.grid, inChannels: shape.inChannels,
                                                           outChannels: shape.outChannels)
-            let sgemm = convolution(shape, .sgemm), avx512 = convolution(shape, .avx512)
+            let sgemm = convolution(shape, .sgemm, im2col: im2col), avx512 = convolution(shape, .avx512, im2col: im2col)
             for (label, result) in [("sgemm", sgemm), ("avx512", avx512)] {
                 assertClose(result.out, expected, tolerance: 1e-5, "\(label) forward, \(shape.inChannels) channels")
                 assertClose(result.dKernel, gradients.dKernel, tolerance: 1e-4, "\(label) dKernel")
