@@ -26,9 +26,7 @@ register_tile(const int rows, const int vectors, __mmask16 last, long k, const f
               const float *b, long ldb, float *c, long ldc, bool accumulate) {
     __m512 sum[NARROW_ROWS][VECTORS];
     for (int r = 0; r < rows; r++)
-        for (int v = 0; v < vectors; v++)
-            sum[r][v] = accumulate ? _mm512_maskz_loadu_ps(v == vectors - 1 ? last : 0xFFFF, c + r * ldc + v * LANES)
-                                   : _mm512_setzero_ps();
+        for (int v = 0; v < vectors; v++) sum[r][v] = _mm512_setzero_ps();
     for (long p = 0; p < k; p++) {
         __m512 row[VECTORS];
         for (int v = 0; v < vectors; v++)
@@ -39,8 +37,12 @@ register_tile(const int rows, const int vectors, __mmask16 last, long k, const f
         }
     }
     for (int r = 0; r < rows; r++)
-        for (int v = 0; v < vectors; v++)
-            _mm512_mask_storeu_ps(c + r * ldc + v * LANES, v == vectors - 1 ? last : 0xFFFF, sum[r][v]);
+        for (int v = 0; v < vectors; v++) {
+            __mmask16 mask = v == vectors - 1 ? last : 0xFFFF;
+            float *target = c + r * ldc + v * LANES;
+            __m512 result = accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask, target), sum[r][v]) : sum[r][v];
+            _mm512_mask_storeu_ps(target, mask, result);
+        }
 }
 
 #define TILE(R, V) \
@@ -66,8 +68,10 @@ AVX512 void simba_strided_products(long m, long n, long k, const float *a, long 
     // the next panel: it stays in L1 while a's rows stream past it. Rows of
     // b a page or more apart (the tiles' stride in dV += Uᵀ dM) would all
     // fall into the same cache sets, so such a panel is first copied
-    // together. A panel after the first continues the sums from c, which
-    // holds them exactly as floats, so blocking does not change the result.
+    // together. Each panel's sums start from zero and are then added to c:
+    // a sum over thousands of voxels (a kernel gradient) is two short
+    // chains rather than one long one, whose running total would grow and
+    // carry the rounding of every step.
     bool pack = ldb >= 1024;
     long depth = k < DEPTH ? k : DEPTH;
     float *panel = pack ? aligned_alloc(64, (size_t)(depth > 0 ? depth : 1) * PANEL * sizeof(float)) : NULL;
@@ -218,9 +222,14 @@ void simba_strided_products(long m, long n, long k, const float *a, long a_row, 
                             const float *b, long ldb, float *c, long ldc, bool accumulate) {
     for (long i = 0; i < m; i++)
         for (long j = 0; j < n; j++) {
-            float sum = accumulate ? c[i * ldc + j] : 0;
-            for (long p = 0; p < k; p++) sum = __builtin_fmaf(a[i * a_row + p * a_depth], b[p * ldb + j], sum);
-            c[i * ldc + j] = sum;
+            float total = accumulate ? c[i * ldc + j] : 0;
+            for (long p0 = 0; p0 < k; p0 += DEPTH) {
+                float sum = 0;
+                for (long p = p0; p < k && p < p0 + DEPTH; p++)
+                    sum = __builtin_fmaf(a[i * a_row + p * a_depth], b[p * ldb + j], sum);
+                total = p0 == 0 && !accumulate ? sum : total + sum;
+            }
+            c[i * ldc + j] = k == 0 && !accumulate ? 0 : total;
         }
 }
 

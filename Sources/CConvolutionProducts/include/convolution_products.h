@@ -12,10 +12,10 @@
 bool simba_strided_products_available(void);
 
 /// c[i·ldc + j] = (accumulate ? c[i·ldc + j] : 0) + Σₚ a[i·a_row + p·a_depth] · b[p·ldb + j]
-/// for i < m, j < n, p < k. Each entry is one chain of fused multiply-adds
-/// over p in order, starting from c's value or zero, so its value does not
-/// depend on m, n or how they are blocked. Call only where
-/// simba_strided_products_available().
+/// for i < m, j < n, p < k. The sum over p runs in blocks of 128 steps,
+/// each a chain of fused multiply-adds from zero, added to c in order; an
+/// entry's value does not depend on m, n or how they are blocked. Call only
+/// where simba_strided_products_available().
 void simba_strided_products(long m, long n, long k, const float *a, long a_row, long a_depth,
                             const float *b, long ldb, float *c, long ldc, bool accumulate);
 
