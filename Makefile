@@ -95,6 +95,7 @@ bench: build
 	$(RELEASE_BIN) bench generate --voxel-mm 1 --samples 4 --threads 1
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench generate --voxel-mm 1 --samples 8
 	$(RELEASE_BIN) bench train --input 64x64x64 --batch 2 --threads 1
+	SIMBA_CONV_PRODUCTS=sgemm $(RELEASE_BIN) bench train --input 64x64x64 --batch 2 --threads 1
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench allreduce --mib 1,19,64
 	scripts/mpirun.sh 2 $(RELEASE_BIN) bench scaling --spatial --input 173x211x155 --widths 32,64,128,256,512 --batch-per-rank 1 --steps 3
 	$(RELEASE_BIN) bench plan --ranks 96
