@@ -460,7 +460,7 @@ func winogradConv3dForward(
         let tiles = count * tiling.tilesZ
         transformTiles(of: input, side: .input, channels: cin, inputLine, tiling: tiling, lines: first, count: count,
                        into: u, transforms: buffers.transforms)
-        buffers.multiplication.products(tiles: tiles, cin: cin, cout: cout, u: u, v: v, into: m)
+        buffers.multiplication.winogradProducts(tiles: tiles, cin: cin, cout: cout, u: u, v: v, into: m)
         untransformTiles(m, side: .output, channels: cout, outputLine, adding: false, tiling: tiling,
                          lines: first, count: count, into: out, transforms: buffers.transforms)
     } finished: { first, count in
@@ -499,10 +499,10 @@ func winogradConv3dBackward(
                        into: u, transforms: buffers.transforms)
         transformTiles(of: dOut, side: .output, channels: cout, outputTransposeLine, tiling: tiling, lines: first,
                        count: count, into: dm, transforms: buffers.transforms)
-        buffers.multiplication.addKernelProducts(tiles: tiles, cin: cin, cout: cout, u: u, dm: dm, into: dv)
+        buffers.multiplication.addWinogradKernelProducts(tiles: tiles, cin: cin, cout: cout, u: u, dm: dm, into: dv)
         guard let dInput else { return }
         // dU over U, consumed above.
-        buffers.multiplication.inputProducts(tiles: tiles, cin: cin, cout: cout, dm: dm, kernel: v, into: u)
+        buffers.multiplication.winogradInputProducts(tiles: tiles, cin: cin, cout: cout, dm: dm, kernel: v, into: u)
         untransformTiles(u, side: .input, channels: cin, inputTransposeLine, adding: true, tiling: tiling,
                          lines: first, count: count, into: dInput, transforms: buffers.transforms)
     } finished: { _, _ in }

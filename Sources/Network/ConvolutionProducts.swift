@@ -3,8 +3,9 @@ import CConvolutionProducts
 import Foundation
 
 /// How the convolutions compute their thin matrix products — a Winograd
-/// layer's 64 per chunk of tiles (Conv3DWinograd.swift) and the one-channel
-/// first layer's 27-tap ones (Conv3DSingleChannel.swift): with OpenBLAS's
+/// layer's 64 per chunk of tiles (Conv3DWinograd.swift) and the im2col
+/// layers' patch products (Conv3D.swift, and the one-channel first layer's
+/// tap-major ones in Conv3DSingleChannel.swift): with OpenBLAS's
 /// sgemm on any CPU, or with simba's AVX-512 kernel
 /// (Sources/CConvolutionProducts), which reads the matrices where they lie
 /// instead of packing them and runs these thin shapes at two to three times
@@ -35,7 +36,7 @@ public enum ConvolutionProducts: String, Sendable, CaseIterable {
 
     /// M[ξ] (tiles × Cout) = U[ξ] (tiles × Cin) · V[ξ] (Cin × Cout) for every
     /// point ξ, on tile-major U and M ([tiles][64][C]) and V [64][Cin][Cout].
-    func products(tiles: Int, cin: Int, cout: Int, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    func winogradProducts(tiles: Int, cin: Int, cout: Int, u: UnsafePointer<Float>, v: UnsafePointer<Float>,
                   into m: UnsafeMutablePointer<Float>) {
         for point in 0..<winogradPoints {
             let a = u + point * cin, b = v + point * cin * cout, c = m + point * cout
@@ -51,7 +52,7 @@ public enum ConvolutionProducts: String, Sendable, CaseIterable {
     }
 
     /// dV[ξ] (Cin × Cout) += U[ξ]ᵀ · dM[ξ] for every point ξ.
-    func addKernelProducts(tiles: Int, cin: Int, cout: Int, u: UnsafePointer<Float>, dm: UnsafePointer<Float>,
+    func addWinogradKernelProducts(tiles: Int, cin: Int, cout: Int, u: UnsafePointer<Float>, dm: UnsafePointer<Float>,
                            into dv: UnsafeMutablePointer<Float>) {
         for point in 0..<winogradPoints {
             let a = u + point * cin, b = dm + point * cout, c = dv + point * cin * cout
@@ -68,7 +69,7 @@ public enum ConvolutionProducts: String, Sendable, CaseIterable {
 
     /// dU[ξ] (tiles × Cin) = dM[ξ] · V[ξ]ᵀ for every point ξ, from the
     /// transformed kernel, laid out as `transposesKernel` says.
-    func inputProducts(tiles: Int, cin: Int, cout: Int, dm: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
+    func winogradInputProducts(tiles: Int, cin: Int, cout: Int, dm: UnsafePointer<Float>, kernel: UnsafePointer<Float>,
                        into du: UnsafeMutablePointer<Float>) {
         for point in 0..<winogradPoints {
             let a = dm + point * cout, c = du + point * cin
@@ -125,7 +126,7 @@ public enum ConvolutionProducts: String, Sendable, CaseIterable {
         }
     }
 
-    /// inputProducts reads V [64][Cin][Cout] for sgemm (which transposes it
+    /// winogradInputProducts reads V [64][Cin][Cout] for sgemm (which transposes it
     /// as it packs) and Vᵀ [64][Cout][Cin] for avx512 (whose rows of b are
     /// the kernel's rows).
     var transposesKernel: Bool { self == .avx512 }
