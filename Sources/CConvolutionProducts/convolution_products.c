@@ -1,5 +1,9 @@
 #include "convolution_products.h"
 
+// Products and sums round one at a time, as in Swift, unless an intrinsic
+// asks for a fused multiply-add.
+#pragma clang fp contract(off)
+
 // One register tile: up to 24 accumulators of AVX-512's 32 registers, 6 rows
 // of c × 4 vectors of 16 columns, or 8 rows × 2 vectors where c is at most
 // 32 columns wide and a's rows lie next to each other (12 rows measured
@@ -107,12 +111,16 @@ AVX512 void simba_strided_products(long m, long n, long k, const float *a, long 
 // MARK: Winograd tile transforms, 16 channels per vector
 
 // One line of four values along an axis (Conv3DWinograd.swift's inputLine,
-// inputTransposeLine, outputLine and outputTransposeLine).
-typedef enum { INPUT_LINE, INPUT_TRANSPOSE_LINE, OUTPUT_LINE, OUTPUT_TRANSPOSE_LINE } line_kind;
+// inputTransposeLine, outputLine, outputTransposeLine, kernelLine and
+// kernelTransposeLine). Each product or sum is its own rounding step, as in
+// Swift: no multiply-add is fused.
+typedef enum {
+    INPUT_LINE, INPUT_TRANSPOSE_LINE, OUTPUT_LINE, OUTPUT_TRANSPOSE_LINE, KERNEL_LINE, KERNEL_TRANSPOSE_LINE
+} line_kind;
 
 static inline __attribute__((always_inline)) AVX512 void
 transform_line(line_kind kind, __m512 *a, __m512 *b, __m512 *c, __m512 *d) {
-    __m512 d0 = *a, d1 = *b, d2 = *c, d3 = *d, zero = _mm512_setzero_ps();
+    __m512 d0 = *a, d1 = *b, d2 = *c, d3 = *d, zero = _mm512_setzero_ps(), half = _mm512_set1_ps(0.5f);
     switch (kind) {
     case INPUT_LINE:
         *a = d0 - d2; *b = d1 + d2; *c = d2 - d1; *d = d1 - d3; break;
@@ -122,6 +130,14 @@ transform_line(line_kind kind, __m512 *a, __m512 *b, __m512 *c, __m512 *d) {
         *a = (d0 + d1) + d2; *b = (d1 - d2) - d3; *c = zero; *d = zero; break;
     case OUTPUT_TRANSPOSE_LINE:
         *a = d0; *b = d0 + d1; *c = d0 - d1; *d = zero - d1; break;
+    case KERNEL_LINE: {
+        __m512 outer = _mm512_mul_ps(half, d0 + d2), middle = _mm512_mul_ps(half, d1);
+        *a = d0; *b = outer + middle; *c = outer - middle; *d = d2; break;
+    }
+    case KERNEL_TRANSPOSE_LINE: {
+        __m512 sum = _mm512_mul_ps(half, d1 + d2);
+        *a = d0 + sum; *b = _mm512_mul_ps(half, d1 - d2); *c = sum + d3; *d = zero; break;
+    }
     }
 }
 
@@ -215,6 +231,20 @@ AVX512 void simba_winograd_input_gradient_tile(const float *tile, simba_tile_blo
     out_of_tile(INPUT_TRANSPOSE_LINE, 4, true, tile, block, volume);
 }
 
+// A kernel [27][length] is one 3×3×3 block whose `length` entries per tap
+// play the channels' part, and [64][length] is its tile.
+static simba_tile_block kernel_block(long length) {
+    return (simba_tile_block){0, 9 * length, 3 * length, length, {0, 0, 0}, {3, 3, 3}};
+}
+
+AVX512 void simba_winograd_kernel(const float *kernel, long length, float *transformed) {
+    into_tile(KERNEL_LINE, 3, kernel, kernel_block(length), transformed);
+}
+
+AVX512 void simba_winograd_add_kernel_gradient(const float *transformed, long length, float *kernel) {
+    out_of_tile(KERNEL_TRANSPOSE_LINE, 3, true, transformed, kernel_block(length), kernel);
+}
+
 #else
 
 bool simba_strided_products_available(void) { return false; }
@@ -240,5 +270,7 @@ void simba_winograd_input_tile(const float *volume, simba_tile_block block, floa
 void simba_winograd_output_gradient_tile(const float *volume, simba_tile_block block, float *tile) { __builtin_trap(); }
 void simba_winograd_output_tile(const float *tile, simba_tile_block block, float *volume) { __builtin_trap(); }
 void simba_winograd_input_gradient_tile(const float *tile, simba_tile_block block, float *volume) { __builtin_trap(); }
+void simba_winograd_kernel(const float *kernel, long length, float *transformed) { __builtin_trap(); }
+void simba_winograd_add_kernel_gradient(const float *transformed, long length, float *kernel) { __builtin_trap(); }
 
 #endif

@@ -417,7 +417,9 @@ private func untransformTiles(_ transformed: UnsafePointer<Float>, side: TileSid
 }
 
 /// V[ξ] = (G W Gᵀ)[ξ], the kernel [27][Cin·Cout] to [64][Cin·Cout].
-private func transformKernel(_ kernel: UnsafePointer<Float>, length: Int, into v: UnsafeMutablePointer<Float>) {
+private func transformKernel(_ kernel: UnsafePointer<Float>, length: Int, into v: UnsafeMutablePointer<Float>,
+                             transforms: ConvolutionProducts) {
+    if transforms == .avx512 { simba_winograd_kernel(kernel, length, v); return }
     withBlock { t in
         forEachOctet(length) { c, n in
             transformTile(t, from: 3, to: 4, kernelLine, load: { i, j, k in
@@ -430,7 +432,9 @@ private func transformKernel(_ kernel: UnsafePointer<Float>, length: Int, into v
 }
 
 /// dKernel [27][Cin·Cout] += (Gᵀ dV G), from dV [64][Cin·Cout].
-private func addKernelGradient(_ dKernel: UnsafeMutablePointer<Float>, length: Int, from dv: UnsafePointer<Float>) {
+private func addKernelGradient(_ dKernel: UnsafeMutablePointer<Float>, length: Int, from dv: UnsafePointer<Float>,
+                               transforms: ConvolutionProducts) {
+    if transforms == .avx512 { simba_winograd_add_kernel_gradient(dv, length, dKernel); return }
     withBlock { t in
         forEachOctet(length) { c, n in
             transformTile(t, from: 4, to: 3, kernelTransposeLine, load: { i, j, k in
@@ -455,7 +459,7 @@ func winogradConv3dForward(
     let tiling = buffers.tiling(for: shape)
     let (cin, cout) = (shape.inChannels, shape.outChannels)
     let u = buffers.tiles.data, m = buffers.products.data, v = buffers.kernel.data
-    transformKernel(kernel, length: cin * cout, into: v)
+    transformKernel(kernel, length: cin * cout, into: v, transforms: buffers.transforms)
     tiling.forEachChunk { first, count in
         let tiles = count * tiling.tilesZ
         transformTiles(of: input, side: .input, channels: cin, inputLine, tiling: tiling, lines: first, count: count,
@@ -487,9 +491,9 @@ func winogradConv3dBackward(
         if buffers.multiplication.transposesKernel {
             let transposed = buffers.transposedKernel.data
             transposeEachTap(kernel, taps: 27, rows: cin, columns: cout, into: transposed)
-            transformKernel(transposed, length: cin * cout, into: v)
+            transformKernel(transposed, length: cin * cout, into: v, transforms: buffers.transforms)
         } else {
-            transformKernel(kernel, length: cin * cout, into: v)
+            transformKernel(kernel, length: cin * cout, into: v, transforms: buffers.transforms)
         }
         dInput.update(repeating: 0, count: shape.rows * cin)
     }
@@ -506,5 +510,5 @@ func winogradConv3dBackward(
         untransformTiles(u, side: .input, channels: cin, inputTransposeLine, adding: true, tiling: tiling,
                          lines: first, count: count, into: dInput, transforms: buffers.transforms)
     } finished: { _, _ in }
-    addKernelGradient(dKernel, length: cin * cout, from: dv)
+    addKernelGradient(dKernel, length: cin * cout, from: dv, transforms: buffers.transforms)
 }

@@ -180,7 +180,8 @@ final class ConvolutionProductsTests: XCTestCase {
     // The AVX-512 C transforms do the Swift transforms' arithmetic in the
     // same order, 16 channels per vector instead of 8: bitwise the same
     // results, here with 20 and 18 channels (partial vectors on both sides)
-    // and tiles cut by every face of the volume.
+    // and tiles cut by every face of the volume; the kernel transforms too,
+    // over 360 and 231 entries per tap.
     func testAVX512TransformsAreTheSwiftTransformsBitwise() throws {
         try skipUnlessAVX512()
         let c = convolution(wide, .avx512, transforms: .avx512), swift = convolution(wide, .avx512, transforms: .sgemm)

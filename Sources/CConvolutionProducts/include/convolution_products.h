@@ -28,7 +28,7 @@ typedef struct {
     int lo[3], hi[3];
 } simba_tile_block;
 
-/// The four transforms of F(2×2×2, 3×3×3) for one tile, every channel, on
+/// The transforms of F(2×2×2, 3×3×3) for one tile, every channel, on
 /// AVX-512 (call only where simba_strided_products_available()); `tile` is
 /// the tile's 64 points × channels, point ξ = (x·4 + y)·4 + z. They compute
 /// what Sources/Network/Conv3DWinograd.swift's transforms compute, in the
@@ -41,5 +41,9 @@ void simba_winograd_output_gradient_tile(const float *volume, simba_tile_block b
 void simba_winograd_output_tile(const float *tile, simba_tile_block block, float *volume);
 /// The 4×4×4 input-gradient block += B dU Bᵀ of tile, where inside the volume.
 void simba_winograd_input_gradient_tile(const float *tile, simba_tile_block block, float *volume);
+/// transformed [64][length] = G W Gᵀ of kernel [27][length] (tap (i·3 + j)·3 + k).
+void simba_winograd_kernel(const float *kernel, long length, float *transformed);
+/// kernel [27][length] += Gᵀ dV G of transformed [64][length].
+void simba_winograd_add_kernel_gradient(const float *transformed, long length, float *kernel);
 
 #endif
