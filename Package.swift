@@ -39,6 +39,8 @@ let package = Package(
         // The convolutions' thin matrix products on AVX-512 (chosen at run time;
         // elsewhere sgemm). Optimised in debug builds too, as the kernels are.
         .target(name: "CConvolutionProducts", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
+        // Batch norm → activation → max-pool fused, on AVX-512 (the same choice).
+        .target(name: "CBlockFusion", cSettings: [.unsafeFlags(["-O2"], .when(configuration: .debug))]),
 
         // Bounds on what an input may make simba allocate or read: this
         // node's memory, regular files of bounded size.
@@ -53,7 +55,7 @@ let package = Package(
 
         // The SimBA CNN: layers with hand-written forward/backward, Adam,
         // one flat parameter and one flat gradient buffer.
-        .target(name: "Network", dependencies: ["CBLAS", "CConvolutionProducts", "Randomness", "Limits"], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Network", dependencies: ["CBLAS", "CConvolutionProducts", "CBlockFusion", "Randomness", "Limits"], swiftSettings: optimizedEvenInDebug),
 
         // Seeded random streams and distributions (deterministic across ranks).
         .target(name: "Randomness"),

@@ -1,3 +1,4 @@
+import CBlockFusion
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -37,8 +38,9 @@ public func batchNormStatistics(
 /// x [rows, C]; reference [C]; sums (+=) [2C]: Σ(x − ref), Σ(x − ref)²
 public func batchNormAccumulateStatistics(
     sums: UnsafeMutablePointer<Double>, x: UnsafePointer<Float>, rows: Int, channels: Int,
-    reference: UnsafePointer<Float>
+    reference: UnsafePointer<Float>, kernels: BlockKernels = .fastest
 ) {
+    if kernels == .avx512 { return simba_batch_norm_statistics(sums, x, rows, channels, reference) }
     // Blocks of `partialSumLength` rows, one lane group at a time, so the two
     // float accumulators stay in registers.
     var firstRow = 0

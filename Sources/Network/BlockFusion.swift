@@ -17,6 +17,38 @@
 //
 // Results match maxPoolForward(activationForward(batchNormForward(x))) and
 // the composition of the plain backward functions, which the tests check.
+//
+// On CPUs with AVX-512 the same kernels run in C (Sources/CBlockFusion), 16
+// channels per instruction where Swift's SIMD16 compiles to four SSE ones,
+// with the same arithmetic in the same order: bitwise the same results.
+
+import CBlockFusion
+
+/// Which code runs the block kernels (and batch norm's statistics pass):
+/// the AVX-512 C kernels where the convolutions run theirs
+/// (ConvolutionProducts.fastest; SIMBA_CONV_PRODUCTS=sgemm selects the
+/// portable path for both), the Swift loops here otherwise.
+public enum BlockKernels: Sendable {
+    case swift, avx512
+
+    public static let fastest: BlockKernels = ConvolutionProducts.fastest == .avx512 ? .avx512 : .swift
+}
+
+extension PoolGeometry {
+    func cGeometry(channels: Int) -> simba_pool_geometry {
+        simba_pool_geometry(batch: batch, x: input.x, y: input.y, z: input.z, sample_stride: inputSampleStride,
+                            offset: inputOffset, channels: channels)
+    }
+}
+
+extension Activation {
+    var cActivation: simba_activation {
+        switch self {
+        case .sigmoid: return SIMBA_SIGMOID
+        case .relu: return SIMBA_RELU
+        }
+    }
+}
 
 /// pooled, winner, winnerInput [N, outX, outY, outZ, C]; conv [N, X, Y, Z, C];
 /// scale, shift [C] from batchNormScaleShift
@@ -24,8 +56,13 @@ public func normalizeActivatePoolForward(
     pooled: UnsafeMutablePointer<Float>, winner: UnsafeMutablePointer<Float>,
     winnerInput: UnsafeMutablePointer<Float>,
     conv: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
-    activation: Activation, geometry: PoolGeometry, channels: Int
+    activation: Activation, geometry: PoolGeometry, channels: Int, kernels: BlockKernels = .fastest
 ) {
+    if kernels == .avx512 {
+        simba_normalize_activate_pool_forward(pooled, winner, winnerInput, conv, scale, shift,
+                                              activation.cActivation, geometry.cGeometry(channels: channels))
+        return
+    }
     geometry.forEachWindow { outputRow, cells, cellCount in
         forEachLaneGroup(channels) { c, n in
             let a = loadLanes(scale + c, n), b = loadLanes(shift + c, n)
@@ -62,34 +99,39 @@ public func normalizeActivatePoolBackward(
     conv: UnsafePointer<Float>, mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
     gamma: UnsafePointer<Float>, activation: Activation, geometry: PoolGeometry, channels: Int,
     training: Bool, sums: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>,
-    reduceSums: ((UnsafeMutablePointer<Double>, Int) -> Int)? = nil
+    reduceSums: ((UnsafeMutablePointer<Double>, Int) -> Int)? = nil, kernels: BlockKernels = .fastest
 ) {
     /// dL/dy at the window's winner (zero elsewhere).
     @inline(__always) func winnerGradient(_ offset: Int, _ n: Int) -> Lanes {
         loadLanes(dPooled + offset, n) * activation.derivative(output: loadLanes(pooled + offset, n))
     }
     sums.update(repeating: 0, count: 2 * channels)
-    // Pooled voxels in blocks of `partialSumLength`, one lane group at a
-    // time, so the float accumulators stay in registers.
     let pooledRows = geometry.outputRows
-    var firstRow = 0
-    while firstRow < pooledRows {
-        let blockRows = Swift.min(partialSumLength, pooledRows - firstRow)
-        forEachLaneGroup(channels) { c, n in
-            let m = loadLanes(mean + c, n), istd = loadLanes(inverseStd + c, n)
-            var sumDy = Lanes(), sumDyNormalized = Lanes()
-            for row in firstRow..<(firstRow + blockRows) {
-                let offset = row * channels + c
-                let dy = winnerGradient(offset, n)
-                sumDy += dy
-                sumDyNormalized += dy * ((loadLanes(winnerInput + offset, n) - m) * istd)
+    if kernels == .avx512 {
+        simba_pooled_gradient_sums(sums, dPooled, pooled, winnerInput, mean, inverseStd, activation.cActivation,
+                                   pooledRows, channels)
+    } else {
+        // Pooled voxels in blocks of `partialSumLength`, one lane group at a
+        // time, so the float accumulators stay in registers.
+        var firstRow = 0
+        while firstRow < pooledRows {
+            let blockRows = Swift.min(partialSumLength, pooledRows - firstRow)
+            forEachLaneGroup(channels) { c, n in
+                let m = loadLanes(mean + c, n), istd = loadLanes(inverseStd + c, n)
+                var sumDy = Lanes(), sumDyNormalized = Lanes()
+                for row in firstRow..<(firstRow + blockRows) {
+                    let offset = row * channels + c
+                    let dy = winnerGradient(offset, n)
+                    sumDy += dy
+                    sumDyNormalized += dy * ((loadLanes(winnerInput + offset, n) - m) * istd)
+                }
+                for i in 0..<n {
+                    sums[c + i] += Double(sumDy[i])
+                    sums[channels + c + i] += Double(sumDyNormalized[i])
+                }
             }
-            for i in 0..<n {
-                sums[c + i] += Double(sumDy[i])
-                sums[channels + c + i] += Double(sumDyNormalized[i])
-            }
+            firstRow += blockRows
         }
-        firstRow += blockRows
     }
     // Sync BN: sums and rows of the whole batch, so dγ, dβ and the bias gradient are the batch's on every rank.
     let batchRows = reduceSums?(sums, geometry.inputRows) ?? geometry.inputRows
@@ -105,6 +147,11 @@ public func normalizeActivatePoolBackward(
     for c in 0..<channels {
         let affine = rows * (Double(fromInput[c]) * Double(mean[c]) + Double(constant[c]))
         dConvBias[c] += Float(affine + Double(fromDy[c]) * sums[c])
+    }
+    if kernels == .avx512 {
+        simba_normalize_activate_pool_input_gradient(dConv, dPooled, pooled, winner, conv, fromInput, constant, fromDy,
+                                                     activation.cActivation, geometry.cGeometry(channels: channels))
+        return
     }
     geometry.forEachWindow { outputRow, cells, cellCount in
         forEachLaneGroup(channels) { c, n in
