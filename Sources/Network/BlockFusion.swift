@@ -101,10 +101,27 @@ public func normalizeActivatePoolBackward(
     training: Bool, sums: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>,
     reduceSums: ((UnsafeMutablePointer<Double>, Int) -> Int)? = nil, kernels: BlockKernels = .fastest
 ) {
-    /// dL/dy at the window's winner (zero elsewhere).
-    @inline(__always) func winnerGradient(_ offset: Int, _ n: Int) -> Lanes {
-        loadLanes(dPooled + offset, n) * activation.derivative(output: loadLanes(pooled + offset, n))
-    }
+    normalizeActivatePoolGradientCoefficients(
+        dGamma: dGamma, dBeta: dBeta, dConvBias: dConvBias, dPooled: dPooled, pooled: pooled, winner: winner,
+        winnerInput: winnerInput, conv: conv, mean: mean, inverseStd: inverseStd, gamma: gamma,
+        activation: activation, geometry: geometry, channels: channels, training: training, sums: sums,
+        coefficients: coefficients, reduceSums: reduceSums, kernels: kernels
+    ).write(into: dConv)
+}
+
+/// normalizeActivatePoolBackward up to dConv: dGamma, dBeta and dConvBias
+/// (+=), and the coefficients of dConv, which the returned value writes
+/// (it reads `coefficients`, so use it before they change).
+func normalizeActivatePoolGradientCoefficients(
+    dGamma: UnsafeMutablePointer<Float>, dBeta: UnsafeMutablePointer<Float>,
+    dConvBias: UnsafeMutablePointer<Float>,
+    dPooled: UnsafePointer<Float>, pooled: UnsafePointer<Float>, winner: UnsafePointer<Float>,
+    winnerInput: UnsafePointer<Float>,
+    conv: UnsafePointer<Float>, mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+    gamma: UnsafePointer<Float>, activation: Activation, geometry: PoolGeometry, channels: Int,
+    training: Bool, sums: UnsafeMutablePointer<Double>, coefficients: UnsafeMutablePointer<Float>,
+    reduceSums: ((UnsafeMutablePointer<Double>, Int) -> Int)?, kernels: BlockKernels
+) -> BlockInputGradient {
     sums.update(repeating: 0, count: 2 * channels)
     let pooledRows = geometry.outputRows
     if kernels == .avx512 {
@@ -121,7 +138,7 @@ public func normalizeActivatePoolBackward(
                 var sumDy = Lanes(), sumDyNormalized = Lanes()
                 for row in firstRow..<(firstRow + blockRows) {
                     let offset = row * channels + c
-                    let dy = winnerGradient(offset, n)
+                    let dy = winnerGradient(dPooled, pooled, activation, offset, n)
                     sumDy += dy
                     sumDyNormalized += dy * ((loadLanes(winnerInput + offset, n) - m) * istd)
                 }
@@ -148,22 +165,59 @@ public func normalizeActivatePoolBackward(
         let affine = rows * (Double(fromInput[c]) * Double(mean[c]) + Double(constant[c]))
         dConvBias[c] += Float(affine + Double(fromDy[c]) * sums[c])
     }
-    if kernels == .avx512 {
-        simba_normalize_activate_pool_input_gradient(dConv, dPooled, pooled, winner, conv, fromInput, constant, fromDy,
-                                                     activation.cActivation, geometry.cGeometry(channels: channels))
-        return
-    }
-    geometry.forEachWindow { outputRow, cells, cellCount in
-        forEachLaneGroup(channels) { c, n in
-            let a = loadLanes(fromInput + c, n), b = loadLanes(constant + c, n)
-            let offset = outputRow * channels + c
-            let won = loadLanes(winner + offset, n)
-            let atWinner = loadLanes(fromDy + c, n) * winnerGradient(offset, n)
-            for cell in 0..<cellCount {
-                let cellOffset = cells[cell] * channels + c
-                let d = a * loadLanes(conv + cellOffset, n) + b
-                storeLanes(d.replacing(with: d + atWinner, where: won .== Float(cell)), dConv + cellOffset, n)
+    return BlockInputGradient(dPooled: dPooled, pooled: pooled, winner: winner, conv: conv, fromInput: fromInput,
+                              constant: constant, fromDy: fromDy, activation: activation, geometry: geometry,
+                              channels: channels, kernels: kernels)
+}
+
+/// dL/dy at the window's winner (zero elsewhere), lanes of pooled row·C + c.
+@inline(__always)
+private func winnerGradient(_ dPooled: UnsafePointer<Float>, _ pooled: UnsafePointer<Float>, _ activation: Activation,
+                            _ offset: Int, _ n: Int) -> Lanes {
+    loadLanes(dPooled + offset, n) * activation.derivative(output: loadLanes(pooled + offset, n))
+}
+
+/// The fused backward's last pass: dConv = fromInput·x + constant at every
+/// cell, plus fromDy·dy at each window's winner; written whole, or (where
+/// `writesRows`) a run of rows at a time, for a convolution's backward that
+/// reads dConv chunk by chunk and so never needs it in memory whole.
+struct BlockInputGradient {
+    let dPooled, pooled, winner, conv, fromInput, constant, fromDy: UnsafePointer<Float>
+    let activation: Activation, geometry: PoolGeometry, channels: Int, kernels: BlockKernels
+
+    /// dConv [N, X, Y, Z, C] (=) at every cell of every window.
+    func write(into dConv: UnsafeMutablePointer<Float>) {
+        if kernels == .avx512 {
+            simba_normalize_activate_pool_input_gradient(dConv, dPooled, pooled, winner, conv, fromInput, constant,
+                                                         fromDy, activation.cActivation,
+                                                         geometry.cGeometry(channels: channels))
+            return
+        }
+        geometry.forEachWindow { outputRow, cells, cellCount in
+            forEachLaneGroup(channels) { c, n in
+                let a = loadLanes(fromInput + c, n), b = loadLanes(constant + c, n)
+                let offset = outputRow * channels + c
+                let won = loadLanes(winner + offset, n)
+                let atWinner = loadLanes(fromDy + c, n) * winnerGradient(dPooled, pooled, activation, offset, n)
+                for cell in 0..<cellCount {
+                    let cellOffset = cells[cell] * channels + c
+                    let d = a * loadLanes(conv + cellOffset, n) + b
+                    storeLanes(d.replacing(with: d + atWinner, where: won .== Float(cell)), dConv + cellOffset, n)
+                }
             }
         }
+    }
+
+    /// Whether write(rows:count:into:) is available: the AVX-512 kernels, on
+    /// an input that fills its buffer (not a slab).
+    var writesRows: Bool { kernels == .avx512 && geometry.inputIsWhole }
+
+    /// Rows first..<first+count of dConv into `out` [count][C], bitwise what
+    /// write(into:) puts there.
+    func write(rows first: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(writesRows, "dConv by rows needs the AVX-512 kernels and a whole input")
+        simba_normalize_activate_pool_input_gradient_rows(out, first, count, dPooled, pooled, winner, conv, fromInput,
+                                                          constant, fromDy, activation.cActivation,
+                                                          geometry.cGeometry(channels: channels))
     }
 }

@@ -113,6 +113,15 @@ public final class ConvolutionScratch {
         columnGradients = Tensor(shape: [capacity])
     }
 
+    /// A chunk of a computed output gradient (OutputGradient.computed): the
+    /// one-channel layer's chunk rows × Cout, allocated on first use.
+    private var gradientRows = Tensor(shape: [0])
+
+    func outputGradientRows(floats: Int) -> UnsafeMutablePointer<Float> {
+        if gradientRows.count < floats { gradientRows = Tensor(shape: [floats]) }
+        return gradientRows.data
+    }
+
     /// A scratch big enough for the preferred chunks of all these layers,
     /// each computed with its algorithm (by default Conv3DAlgorithm.automatic).
     public convenience init(for shapes: [Conv3DShape], algorithms: [Conv3DAlgorithm]? = nil) {
@@ -269,6 +278,15 @@ public func conv3dForward(
     }
 }
 
+/// Whether conv3dBackward takes the one-channel path, which reads dOut a
+/// chunk of rows at a time (and so can be given it as OutputGradient.computed):
+/// the first layer in training (Conv3DSingleChannel.swift). The input
+/// gradient of a one-channel layer is only asked for saliency; it takes the
+/// general path.
+func readsOutputGradientInChunks(shape: Conv3DShape, needsInputGradient: Bool, algorithm: Conv3DAlgorithm?) -> Bool {
+    (algorithm ?? .automatic(for: shape)) != .winograd && shape.inChannels == 1 && !needsInputGradient
+}
+
 /// Accumulates dKernel and dBias; overwrites dInput when given. dBias may be
 /// nil when the caller has it in closed form (the model gets it from batch
 /// norm, saving a pass over dOut).
@@ -283,11 +301,8 @@ public func conv3dBackward(
     if (algorithm ?? .automatic(for: shape)) == .winograd {
         winogradConv3dBackward(dInput: dInput, dKernel: dKernel, dOut: dOut, input: input, kernel: kernel,
                                shape: shape, buffers: scratch.winograd)
-    } else if shape.inChannels == 1 && dInput == nil {
-        // The first layer in training (Conv3DSingleChannel.swift). The input
-        // gradient of a one-channel layer is only asked for saliency; it
-        // takes the general path.
-        singleChannelConv3dKernelGradient(dKernel: dKernel, dOut: dOut, input: input, shape: shape,
+    } else if readsOutputGradientInChunks(shape: shape, needsInputGradient: dInput != nil, algorithm: algorithm) {
+        singleChannelConv3dKernelGradient(dKernel: dKernel, dOut: .stored(dOut), input: input, shape: shape,
                                           scratch: scratch)
     } else {
         im2colConv3dBackward(dInput: dInput, dKernel: dKernel, dOut: dOut, input: input, kernel: kernel,

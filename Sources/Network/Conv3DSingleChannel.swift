@@ -76,6 +76,15 @@ private func forEachOutputLine(
     }
 }
 
+/// Rows per chunk of forEachTapMajorChunk: whole lines, about
+/// `preferredChunkFloats` floats of patches.
+private func tapMajorChunkRows(_ shape: Conv3DShape, scratch: ConvolutionScratch) -> Int {
+    let gz = shape.grid.z
+    let linesPerChunk = Swift.min(scratch.capacity / 27, ConvolutionScratch.preferredChunkFloats / 27) / gz
+    precondition(linesPerChunk > 0, "im2col scratch smaller than one line of patches (27·Z floats)")
+    return Swift.min(shape.rows, linesPerChunk * gz)
+}
+
 /// Lays the patches of chunks of output rows out tap-major, [27][chunkRows],
 /// in scratch.columns and calls body(first, count, chunkRows) for each chunk
 /// of rows first..<first + count. Chunks hold whole lines and, like the
@@ -86,9 +95,7 @@ private func forEachTapMajorChunk(
     _ body: (_ first: Int, _ count: Int, _ leadingDimension: Int) -> Void
 ) {
     let gz = shape.grid.z
-    let linesPerChunk = Swift.min(scratch.capacity / 27, ConvolutionScratch.preferredChunkFloats / 27) / gz
-    precondition(linesPerChunk > 0, "im2col scratch smaller than one line of patches (27·Z floats)")
-    let chunkRows = Swift.min(shape.rows, linesPerChunk * gz)
+    let chunkRows = tapMajorChunkRows(shape, scratch: scratch)
     let columns = scratch.columns.data
     var chunkFirst = 0
     forEachOutputLine(shape, input: input) { firstRow, lines in
@@ -124,17 +131,35 @@ func singleChannelConv3dForward(
     }
 }
 
+/// Where a backward pass finds dOut [N,X,Y,Z,Cout]: stored whole, or
+/// written a chunk of rows at a time by write(first, count, into) right
+/// before the pass reads them (into a chunk-sized buffer that stays in
+/// cache, so a large dOut need never go to memory and back).
+enum OutputGradient {
+    case stored(UnsafePointer<Float>)
+    case computed((_ first: Int, _ count: Int, _ into: UnsafeMutablePointer<Float>) -> Void)
+}
+
 /// dKernel += Σ over voxels of input patch ⊗ dOut, for Cin = 1.
-/// dOut [N,X,Y,Z,Cout], input [N,X,Y,Z], dKernel [3,3,3,1,Cout] (+=)
+/// input [N,X,Y,Z], dKernel [3,3,3,1,Cout] (+=)
 func singleChannelConv3dKernelGradient(
-    dKernel: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, input: UnsafePointer<Float>,
+    dKernel: UnsafeMutablePointer<Float>, dOut: OutputGradient, input: UnsafePointer<Float>,
     shape: Conv3DShape, scratch: ConvolutionScratch
 ) {
     precondition(shape.inChannels == 1, "the tap-major kernels are for one input channel")
     let cout = shape.outChannels
+    var rows: UnsafeMutablePointer<Float>?
+    if case .computed = dOut { rows = scratch.outputGradientRows(floats: tapMajorChunkRows(shape, scratch: scratch) * cout) }
     forEachTapMajorChunk(shape, input: input, scratch: scratch) { first, count, lda in
         let patches = ConvolutionProducts.Patches(data: scratch.columns.data, tapMajor: true, stride: lda)
+        let chunkGradient: UnsafePointer<Float>
+        switch dOut {
+        case .stored(let whole): chunkGradient = whole + first * cout
+        case .computed(let write):
+            write(first, count, rows!)
+            chunkGradient = UnsafePointer(rows!)
+        }
         scratch.products.addPatchKernelProducts(rows: count, taps: 27, cout: cout, patches: patches,
-                                                dOut: dOut + first * cout, into: dKernel)
+                                                dOut: chunkGradient, into: dKernel)
     }
 }

@@ -88,6 +88,9 @@ public final class SimbaCNN {
     /// (Conv3DAlgorithm.automatic at maxBatch), so that results do not
     /// depend on the size of a batch.
     let convolutionAlgorithms: [Conv3DAlgorithm]
+    /// Which code runs batch norm, activation and pooling; the tests set
+    /// .swift to hold the two against each other.
+    var blockKernels = BlockKernels.fastest
     private let sums: ScratchBuffer<Double>
     private let coefficients: Tensor
     /// Flattened average-pool output [maxBatch, features] (before dropout).
@@ -275,7 +278,7 @@ public final class SimbaCNN {
             if training {
                 geometry.forEachInputRun(in: first..<(first + count)) { run in
                     batchNormAccumulateStatistics(sums: sums.data, x: conv + run.lowerBound * channels, rows: run.count,
-                                                  channels: channels, reference: reference)
+                                                  channels: channels, reference: reference, kernels: blockKernels)
                 }
             }
         }
@@ -324,7 +327,7 @@ public final class SimbaCNN {
             pooled: block.pooled.data, winner: block.winner.data, winnerInput: block.winnerInput.data,
             conv: block.convolution.data,
             scale: block.scale.data, shift: block.shift.data, activation: configuration.activation,
-            geometry: geometry, channels: channels)
+            geometry: geometry, channels: channels, kernels: blockKernels)
     }
 
     private func forwardHead() {
@@ -431,21 +434,32 @@ public final class SimbaCNN {
         // A widened slab's padding planes get no gradient.
         if !geometry.inputIsWhole { zeroPadding(convolutionGradient, channels: shape.outChannels, block: index) }
         let reduce = batchSumsReducer(block: index)
-        normalizeActivatePoolBackward(
-            dConv: convolutionGradient.data, dGamma: gradient(slices.gamma), dBeta: gradient(slices.beta),
-            dConvBias: gradient(slices.bias),
+        let dConv = normalizeActivatePoolGradientCoefficients(
+            dGamma: gradient(slices.gamma), dBeta: gradient(slices.beta), dConvBias: gradient(slices.bias),
             dPooled: block.pooledGradient.data, pooled: block.pooled.data, winner: block.winner.data,
             winnerInput: block.winnerInput.data,
             conv: block.convolution.data, mean: block.mean.data, inverseStd: block.inverseStd.data,
             gamma: parameter(slices.gamma), activation: configuration.activation,
             geometry: geometry, channels: shape.outChannels,
             training: mode == .train, sums: sums.data, coefficients: coefficients.data,
-            reduceSums: reduce.map { reduce in { reduce($0, shape.outChannels, $1, nil) } })
+            reduceSums: reduce.map { reduce in { reduce($0, shape.outChannels, $1, nil) } }, kernels: blockKernels)
+        let algorithm = convolutionAlgorithms[index]
+        // The first layer's kernel gradient reads dConv a chunk at a time:
+        // each chunk is written just before, and block 1's dConv (the
+        // largest tensor of a step) never goes to memory. Bitwise the same.
+        if dConv.writesRows, readsOutputGradientInChunks(shape: shape, needsInputGradient: dInput != nil,
+                                                         algorithm: algorithm) {
+            singleChannelConv3dKernelGradient(dKernel: gradient(slices.kernel), dOut: .computed(dConv.write),
+                                              input: convolutionInput(block: index), shape: shape,
+                                              scratch: convolutionScratch)
+            return
+        }
+        dConv.write(into: convolutionGradient.data)
         conv3dBackward(dInput: dInput, dKernel: gradient(slices.kernel), dBias: nil,
                        dOut: convolutionGradient.data,
                        input: convolutionInput(block: index),
                        kernel: parameter(slices.kernel), shape: shape, scratch: convolutionScratch,
-                       algorithm: convolutionAlgorithms[index])
+                       algorithm: algorithm)
     }
 
     // MARK: Training

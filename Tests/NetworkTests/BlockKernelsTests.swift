@@ -128,4 +128,71 @@ final class BlockKernelsTests: XCTestCase {
             XCTAssertEqual(statistics(.avx512), statistics(.swift), "\(rows) rows, \(channels) channels")
         }
     }
+
+    // dConv a run of rows at a time (for a backward that reads it in chunks)
+    // is bitwise dConv written whole, whatever the runs: single rows, runs
+    // that end inside a line or a window, and all rows at once.
+    func testInputGradientByRowsIsTheWholeOneBitwise() throws {
+        try skipUnlessAVX512()
+        let geometry = PoolGeometry(batch: 2, input: Grid3(5, 3, 7))
+        for channels in [3, 20, 33] {
+            for activation in Activation.allCases {
+                let seed = UInt64(channels)
+                let conv = randomValues(geometry.inputRows * channels, seed: seed, scale: 20)
+                let pooledCount = geometry.outputRows * channels
+                var pooled = [Float](repeating: 0, count: pooledCount), winner = pooled, winnerInput = pooled
+                let scale = randomValues(channels, seed: seed + 1, scale: 3), shift = randomValues(channels, seed: seed + 2)
+                withPointers(&pooled) { p in withPointers(&winner) { w in withPointers(&winnerInput) { wi in
+                    normalizeActivatePoolForward(pooled: p, winner: w, winnerInput: wi, conv: conv, scale: scale,
+                                                 shift: shift, activation: activation, geometry: geometry,
+                                                 channels: channels, kernels: .avx512)
+                }}}
+                let dPooled = randomValues(pooledCount, seed: seed + 3)
+                let coefficients = randomValues(3 * channels, seed: seed + 4)
+                coefficients.withUnsafeBufferPointer { co in
+                    let c = co.baseAddress!
+                    let gradient = BlockInputGradient(
+                        dPooled: dPooled, pooled: pooled, winner: winner, conv: conv, fromInput: c,
+                        constant: c + channels, fromDy: c + 2 * channels, activation: activation, geometry: geometry,
+                        channels: channels, kernels: .avx512)
+                    XCTAssertTrue(gradient.writesRows)
+                    var whole = [Float](repeating: 7, count: conv.count)
+                    withPointers(&whole) { gradient.write(into: $0) }
+                    for run in [1, 4, 9, 64, geometry.inputRows] {
+                        var byRows = [Float](repeating: 7, count: conv.count)
+                        withPointers(&byRows) { out in
+                            for first in stride(from: 0, to: geometry.inputRows, by: run) {
+                                let count = Swift.min(run, geometry.inputRows - first)
+                                gradient.write(rows: first, count: count, into: out + first * channels)
+                            }
+                        }
+                        XCTAssertEqual(byRows, whole, "\(channels) channels, \(activation), runs of \(run)")
+                    }
+                }
+            }
+        }
+    }
+
+    // A whole network's gradients with the C kernels (and block 1's dConv
+    // computed chunk by chunk inside its kernel gradient: 23·22·21 voxels
+    // make more than one chunk) and with the Swift ones, where dConv is
+    // written whole: bitwise the same.
+    func testNetworkGradientsAreTheSameWithEitherBlockKernels() throws {
+        try skipUnlessAVX512()
+        let grid = Grid3(23, 22, 21)
+        let samples = randomValues(2 * grid.voxels, seed: 91, scale: 2)
+        for activation in Activation.allCases {
+            let configuration = SimbaCNNConfiguration(input: grid, widths: [20, 6], activation: activation)
+            func gradients(_ kernels: BlockKernels) throws -> [Float] {
+                let model = try SimbaCNN(configuration: configuration, maxBatch: 2, seed: 5)
+                model.blockKernels = kernels
+                _ = model.forward(samples, batch: 2, mode: .train)
+                _ = model.backward(labels: [1, 0])
+                return Array(UnsafeBufferPointer(start: model.gradients.data, count: model.gradients.count))
+            }
+            let c = try gradients(.avx512), swift = try gradients(.swift)
+            XCTAssertEqual(c, swift, "\(activation)")
+            XCTAssertTrue(c.contains { $0 != 0 })
+        }
+    }
 }

@@ -55,6 +55,29 @@ final class Conv3DTests: XCTestCase {
                     "1-channel conv")
     }
 
+    // dOut given as computed rows (OutputGradient.computed, written a chunk
+    // at a time into the scratch) gives bitwise the stored dOut's kernel
+    // gradient; the writer sees each of the 15 chunks once, in order.
+    func testSingleInputChannelKernelGradientFromComputedRowsIsTheStoredOne() {
+        let dOut = randomValues(single.rows * single.outChannels, seed: 8)
+        var stored = randomValues(single.kernelCount, seed: 9), computed = stored
+        withPointers(&stored) {
+            singleChannelConv3dKernelGradient(dKernel: $0, dOut: .stored(dOut), input: singleInput, shape: single,
+                                              scratch: singleScratch)
+        }
+        var chunks: [Range<Int>] = []
+        withPointers(&computed) {
+            singleChannelConv3dKernelGradient(dKernel: $0, dOut: .computed { first, count, into in
+                chunks.append(first..<(first + count))
+                for i in 0..<(count * self.single.outChannels) { into[i] = dOut[first * self.single.outChannels + i] }
+            }, input: singleInput, shape: single, scratch: singleScratch)
+        }
+        XCTAssertEqual(computed, stored)
+        XCTAssertEqual(chunks.count, 15)
+        XCTAssertEqual(chunks.map(\.count).reduce(0, +), single.rows)
+        XCTAssertEqual(zip(chunks, chunks.dropFirst()).filter { $0.upperBound != $1.lowerBound }.count, 0)
+    }
+
     func testSingleInputChannelKernelGradientMatchesFiniteDifferences() {
         // Without dInput, as in training, the tap-major path runs; it adds to
         // what dKernel and dBias already hold.

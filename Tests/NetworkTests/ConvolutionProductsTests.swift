@@ -137,7 +137,8 @@ final class ConvolutionProductsTests: XCTestCase {
                                    shape: shape, scratch: scratch, algorithm: winograd ? .winograd : .im2col)
                 }
             } else {
-                singleChannelConv3dKernelGradient(dKernel: dk, dOut: dOut, input: input, shape: shape, scratch: scratch)
+                singleChannelConv3dKernelGradient(dKernel: dk, dOut: .stored(dOut), input: input, shape: shape,
+                                                  scratch: scratch)
             }
         }
         return (out, dInput, dKernel)

@@ -36,6 +36,16 @@ void simba_normalize_activate_pool_input_gradient(float *d_conv, const float *d_
                                                   const float *constant, const float *from_dy,
                                                   simba_activation activation, simba_pool_geometry geometry);
 
+/// The same for rows first..<first + count of a whole input (offset 0,
+/// sample_stride x·y·z) only, written to d_conv [count][C]: a convolution's
+/// backward can have its output gradient computed a chunk at a time, so
+/// that it never leaves the cache.
+void simba_normalize_activate_pool_input_gradient_rows(float *d_conv, long first, long count, const float *d_pooled,
+                                                       const float *pooled, const float *winner, const float *conv,
+                                                       const float *from_input, const float *constant,
+                                                       const float *from_dy, simba_activation activation,
+                                                       simba_pool_geometry geometry);
+
 /// sums [2C] += Σ (x − reference) and Σ (x − reference)² over `rows` rows,
 /// in float partial sums over blocks of 64 rows added to the doubles.
 void simba_batch_norm_statistics(double *sums, const float *x, long rows, long channels, const float *reference);
