@@ -9,4 +9,8 @@ shift
 args=(-q -np "$np")
 [ "$(id -u)" -eq 0 ] && args+=(--allow-run-as-root)
 [ "$np" -gt "$(nproc)" ] && args+=(--oversubscribe)
+# Ranks on this one machine need no munge credentials; where munge is
+# installed (Slurm's packages bring it) but its daemon is not running,
+# PMIx would retry its socket for over two seconds on every start.
+export PMIX_MCA_psec=${PMIX_MCA_psec:-native}
 exec mpirun "${args[@]}" "$@"
