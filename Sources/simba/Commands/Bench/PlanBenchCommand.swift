@@ -39,8 +39,8 @@ struct PlanBenchCommand: ClusterCommand {
     @Option(help: "Images scored per run after training (test split and the twin's for cross-scores).")
     var inferenceImages: Int = 1000
     @Option(help: "Training samples/s of the whole network on one core (simba bench train at the input).")
-    var trainingRate: Double = 0.574
-    @Option(help: "Inference samples/s of the whole network on one core.") var inferenceRate: Double = 1.41
+    var trainingRate: Double = 0.753
+    @Option(help: "Inference samples/s of the whole network on one core.") var inferenceRate: Double = 2.28
     @Option(help: "Bandwidth of one link, Gbit/s.") var linkGbit: Double = 25
     @Option(help: "Latency of one message, microseconds.") var latencyUs: Double = 5
 
