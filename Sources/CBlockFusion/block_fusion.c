@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include <string.h>
 
 #define AVX512 __attribute__((target("avx512f")))
 #define INLINE static inline __attribute__((always_inline))
@@ -207,8 +208,16 @@ AVX512 void simba_normalize_activate_pool_input_gradient_rows(float *d_conv, lon
     long channels = g.channels, voxels = g.x * g.y * g.z;
     long out_x = (g.x + 1) / 2, out_y = (g.y + 1) / 2, out_z = (g.z + 1) / 2;
     for (long row = first; row < first + count;) {
+        long sample = row / g.sample_stride, within = row % g.sample_stride - g.offset;
+        if (within < 0 || within >= voxels) {
+            // A slab's padding planes (the halo around its interior) get no gradient.
+            long end = within < 0 ? row - within : (sample + 1) * g.sample_stride;
+            if (end > first + count) end = first + count;
+            memset(d_conv + (row - first) * channels, 0, (size_t)((end - row) * channels) * sizeof(float));
+            row = end;
+            continue;
+        }
         // One run along z: sample, x and y fixed.
-        long sample = row / voxels, within = row % voxels;
         long x = within / (g.y * g.z), y = within / g.z % g.y, z0 = within % g.z;
         long run = g.z - z0 < first + count - row ? g.z - z0 : first + count - row;
         long ox = x / 2, oy = y / 2;

@@ -208,14 +208,14 @@ struct BlockInputGradient {
         }
     }
 
-    /// Whether write(rows:count:into:) is available: the AVX-512 kernels, on
-    /// an input that fills its buffer (not a slab).
-    var writesRows: Bool { kernels == .avx512 && geometry.inputIsWhole }
+    /// Whether write(rows:count:into:) is available: with the AVX-512 kernels.
+    var writesRows: Bool { kernels == .avx512 }
 
-    /// Rows first..<first+count of dConv into `out` [count][C], bitwise what
-    /// write(into:) puts there.
+    /// Buffer rows first..<first+count of dConv into `out` [count][C],
+    /// bitwise what write(into:) puts there, and zero on a slab's padding
+    /// rows (which write(into:) leaves alone).
     func write(rows first: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
-        precondition(writesRows, "dConv by rows needs the AVX-512 kernels and a whole input")
+        precondition(writesRows, "dConv by rows needs the AVX-512 kernels")
         simba_normalize_activate_pool_input_gradient_rows(out, first, count, dPooled, pooled, winner, conv, fromInput,
                                                           constant, fromDy, activation.cActivation,
                                                           geometry.cGeometry(channels: channels))

@@ -431,8 +431,6 @@ public final class SimbaCNN {
         let shape = convolutionShape(block: index, batch: batch)
         let geometry = poolGeometry(block: index, batch: batch)
         let slices = blockSlices[index]
-        // A widened slab's padding planes get no gradient.
-        if !geometry.inputIsWhole { zeroPadding(convolutionGradient, channels: shape.outChannels, block: index) }
         let reduce = batchSumsReducer(block: index)
         let dConv = normalizeActivatePoolGradientCoefficients(
             dGamma: gradient(slices.gamma), dBeta: gradient(slices.beta), dConvBias: gradient(slices.bias),
@@ -454,6 +452,8 @@ public final class SimbaCNN {
                                               scratch: convolutionScratch)
             return
         }
+        // A widened slab's padding planes get no gradient.
+        if !geometry.inputIsWhole { zeroPadding(convolutionGradient, channels: shape.outChannels, block: index) }
         dConv.write(into: convolutionGradient.data)
         conv3dBackward(dInput: dInput, dKernel: gradient(slices.kernel), dBias: nil,
                        dOut: convolutionGradient.data,

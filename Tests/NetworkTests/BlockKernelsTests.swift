@@ -131,42 +131,47 @@ final class BlockKernelsTests: XCTestCase {
 
     // dConv a run of rows at a time (for a backward that reads it in chunks)
     // is bitwise dConv written whole, whatever the runs: single rows, runs
-    // that end inside a line or a window, and all rows at once.
+    // that end inside a line or a window, and all rows at once; on a slab,
+    // zero on the padding rows (the model zeroes them before writing whole).
     func testInputGradientByRowsIsTheWholeOneBitwise() throws {
         try skipUnlessAVX512()
-        let geometry = PoolGeometry(batch: 2, input: Grid3(5, 3, 7))
-        for channels in [3, 20, 33] {
-            for activation in Activation.allCases {
-                let seed = UInt64(channels)
-                let conv = randomValues(geometry.inputRows * channels, seed: seed, scale: 20)
-                let pooledCount = geometry.outputRows * channels
-                var pooled = [Float](repeating: 0, count: pooledCount), winner = pooled, winnerInput = pooled
-                let scale = randomValues(channels, seed: seed + 1, scale: 3), shift = randomValues(channels, seed: seed + 2)
-                withPointers(&pooled) { p in withPointers(&winner) { w in withPointers(&winnerInput) { wi in
-                    normalizeActivatePoolForward(pooled: p, winner: w, winnerInput: wi, conv: conv, scale: scale,
-                                                 shift: shift, activation: activation, geometry: geometry,
-                                                 channels: channels, kernels: .avx512)
-                }}}
-                let dPooled = randomValues(pooledCount, seed: seed + 3)
-                let coefficients = randomValues(3 * channels, seed: seed + 4)
-                coefficients.withUnsafeBufferPointer { co in
-                    let c = co.baseAddress!
-                    let gradient = BlockInputGradient(
-                        dPooled: dPooled, pooled: pooled, winner: winner, conv: conv, fromInput: c,
-                        constant: c + channels, fromDy: c + 2 * channels, activation: activation, geometry: geometry,
-                        channels: channels, kernels: .avx512)
-                    XCTAssertTrue(gradient.writesRows)
-                    var whole = [Float](repeating: 7, count: conv.count)
-                    withPointers(&whole) { gradient.write(into: $0) }
-                    for run in [1, 4, 9, 64, geometry.inputRows] {
-                        var byRows = [Float](repeating: 7, count: conv.count)
-                        withPointers(&byRows) { out in
-                            for first in stride(from: 0, to: geometry.inputRows, by: run) {
-                                let count = Swift.min(run, geometry.inputRows - first)
-                                gradient.write(rows: first, count: count, into: out + first * channels)
+        let slab = Grid3(4, 3, 5)
+        for geometry in [PoolGeometry(batch: 2, input: Grid3(5, 3, 7)),
+                         PoolGeometry(batch: 2, input: slab, inputSampleStride: slab.voxels + 2 * 15, inputOffset: 15)] {
+            let bufferRows = geometry.inputIsWhole ? geometry.inputRows : geometry.batch * geometry.inputSampleStride
+            for channels in [3, 20, 33] {
+                for activation in Activation.allCases {
+                    let seed = UInt64(channels)
+                    let conv = randomValues(bufferRows * channels, seed: seed, scale: 20)
+                    let pooledCount = geometry.outputRows * channels
+                    var pooled = [Float](repeating: 0, count: pooledCount), winner = pooled, winnerInput = pooled
+                    let scale = randomValues(channels, seed: seed + 1, scale: 3), shift = randomValues(channels, seed: seed + 2)
+                    withPointers(&pooled) { p in withPointers(&winner) { w in withPointers(&winnerInput) { wi in
+                        normalizeActivatePoolForward(pooled: p, winner: w, winnerInput: wi, conv: conv, scale: scale,
+                                                     shift: shift, activation: activation, geometry: geometry,
+                                                     channels: channels, kernels: .avx512)
+                    }}}
+                    let dPooled = randomValues(pooledCount, seed: seed + 3)
+                    let coefficients = randomValues(3 * channels, seed: seed + 4)
+                    coefficients.withUnsafeBufferPointer { co in
+                        let c = co.baseAddress!
+                        let gradient = BlockInputGradient(
+                            dPooled: dPooled, pooled: pooled, winner: winner, conv: conv, fromInput: c,
+                            constant: c + channels, fromDy: c + 2 * channels, activation: activation, geometry: geometry,
+                            channels: channels, kernels: .avx512)
+                        XCTAssertTrue(gradient.writesRows)
+                        var whole = [Float](repeating: 0, count: conv.count)
+                        withPointers(&whole) { gradient.write(into: $0) }
+                        for run in [1, 4, 9, 64, bufferRows] {
+                            var byRows = [Float](repeating: 7, count: conv.count)
+                            withPointers(&byRows) { out in
+                                for first in stride(from: 0, to: bufferRows, by: run) {
+                                    let count = Swift.min(run, bufferRows - first)
+                                    gradient.write(rows: first, count: count, into: out + first * channels)
+                                }
                             }
+                            XCTAssertEqual(byRows, whole, "\(geometry.input) \(channels) channels, \(activation), runs of \(run)")
                         }
-                        XCTAssertEqual(byRows, whole, "\(channels) channels, \(activation), runs of \(run)")
                     }
                 }
             }

@@ -36,10 +36,10 @@ void simba_normalize_activate_pool_input_gradient(float *d_conv, const float *d_
                                                   const float *constant, const float *from_dy,
                                                   simba_activation activation, simba_pool_geometry geometry);
 
-/// The same for rows first..<first + count of a whole input (offset 0,
-/// sample_stride x·y·z) only, written to d_conv [count][C]: a convolution's
-/// backward can have its output gradient computed a chunk at a time, so
-/// that it never leaves the cache.
+/// The same for buffer rows first..<first + count, written to d_conv
+/// [count][C] (zero on a slab's padding rows, outside the input): a
+/// convolution's backward can have its output gradient computed a chunk at
+/// a time, so that it never leaves the cache.
 void simba_normalize_activate_pool_input_gradient_rows(float *d_conv, long first, long count, const float *d_pooled,
                                                        const float *pooled, const float *winner, const float *conv,
                                                        const float *from_input, const float *constant,
