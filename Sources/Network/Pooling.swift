@@ -41,6 +41,18 @@ public struct PoolGeometry: Equatable, Sendable {
     }
     public var outputRows: Int { batch * output.voxels }
 
+    /// The windows of output planes `planes` (along x) of sample `sample`
+    /// as a geometry of their own, and the output row where they start.
+    func outputPlanes(_ planes: Range<Int>, sample: Int) -> (geometry: PoolGeometry, outputRow: Int) {
+        precondition(planes.lowerBound >= 0 && planes.upperBound <= output.x && (0..<batch).contains(sample),
+                     "output planes \(planes) of sample \(sample) outside \(output) × \(batch)")
+        let inputPlanes = Swift.min(2 * planes.upperBound, input.x) - 2 * planes.lowerBound
+        let part = PoolGeometry(batch: 1, input: Grid3(inputPlanes, input.y, input.z),
+                                inputSampleStride: inputSampleStride,
+                                inputOffset: sample * inputSampleStride + inputOffset + 2 * planes.lowerBound * input.y * input.z)
+        return (part, (sample * output.x + planes.lowerBound) * output.y * output.z)
+    }
+
     /// Calls body(outputRow, cellRows, cellCount) for every window; rows
     /// index voxels over the whole batch (multiply by C for offsets).
     @inline(__always)

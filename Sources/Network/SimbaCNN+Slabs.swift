@@ -4,11 +4,15 @@
 // Forward: block 0 widens its slab straight from the whole samples (every
 // rank loads them); each later split block receives from its neighbours the
 // planes of its widened slab they pooled (the halo planes, and a plane of
-// its own slab where levels are dealt evenly); after the last split block
-// the pooled slabs are gathered and the rest of the network runs whole.
+// its own slab where levels are dealt evenly): the planes a neighbour needs
+// are pooled first and travel while the rest of the slab is pooled. After
+// the last split block the pooled slabs are gathered and the rest of the
+// network runs whole.
 // Backward: the whole part's gradient is the same on every rank, so each
 // takes its own planes of it; each split block sends the gradient of the
-// planes it received back to the neighbour that pooled them, which adds it.
+// planes it received back to the neighbour that pooled them, which adds it
+// (a swap with no overlap: that gradient is complete only at the end of the
+// block's backward, and the block below needs all of it at once).
 //
 // Parameters stay whole on every rank. Split blocks' kernel gradients are
 // partial sums (the gradient allreduce adds them); whole blocks and the head
@@ -112,40 +116,20 @@ extension SimbaCNN {
                    at: first - range.lowerBound + SlabPartition.planesBelow)
     }
 
-    /// After block `index`'s forward: widens the next split block's slab
-    /// from its pooled slab and the planes its neighbours pooled, or gathers
-    /// it after the last.
-    func passOnSlab(afterBlock index: Int) {
-        guard let slab, slab.splits(block: index) else { return }
+    /// Pools block `index` (`pool(planes)`: output planes `planes` of its
+    /// pooled slab, all when nil) and, on slabs, widens the next split
+    /// block's slab from the pooled slab and the planes its neighbours
+    /// pooled, or gathers it after the last split block. The planes the
+    /// neighbours need are pooled first and sent while the rest is pooled:
+    /// the halo swap overlaps that computation.
+    func poolAndPassOn(afterBlock index: Int, pool: (Range<Int>?) -> Void) {
+        guard let slab, slab.splits(block: index) else { return pool(nil) }
         let (_, buffers, exchange) = slabParts
         let next = index + 1
         let planeFloats = buffers.planeFloats[next]
         let pooled = UnsafePointer(blocks[index].pooled.data)
-        if slab.splits(block: next) {
-            let moves = slab.transfers(level: next), padded = slab.paddedPlanes(level: next)
-            let target = buffers.inputs[next].data, halos = buffers.halos.map(\.data)
-            let owned = moves.owned.count
-            // Plane g of the level: at g − owned start in the pooled slab, at
-            // g − slab start + planesBelow in the widened one.
-            let widened = { (g: Int) in g - slab.range(level: next).lowerBound + SlabPartition.planesBelow }
-            func pack(_ planes: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
-                copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
-                           at: planes.lowerBound - moves.owned.lowerBound, to: buffer, targetPlanes: planes.count, at: 0)
-            }
-            func unpack(_ planes: Range<Int>, from buffer: UnsafeMutablePointer<Float>) {
-                copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: buffer, sourcePlanes: planes.count,
-                           at: 0, to: target, targetPlanes: padded, at: widened(planes.lowerBound))
-            }
-            copyPlanes(moves.local.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
-                       at: moves.local.lowerBound - moves.owned.lowerBound, to: target, targetPlanes: padded,
-                       at: widened(moves.local.lowerBound))
-            pack(moves.toLower, into: halos[0])
-            pack(moves.toUpper, into: halos[1])
-            swap(sending: (moves.toLower, moves.toUpper), receiving: (moves.fromLower, moves.fromUpper),
-                 planeFloats: planeFloats, exchange: exchange)
-            unpack(moves.fromLower, from: halos[2])
-            unpack(moves.fromUpper, from: halos[3])
-        } else {
+        guard slab.splits(block: next) else {
+            pool(nil)
             let all = slab.ranges[next]
             let counts = all.map { batch * $0.count * planeFloats }
             exchange.gatherParts(pooled, into: buffers.arrivals.data, counts: counts)
@@ -157,8 +141,61 @@ extension SimbaCNN {
                            at: range.lowerBound)
                 offset += counts[part]
             }
+            return
         }
+        let moves = slab.transfers(level: next), padded = slab.paddedPlanes(level: next)
+        let target = buffers.inputs[next].data, halos = buffers.halos.map(\.data)
+        let owned = moves.owned.count
+        // Plane g of the level: at g − owned start in the pooled slab, at
+        // g − slab start + planesBelow in the widened one.
+        let widened = { (g: Int) in g - slab.range(level: next).lowerBound + SlabPartition.planesBelow }
+        let relative = { (planes: Range<Int>) in (planes.lowerBound - moves.owned.lowerBound)..<(planes.upperBound - moves.owned.lowerBound) }
+        func pack(_ planes: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
+            copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
+                       at: planes.lowerBound - moves.owned.lowerBound, to: buffer, targetPlanes: planes.count, at: 0)
+        }
+        func unpack(_ planes: Range<Int>, from buffer: UnsafeMutablePointer<Float>) {
+            copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: buffer, sourcePlanes: planes.count,
+                       at: 0, to: target, targetPlanes: padded, at: widened(planes.lowerBound))
+        }
+        let (sentFirst, rest) = Self.poolingOrder(owned: moves.owned, sent: [moves.toLower, moves.toUpper])
+        for planes in sentFirst { pool(relative(planes)) }
+        pack(moves.toLower, into: halos[0])
+        pack(moves.toUpper, into: halos[1])
+        startSwap(sending: (moves.toLower, moves.toUpper), receiving: (moves.fromLower, moves.fromUpper),
+                  planeFloats: planeFloats, exchange: exchange)
+        for planes in rest {
+            pool(relative(planes))
+            exchange.progressSwap()
+        }
+        copyPlanes(moves.local.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
+                   at: moves.local.lowerBound - moves.owned.lowerBound, to: target, targetPlanes: padded,
+                   at: widened(moves.local.lowerBound))
+        exchange.finishSwap()
+        unpack(moves.fromLower, from: halos[2])
+        unpack(moves.fromUpper, from: halos[3])
     }
+
+    /// The runs of `owned` planes to pool before the swap (those in
+    /// `sent`) and after it (the rest, in pieces of at most
+    /// `planesBetweenProgress`, so that MPI can move the swap on between them).
+    static func poolingOrder(owned: Range<Int>, sent: [Range<Int>]) -> (first: [Range<Int>], rest: [Range<Int>]) {
+        let isSent = owned.map { plane in sent.contains { $0.contains(plane) } }
+        var first: [Range<Int>] = [], rest: [Range<Int>] = []
+        var start = owned.lowerBound
+        while start < owned.upperBound {
+            let kind = isSent[start - owned.lowerBound]
+            var end = start + 1
+            while end < owned.upperBound, isSent[end - owned.lowerBound] == kind,
+                  kind || end - start < planesBetweenProgress { end += 1 }
+            if kind { first.append(start..<end) } else { rest.append(start..<end) }
+            start = end
+        }
+        return (first, rest)
+    }
+
+    /// Pooled planes between two calls that let MPI move a swap on.
+    static var planesBetweenProgress: Int { 4 }
 
     /// After the backward of block `index` + 1: the gradient of block
     /// `index`'s pooled slab: its own planes' share plus what the
@@ -189,8 +226,10 @@ extension SimbaCNN {
             // The planes received forward: their gradients go back to the neighbours that pooled them.
             pack(moves.fromLower, into: halos[0])
             pack(moves.fromUpper, into: halos[1])
-            swap(sending: (moves.fromLower, moves.fromUpper), receiving: (moves.toLower, moves.toUpper),
-                 planeFloats: planeFloats, exchange: exchange)
+            // Nothing here to overlap: the block before needs all of its gradient at once.
+            startSwap(sending: (moves.fromLower, moves.fromUpper), receiving: (moves.toLower, moves.toUpper),
+                      planeFloats: planeFloats, exchange: exchange)
+            exchange.finishSwap()
             add(moves.toLower, from: halos[2], sourcePlanes: moves.toLower.count, at: 0)
             add(moves.toUpper, from: halos[3], sourcePlanes: moves.toUpper.count, at: 0)
         } else {
@@ -201,14 +240,15 @@ extension SimbaCNN {
         }
     }
 
-    /// Sends halos 0 and 1 (`sending` planes of every sample) to the parts
-    /// below and above, and receives theirs (`receiving` planes) into halos 2 and 3.
-    private func swap(sending: (lower: Range<Int>, upper: Range<Int>), receiving: (lower: Range<Int>, upper: Range<Int>),
-                      planeFloats: Int, exchange: SlabExchange) {
+    /// Starts sending halos 0 and 1 (`sending` planes of every sample) to
+    /// the parts below and above, and receiving theirs (`receiving` planes)
+    /// into halos 2 and 3, until `exchange.finishSwap()`.
+    private func startSwap(sending: (lower: Range<Int>, upper: Range<Int>), receiving: (lower: Range<Int>, upper: Range<Int>),
+                           planeFloats: Int, exchange: SlabExchange) {
         guard let slab, let slabBuffers else { return }
         let halos = slabBuffers.halos.map(\.data)
         let floats = { (planes: Range<Int>) in self.batch * planes.count * planeFloats }
-        exchange.swapWithNeighbours(
+        exchange.startSwap(
             toLower: slab.hasLower ? UnsafeBufferPointer(start: halos[0], count: floats(sending.lower)) : nil,
             toUpper: slab.hasUpper ? UnsafeBufferPointer(start: halos[1], count: floats(sending.upper)) : nil,
             fromLower: slab.hasLower ? UnsafeMutableBufferPointer(start: halos[2], count: floats(receiving.lower)) : nil,

@@ -216,7 +216,7 @@ public final class SimbaCNN {
         }
         for (index, block) in blocks.enumerated() {
             forwardBlock(index, block, input: convolutionInput(block: index))
-            passOnSlab(afterBlock: index)
+            poolAndPassOn(afterBlock: index) { planes in self.normalizeActivatePool(block: index, planes: planes) }
         }
         forwardHead()
     }
@@ -323,11 +323,28 @@ public final class SimbaCNN {
         batchNormScaleShift(scale: block.scale.data, shift: block.shift.data,
                             gamma: parameter(slices.gamma), beta: parameter(slices.beta),
                             mean: block.mean.data, inverseStd: block.inverseStd.data, channels: channels)
-        normalizeActivatePoolForward(
-            pooled: block.pooled.data, winner: block.winner.data, winnerInput: block.winnerInput.data,
-            conv: block.convolution.data,
-            scale: block.scale.data, shift: block.shift.data, activation: configuration.activation,
-            geometry: geometry, channels: channels, kernels: blockKernels)
+    }
+
+    /// Block `index`'s batch norm → activation → max-pool (after its
+    /// forwardBlock), of output planes `planes` only when given: every
+    /// window is computed alone, so pooling by parts is bitwise pooling whole.
+    private func normalizeActivatePool(block index: Int, planes: Range<Int>?) {
+        let block = blocks[index]
+        let geometry = poolGeometry(block: index, batch: batch)
+        let channels = convolutionShape(block: index, batch: batch).outChannels
+        func pool(_ geometry: PoolGeometry, outputRow: Int) {
+            let offset = outputRow * channels
+            normalizeActivatePoolForward(
+                pooled: block.pooled.data + offset, winner: block.winner.data + offset,
+                winnerInput: block.winnerInput.data + offset, conv: block.convolution.data,
+                scale: block.scale.data, shift: block.shift.data, activation: configuration.activation,
+                geometry: geometry, channels: channels, kernels: blockKernels)
+        }
+        guard let planes else { return pool(geometry, outputRow: 0) }
+        for sample in 0..<batch {
+            let part = geometry.outputPlanes(planes, sample: sample)
+            pool(part.geometry, outputRow: part.outputRow)
+        }
     }
 
     private func forwardHead() {

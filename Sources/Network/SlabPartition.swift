@@ -198,11 +198,16 @@ public struct SlabPartition: Equatable, Sendable {
 /// implements it over MPI. Hooks cannot throw: an implementation keeps
 /// its first failure and reports it after the step.
 public protocol SlabExchange: AnyObject {
-    /// Sends `toLower` to the part below and `toUpper` to the part above
-    /// (nil where there is no neighbour; possibly empty) and receives
-    /// theirs into `fromLower` and `fromUpper`, whose sizes the caller knows.
-    func swapWithNeighbours(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
-                            fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?)
+    /// Starts sending `toLower` to the part below and `toUpper` to the part
+    /// above (nil where there is no neighbour; possibly empty) and
+    /// receiving theirs into `fromLower` and `fromUpper`, whose sizes the
+    /// caller knows. The four buffers stay untouched until `finishSwap()`.
+    func startSwap(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
+                   fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?)
+    /// Lets the swap in flight move on while the caller computes.
+    func progressSwap()
+    /// Returns when the swap in flight has arrived.
+    func finishSwap()
     /// Every part's `local` (`counts[part]` floats), concatenated in part order into `all`.
     func gatherParts(_ local: UnsafePointer<Float>, into all: UnsafeMutablePointer<Float>, counts: [Int])
     /// Sums `values` over the group's parts, in place (precise batch norm's slab statistics).

@@ -99,6 +99,48 @@ extension SelfTestSuite {
         problems.expect(incoming == expected, "received \(incoming) from rank \(previous)")
     }
 
+    /// Both ways around the ring at once, started before and finished after
+    /// some computation (the spatial groups' halo swap): messages past the
+    /// eager limit, a receive that gets fewer elements than it expects
+    /// reported as an error.
+    func checkStartedTransfers(_ problems: inout Problems) throws {
+        let next = (world.rank + 1) % world.size
+        let previous = (world.rank + world.size - 1) % world.size
+        func values(from sender: Int, upwards: Bool) -> [Float] {
+            (0..<(100_000 + 3 * sender + (upwards ? 0 : 1))).map { Float(sender * 1000 + $0 % 1000) + (upwards ? 0.5 : 0.25) }
+        }
+        let up = values(from: world.rank, upwards: true), down = values(from: world.rank, upwards: false)
+        var fromPrevious = [Float](repeating: .nan, count: values(from: previous, upwards: true).count)
+        var fromNext = [Float](repeating: .nan, count: values(from: next, upwards: false).count)
+        try up.withUnsafeBufferPointer { up in try down.withUnsafeBufferPointer { down in
+            try fromPrevious.withUnsafeMutableBufferPointer { fromPrevious in try fromNext.withUnsafeMutableBufferPointer { fromNext in
+                // One tag per direction: with two ranks, next and previous are the same rank.
+                let upwards = try world.startTransfers(sends: [(up, next)], receives: [(fromPrevious, previous)], tag: 8)
+                let downwards = try world.startTransfers(sends: [(down, previous)], receives: [(fromNext, next)], tag: 9)
+                var work = 0.0
+                for round in 0..<20 {
+                    for i in 0..<10_000 { work += Double(i % (round + 3)) }
+                    try upwards.progress()
+                    try downwards.progress()
+                }
+                try downwards.wait()
+                try upwards.wait()
+                problems.expect(work > 0, "no computation")
+            }}
+        }}
+        problems.expect(fromPrevious == values(from: previous, upwards: true), "upwards: wrong values from rank \(previous)")
+        problems.expect(fromNext == values(from: next, upwards: false), "downwards: wrong values from rank \(next)")
+
+        var short = [Float](repeating: 0, count: 4)
+        var long = [Float](repeating: 0, count: 5)
+        let message: String? = try short.withUnsafeBufferPointer { short in try long.withUnsafeMutableBufferPointer { long in
+            let transfers = try world.startTransfers(sends: [(short, next)], receives: [(long, previous)], tag: 10)
+            do { try transfers.wait(); return nil } catch { return "\(error)" }
+        }}
+        problems.expect(message?.contains("expected 5 elements from rank \(previous), got 4") == true,
+                        "a short message gave \(message ?? "no error")")
+    }
+
     func checkGather(_ problems: inout Problems) throws {
         // Rank r contributes r + 1 values (rank 0 one, the last rank most).
         let local = (0...world.rank).map { Double(world.rank * 100 + $0) }

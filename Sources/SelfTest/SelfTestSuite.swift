@@ -97,6 +97,7 @@ public struct SelfTestSuite {
         ]
         if world.size > 1 {
             list.insert(Check(name: "send and receive: a ring of uneven messages", body: checkRing), at: 4)
+            list.insert(Check(name: "started transfers: both ways around the ring while computing", body: checkStartedTransfers), at: 5)
         }
         if options.largeBufferMiB > 0 {
             list.append(Check(name: "allreduce: a \(options.largeBufferMiB) MiB buffer", body: checkLargeAllreduce))

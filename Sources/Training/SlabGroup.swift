@@ -51,17 +51,33 @@ final class SlabGroup: SlabExchange {
         seconds += Clock.seconds(since: started)
     }
 
-    func swapWithNeighbours(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
-                            fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?) {
+    /// The swap in flight (between startSwap and finishSwap).
+    private var pending: PendingTransfers?
+
+    func startSwap(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
+                   fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?) {
         guard failure == nil else { return }
         let rank = communicator.rank
         let lower = partition.hasLower ? rank - 1 : nil, upper = partition.hasUpper ? rank + 1 : nil
-        timed {
-            // Upwards, then downwards: each a shift along the group.
-            try communicator.sendReceive(toUpper, to: upper, into: fromLower, from: lower)
-            try communicator.sendReceive(toLower, to: lower, into: fromUpper, from: upper)
-        }
-        bytesSent += 4 * ((toLower?.count ?? 0) + (toUpper?.count ?? 0))
+        var sends: [(buffer: UnsafeBufferPointer<Float>, to: Int)] = []
+        var receives: [(buffer: UnsafeMutableBufferPointer<Float>, from: Int)] = []
+        if let lower, let toLower { sends.append((toLower, lower)) }
+        if let upper, let toUpper { sends.append((toUpper, upper)) }
+        if let lower, let fromLower { receives.append((fromLower, lower)) }
+        if let upper, let fromUpper { receives.append((fromUpper, upper)) }
+        timed { pending = try communicator.startTransfers(sends: sends, receives: receives) }
+        bytesSent += 4 * sends.reduce(0) { $0 + $1.buffer.count }
+    }
+
+    func progressSwap() {
+        guard failure == nil, let pending else { return }
+        timed { try pending.progress() }
+    }
+
+    func finishSwap() {
+        guard let transfers = pending else { return }
+        pending = nil
+        timed { try transfers.wait() }
     }
 
     func sumOverGroup(_ values: inout [Double]) {

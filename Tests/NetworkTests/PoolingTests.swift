@@ -149,3 +149,75 @@ final class BlockFusionTests: XCTestCase {
         }
     }
 }
+
+/// A slab's pooling runs in pieces of output planes (the planes its
+/// neighbours need first, the rest while they travel): each window is
+/// computed alone, so the pieces together must be the whole, bitwise.
+final class PoolingByPlanesTests: XCTestCase {
+    func testPoolingByOutputPlanesIsPoolingWhole() {
+        let slab = Grid3(7, 3, 5)
+        let geometries = [
+            PoolGeometry(batch: 2, input: Grid3(9, 4, 3)),
+            PoolGeometry(batch: 2, input: Grid3(8, 3, 3)),
+            PoolGeometry(batch: 3, input: slab, inputSampleStride: slab.voxels + 2 * 15, inputOffset: 15),
+        ]
+        let kernels: [BlockKernels] = ConvolutionProducts.avx512Available ? [.swift, .avx512] : [.swift]
+        var checked = 0
+        for geometry in geometries {
+            let channels = 19
+            let bufferRows = geometry.inputIsWhole ? geometry.inputRows : geometry.batch * geometry.inputSampleStride
+            // Integers: windows hold ties, which the first equal cell wins.
+            let conv = randomValues(bufferRows * channels, seed: UInt64(checked), scale: 30).map { ($0 / 10).rounded() }
+            let scale = randomValues(channels, seed: 1, scale: 3), shift = randomValues(channels, seed: 2)
+            let outputCount = geometry.outputRows * channels
+            func pool(_ kernel: BlockKernels, pieces: [Range<Int>]?) -> [[Float]] {
+                var pooledValues = [Float](repeating: .nan, count: outputCount)
+                var winners = pooledValues, winnerInputs = pooledValues
+                withPointers(&pooledValues) { pooled in withPointers(&winners) { winner in withPointers(&winnerInputs) { winnerInput in
+                    func run(_ part: PoolGeometry, row: Int) {
+                        normalizeActivatePoolForward(pooled: pooled + row * channels, winner: winner + row * channels,
+                                                     winnerInput: winnerInput + row * channels, conv: conv,
+                                                     scale: scale, shift: shift, activation: .relu, geometry: part,
+                                                     channels: channels, kernels: kernel)
+                    }
+                    guard let pieces else { return run(geometry, row: 0) }
+                    for sample in 0..<geometry.batch {
+                        for planes in pieces {
+                            let part = geometry.outputPlanes(planes, sample: sample)
+                            run(part.geometry, row: part.outputRow)
+                        }
+                    }
+                }}}
+                return [pooledValues, winners, winnerInputs]
+            }
+            let x = geometry.output.x
+            for kernel in kernels {
+                let whole = pool(kernel, pieces: nil)
+                XCTAssertFalse(whole.joined().contains { $0.isNaN })
+                // Out of order, and single planes including the last (a one-plane window when X is odd).
+                for pieces in [[0..<x], [(x - 1)..<x, 0..<1, 1..<(x - 1)], (0..<x).map { $0..<($0 + 1) }.reversed()] {
+                    XCTAssertEqual(pool(kernel, pieces: pieces), whole, "\(geometry.input) \(kernel) \(pieces)")
+                    checked += 1
+                }
+            }
+        }
+        XCTAssertEqual(checked, 3 * 3 * kernels.count)
+    }
+
+    func testPlanesNeighboursNeedArePooledFirst() {
+        typealias Order = (first: [Range<Int>], rest: [Range<Int>])
+        func order(_ owned: Range<Int>, _ sent: [Range<Int>]) -> Order { SimbaCNN.poolingOrder(owned: owned, sent: sent) }
+        // A middle part: one plane down, two up (evenly dealt levels move a plane of their own).
+        var result = order(10..<22, [10..<11, 20..<22])
+        XCTAssertEqual(result.first, [10..<11, 20..<22])
+        XCTAssertEqual(result.rest, [11..<15, 15..<19, 19..<20])
+        // Thin: the neighbours need every plane, overlapping.
+        result = order(4..<6, [4..<6, 5..<6])
+        XCTAssertEqual(result.first, [4..<6])
+        XCTAssertEqual(result.rest, [])
+        // The lowest part sends only up; empty ranges send nothing.
+        result = order(0..<5, [0..<0, 4..<5])
+        XCTAssertEqual(result.first, [4..<5])
+        XCTAssertEqual(result.rest, [0..<4])
+    }
+}

@@ -44,23 +44,33 @@ final class ThreadedSlabHub: @unchecked Sendable {
 
     private final class Exchange: SlabExchange {
         let hub: ThreadedSlabHub, part: Int
-        init(hub: ThreadedSlabHub, part: Int) { self.hub = hub; self.part = part }
+        init(hub: ThreadedSlabHub, part: Int) { self.hub = hub; self.part = part; receiving = (nil, nil) }
 
-        func swapWithNeighbours(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
-                                fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?) {
+        /// Where the swap in flight delivers.
+        private var receiving: (lower: UnsafeMutableBufferPointer<Float>?, upper: UnsafeMutableBufferPointer<Float>?)
+
+        func startSwap(toLower: UnsafeBufferPointer<Float>?, toUpper: UnsafeBufferPointer<Float>?,
+                       fromLower: UnsafeMutableBufferPointer<Float>?, fromUpper: UnsafeMutableBufferPointer<Float>?) {
             hub.locked {
                 if let toLower { hub.mailbox[part - 1][part] = Array(toLower) }
                 if let toUpper { hub.mailbox[part + 1][part] = Array(toUpper) }
             }
+            receiving = (fromLower, fromUpper)
+        }
+
+        func progressSwap() {}
+
+        func finishSwap() {
             hub.barrier()
             hub.locked {
-                for (buffer, sender) in [(fromLower, part - 1), (fromUpper, part + 1)] {
+                for (buffer, sender) in [(receiving.lower, part - 1), (receiving.upper, part + 1)] {
                     guard let buffer else { continue }
                     let sent = hub.mailbox[part][sender]!
                     precondition(sent.count == buffer.count, "part \(sender) sent \(sent.count) floats, part \(part) expected \(buffer.count)")
                     _ = buffer.update(fromContentsOf: sent)
                 }
             }
+            receiving = (nil, nil)
             hub.barrier()
         }
 
