@@ -80,7 +80,7 @@ test-whole-brain: build test-deps
 # SimBA's own setting (simba-jamia: 1 mm, five blocks, batch 2, 3 arms) through
 # every stage on 40 images for 1 epoch, 2 ranks; each stage's peak resident
 # memory per rank must stay within 6 GiB (scripts/check-memory.py). Not part
-# of CI: about 28 minutes on 2 busy cores (README, "Sizes and times").
+# of CI: about 5 minutes on this machine, 28 with sgemm on 2 busy cores (README, "Sizes and times").
 FULL_SIZE = sed -e 's/^  size: 2000 /  size: 40 /' -e 's/^  saliency: 10 /  saliency: 1 /'
 test-full-size: build test-deps
 	mkdir -p $(SCIENCE_OUT)
