@@ -26,6 +26,5 @@ static inline MPI_Errhandler simba_mpi_errors_return(void) { return MPI_ERRORS_R
 static inline int simba_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int simba_mpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 static inline int simba_mpi_undefined(void) { return MPI_UNDEFINED; }
-static inline int simba_mpi_proc_null(void) { return MPI_PROC_NULL; }
 
 #endif

@@ -8,12 +8,15 @@ public final class PendingTransfers {
     /// Per request: for a receive, the count it must deliver and its source.
     private let receives: [(count: Int32, source: Int)?]
     private let datatype: MPI_Datatype
+    /// Filled by the call that completes the transfers.
+    private var statuses: [MPI_Status]
     private var finished = false
 
     fileprivate init(requests: [MPI_Request?], receives: [(count: Int32, source: Int)?], datatype: MPI_Datatype) {
         self.requests = requests
         self.receives = receives
         self.datatype = datatype
+        statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
     }
 
     /// Lets MPI move the transfers on (MPI_Testall): without an MPI call
@@ -22,20 +25,18 @@ public final class PendingTransfers {
     public func progress() throws {
         guard !finished else { return }
         var done: Int32 = 0
-        var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
         try check(MPI_Testall(Int32(requests.count), &requests, &done, &statuses), "MPI_Testall")
-        if done != 0 { try finish(statuses, "MPI_Testall") }
+        if done != 0 { try finish("MPI_Testall") }
     }
 
     /// Returns when every transfer has completed; checks that each receive got its count.
     public func wait() throws {
         guard !finished else { return }
-        var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
         try check(MPI_Waitall(Int32(requests.count), &requests, &statuses), "MPI_Waitall")
-        try finish(statuses, "MPI_Waitall")
+        try finish("MPI_Waitall")
     }
 
-    private func finish(_ statuses: [MPI_Status], _ operation: String) throws {
+    private func finish(_ operation: String) throws {
         finished = true
         for (index, receive) in receives.enumerated() {
             guard let receive else { continue }
@@ -51,7 +52,6 @@ public final class PendingTransfers {
     /// buffers MPI is writing into or reading from.
     deinit {
         if !finished {
-            var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
             _ = MPI_Waitall(Int32(requests.count), &requests, &statuses)
         }
     }

@@ -152,7 +152,7 @@ extension SimbaCNN {
         let relative = { (planes: Range<Int>) in (planes.lowerBound - moves.owned.lowerBound)..<(planes.upperBound - moves.owned.lowerBound) }
         func pack(_ planes: Range<Int>, into buffer: UnsafeMutablePointer<Float>) {
             copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
-                       at: planes.lowerBound - moves.owned.lowerBound, to: buffer, targetPlanes: planes.count, at: 0)
+                       at: relative(planes).lowerBound, to: buffer, targetPlanes: planes.count, at: 0)
         }
         func unpack(_ planes: Range<Int>, from buffer: UnsafeMutablePointer<Float>) {
             copyPlanes(planes.count, planeFloats: planeFloats, batch: batch, from: buffer, sourcePlanes: planes.count,
@@ -169,7 +169,7 @@ extension SimbaCNN {
             exchange.progressSwap()
         }
         copyPlanes(moves.local.count, planeFloats: planeFloats, batch: batch, from: pooled, sourcePlanes: owned,
-                   at: moves.local.lowerBound - moves.owned.lowerBound, to: target, targetPlanes: padded,
+                   at: relative(moves.local).lowerBound, to: target, targetPlanes: padded,
                    at: widened(moves.local.lowerBound))
         exchange.finishSwap()
         unpack(moves.fromLower, from: halos[2])

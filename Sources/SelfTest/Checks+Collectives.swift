@@ -131,7 +131,7 @@ extension SelfTestSuite {
         problems.expect(fromPrevious == values(from: previous, upwards: true), "upwards: wrong values from rank \(previous)")
         problems.expect(fromNext == values(from: next, upwards: false), "downwards: wrong values from rank \(next)")
 
-        var short = [Float](repeating: 0, count: 4)
+        let short = [Float](repeating: 0, count: 4)
         var long = [Float](repeating: 0, count: 5)
         let message: String? = try short.withUnsafeBufferPointer { short in try long.withUnsafeMutableBufferPointer { long in
             let transfers = try world.startTransfers(sends: [(short, next)], receives: [(long, previous)], tag: 10)
