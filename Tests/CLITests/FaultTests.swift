@@ -76,7 +76,7 @@ final class FaultTests: XCTestCase {
         let result = job.finish(timeout: 60)
         XCTAssertLessThan(Date().timeIntervalSince(killed), 30, "the job hung after a rank was killed")
         XCTAssertNotEqual(result.status, 0)
-        XCTAssertEqual(job.rankPIDs(), [:], "ranks left running")
+        XCTAssertEqual(job.ranksLeftRunning(), [:], "ranks left running")
         let copy = path("killed-copy.h5")
         try FileManager.default.copyItem(atPath: run, toPath: copy)
         try assertResumes(copy)
@@ -97,7 +97,7 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(errors.count, 1, result.stderr)
         XCTAssertTrue(errors.first?.contains("stalled: rank 1 frozen or gone") ?? false, result.stderr)
         XCTAssertTrue(errors.first?.contains("checkpoints written before are intact") ?? false, result.stderr)
-        XCTAssertEqual(job.rankPIDs(), [:], "ranks left running")
+        XCTAssertEqual(job.ranksLeftRunning(), [:], "ranks left running")
         try assertResumes(run)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + ".heartbeats"), "heartbeats left after the resumed run")
     }

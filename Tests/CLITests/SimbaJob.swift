@@ -64,6 +64,19 @@ final class SimbaJob {
         return ranks
     }
 
+    /// The job's ranks still running `grace` seconds after it ended at the
+    /// latest: a rank killed as mpirun exits can still be in /proc (its
+    /// environment readable) for a moment after mpirun is gone.
+    func ranksLeftRunning(grace: Double = 10) -> [Int: pid_t] {
+        let deadline = Date().addingTimeInterval(grace)
+        var left = rankPIDs()
+        while !left.isEmpty && Date() < deadline {
+            usleep(100_000)
+            left = rankPIDs()
+        }
+        return left
+    }
+
     /// Each rank's exit status (128 + n for a rank killed by signal n), when
     /// recorded; waits up to 30 s for `ranks` statuses (a rank's own session
     /// can outlive mpirun by a moment).

@@ -279,7 +279,7 @@ final class WriterTests: XCTestCase {
         kill(try job.pid(ofRank: 1), SIGSTOP)
         let result = job.finish(timeout: 120)
         assertOneError(result, ["stalled: rank 1 frozen or gone", "round"], code: 69)
-        XCTAssertEqual(job.rankPIDs(), [:], "ranks left running")
+        XCTAssertEqual(job.ranksLeftRunning(), [:], "ranks left running")
         XCTAssertFalse(FileManager.default.fileExists(atPath: output + ".lock"), "the claim outlived the job")
 
         let run = path("frozen-run.h5")
@@ -289,7 +289,7 @@ final class WriterTests: XCTestCase {
         kill(try evaluation.pid(ofRank: 1), SIGSTOP)
         let stalled = evaluation.finish(timeout: 120)
         assertOneError(stalled, ["stalled: rank 1 frozen or gone"], code: 69)
-        XCTAssertEqual(evaluation.rankPIDs(), [:], "ranks left running")
+        XCTAssertEqual(evaluation.ranksLeftRunning(), [:], "ranks left running")
     }
 
     // MARK: messages
