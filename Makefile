@@ -61,15 +61,18 @@ test-slurm: build-debug test-deps
 # twin is fair, the biased model learned the shortcut — from its input, not
 # the images — reweighing judged on its interval, the bias encoded only
 # when present), its null control (the bias in 50% of each class: no
-# shortcut may be claimed) and a multi-site experiment (central, federated
-# and travelling learn the disease). About 25 minutes when quiet.
+# shortcut may be claimed), a multi-site experiment (central, federated
+# and travelling learn the disease) and adversarial unlearning on the
+# quickstart (the bias falls towards chance at the last layer). About 28
+# minutes when quiet.
 SCIENCE_OUT ?= /tmp/simba-science
 test-science: build test-deps
 	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run --preset quickstart -o $(SCIENCE_OUT)/quickstart --overwrite
 	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run --preset quickstart-null -o $(SCIENCE_OUT)/null --overwrite
 	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run configs/multisite-science.yaml -o $(SCIENCE_OUT)/multisite --overwrite
+	scripts/mpirun.sh $(RANKS) $(RELEASE_BIN) run configs/quickstart-unlearning.yaml -o $(SCIENCE_OUT)/unlearning --overwrite
 	/usr/bin/python3 scripts/check-science.py $(SCIENCE_OUT)/quickstart/summary.json --null $(SCIENCE_OUT)/null/summary.json \
-		--multisite $(SCIENCE_OUT)/multisite/summary.json
+		--multisite $(SCIENCE_OUT)/multisite/summary.json --unlearning $(SCIENCE_OUT)/unlearning/summary.json
 
 # The quickstart's claims on the whole brain at 4 mm (about 31 minutes on 2
 # ranks: not part of CI; README, "The whole brain").

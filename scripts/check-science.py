@@ -5,6 +5,7 @@ training replicates and test subjects), never on point estimates.
 
   scripts/check-science.py QUICKSTART/summary.json [--null NULL/summary.json]
                            [--multisite MULTISITE/summary.json]
+                           [--unlearning UNLEARNING/summary.json]
 
 The quickstart (bias in 90% / 10% of disease / healthy):
   0. every arm learned the disease in every replicate (test AUROC and
@@ -31,6 +32,13 @@ The multi-site experiment (--multisite, configs/multisite-science.yaml):
 every strategy — central, federated and travelling (precise batch norm
 across sites) and local (one model per site, deployed at its own site) —
 learned the disease.
+The unlearning experiment (--unlearning, configs/quickstart-unlearning.yaml:
+the quickstart's cohort with arms biased, twin and unlearning, all its
+losses reweighed and the budget's last epoch kept): every arm learned; in
+every replicate the bias is less than halfway from chance to the biased
+model's decodability at the last layer (the features the disease head
+reads; within-class probe on balanced subsets); the mitigation verdicts
+against the biased arm and the twin are printed either way.
 In every summary, every verdict the tool printed must agree with its
 interval. Exit 1 if a claim fails.
 """
@@ -91,7 +99,7 @@ def verdicts_agree(summary, label):
     wrong = []
     comparisons = {(c["arm"], c["against"], c["metric"], c["group"]): c for c in summary["comparisons"]}
     for v in summary["verdicts"]:
-        if v.get("holds") is None or v["claim"] not in ("shortcut", "strategy", "twin_fair", "mitigation"):
+        if v.get("holds") is None or v["claim"] not in ("shortcut", "strategy", "twin_fair", "mitigation", "residual"):
             continue
         if v["claim"] == "twin_fair":
             cell = next(d["disparity"]["pooled"] for d in summary["disparities"]
@@ -192,13 +200,39 @@ def multisite(summary):
     verdicts_agree(summary, label)
 
 
+def last_layer_bias(arm):
+    """The within-class bias probe at the network's last probed layer."""
+    encoding = arm["encoding"]
+    return encoding["layers"][-1], encoding["targets"]["bias"][-1]
+
+
+def unlearning(summary):
+    label = "unlearning"
+    floors(summary, label)
+    verdicts_agree(summary, label)
+    biased = {tuple(a["replicate"].values()): a for a in summary["arms"] if a["name"] == "biased"}
+    for arm in (a for a in summary["arms"] if a["name"] == "unlearning"):
+        replicate = arm["replicate"]
+        layer, probe = last_layer_bias(arm)
+        _, before = last_layer_bias(biased[tuple(replicate.values())])
+        chance, after, was = probe["chance"], probe.get("accuracy"), before.get("accuracy")
+        fell = after is not None and was is not None and after - chance <= (was - chance) / 2
+        check(fell, f"{label} (cohort {replicate['cohort']}, training {replicate['training']}): bias at {layer} "
+                    f"{was:.3f} (biased) → {after:.3f}, chance {chance:.2f}: less than halfway from chance to the biased model's "
+                    f"({probe.get('samples')} images probed, power {probe.get('power', float('nan')):.2f})")
+    for v in summary["verdicts"]:
+        if v["arm"] == "unlearning" and v["claim"] in ("mitigation", "residual"):
+            print(f"info [{'shown' if v.get('holds') else 'not shown'}] {v['text']}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("quickstart", nargs="?", help="the quickstart's summary.json")
     parser.add_argument("--null", help="the null control's summary.json (preset quickstart-null)")
     parser.add_argument("--multisite", help="the multi-site experiment's summary.json")
+    parser.add_argument("--unlearning", help="the unlearning experiment's summary.json (configs/quickstart-unlearning.yaml)")
     args = parser.parse_args()
-    if not (args.quickstart or args.null or args.multisite):
+    if not (args.quickstart or args.null or args.multisite or args.unlearning):
         parser.error("give at least one summary.json")
     if args.quickstart:
         quickstart(json.load(open(args.quickstart)))
@@ -206,6 +240,8 @@ def main():
         null_control(json.load(open(args.null)))
     if args.multisite:
         multisite(json.load(open(args.multisite)))
+    if args.unlearning:
+        unlearning(json.load(open(args.unlearning)))
     print(f"{len(failures)} claim(s) failed" if failures else "every claim holds")
     return 1 if failures else 0
 

@@ -130,7 +130,7 @@ public struct ExperimentReport {
             report.paragraph("No comparison: the experiment has no twin or mitigation arm.")
             return
         }
-        report.paragraph("Δ = metric(bias group) − metric(no-bias group) on the same test subjects. ΔΔ = Δ(arm) − Δ(reference arm), paired bootstrap: for biased vs twin it is the disparity the bias itself caused; for a mitigation (reweighed, unlearning, group-models) vs biased, what mitigation changed. A ΔΔ whose interval excludes 0 is marked.")
+        report.paragraph("Δ = metric(bias group) − metric(no-bias group) on the same test subjects. ΔΔ = Δ(arm) − Δ(reference arm), paired bootstrap: for biased vs twin it is the disparity the bias itself caused; for a mitigation (reweighed, unlearning, group-models) vs biased, what the mitigation changed, and vs twin, what it left of the bias's effect. A ΔΔ whose interval excludes 0 is marked.")
         let rows = summary.comparisons.map { c in
             ["\(c.arm) vs \(c.against)", "\(c.group) − \(c.reference)", c.metric, Self.format(c.armDisparity),
              Self.format(c.againstDisparity), Self.format(c.difference), c.difference.excludesZero ? "yes" : "no",

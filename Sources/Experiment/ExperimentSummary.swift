@@ -231,7 +231,8 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
     /// Each arm's own disparities, pooled over its replicates.
     public var disparities: [ArmDisparity]
     /// biased vs twin (the bias's own effect), each mitigation vs biased
-    /// (what it removed), strategy arms vs central; pooled over replicates.
+    /// (what it removed) and vs twin (what it left), strategy arms vs
+    /// central; pooled over replicates.
     public var comparisons: [ArmComparison]
     /// The biased arm's disparity split into what the images carry and what
     /// the model learned (needs the twin arm and cross-scores).
@@ -267,6 +268,11 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
         if let biased = byArm[ArmName.biased] {
             for name in ArmName.mitigations {
                 if let mitigated = byArm[name] { comparisons += try ArmComparison.compare(mitigated, against: biased, settings: settings) }
+            }
+        }
+        if let twin = byArm[ArmName.twin] {
+            for name in ArmName.mitigations {
+                if let mitigated = byArm[name] { comparisons += try ArmComparison.compare(mitigated, against: twin, settings: settings) }
             }
         }
         if let central = byArm[ArmName.central] {

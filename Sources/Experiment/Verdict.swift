@@ -14,6 +14,9 @@ public struct Verdict: Codable, Sendable, Equatable {
         case inputAlone = "input_alone"
         /// A mitigation shrinks the biased arm's disparity beyond its interval.
         case mitigation
+        /// A mitigated arm's disparity still differs from the twin's beyond
+        /// its interval: the mitigation left part of the bias's effect.
+        case residual
         /// A site-partitioned strategy's disparity differs from central training's.
         case strategy
     }
@@ -54,7 +57,8 @@ public struct Verdict: Codable, Sendable, Equatable {
             }
         }
         for c in summary.comparisons {
-            let kind: Claim = c.against == ArmName.twin ? .shortcut : ArmName.mitigations.contains(c.arm) ? .mitigation : .strategy
+            let mitigation = ArmName.mitigations.contains(c.arm)
+            let kind: Claim = c.against == ArmName.twin ? (mitigation ? .residual : .shortcut) : mitigation ? .mitigation : .strategy
             let base = Verdict(claim: kind, arm: c.arm, against: c.against, metric: c.metric, group: c.group, holds: nil, text: "")
             if let arm = unlearned(c.arm, c.against) {
                 verdicts.append(base.with(nil, "\(c.arm) vs \(c.against) \(c.metric) (\(c.group)): not compared, \(arm) did not learn"))
@@ -65,17 +69,21 @@ public struct Verdict: Codable, Sendable, Equatable {
             case .shortcut:
                 verdicts.append(base.with(d.excludesZero, d.excludesZero
                     ? "the bias changed \(c.metric) of \(c.group) against the twin beyond the interval: ΔΔ \(Self.text(d))"
-                    : "no change of \(c.metric) of \(c.group) against the twin is shown: ΔΔ \(Self.text(d)) includes 0"))
+                    : "a change of \(c.metric) of \(c.group) against the twin is not shown: ΔΔ \(Self.text(d)) includes 0"))
             case .mitigation:
                 let before = c.againstDisparity.estimate ?? 0
                 let shrinks = (before > 0 && (d.upper ?? 0) < 0) || (before < 0 && (d.lower ?? 0) > 0)
                 verdicts.append(base.with(shrinks, shrinks
                     ? "\(c.arm) shrinks \(c.metric) of \(c.group) beyond the interval: \(Self.signed(c.againstDisparity.estimate)) → \(Self.signed(c.armDisparity.estimate)), ΔΔ \(Self.text(d))"
                     : "\(c.arm) shrinking \(c.metric) of \(c.group) is not shown: ΔΔ \(Self.text(d))"))
+            case .residual:
+                verdicts.append(base.with(d.excludesZero, d.excludesZero
+                    ? "\(c.arm) leaves a residual \(c.metric) of \(c.group) against the twin beyond the interval: ΔΔ \(Self.text(d))"
+                    : "a residual \(c.metric) of \(c.group) against the twin is not shown for \(c.arm): ΔΔ \(Self.text(d)) includes 0"))
             default:
                 verdicts.append(base.with(d.excludesZero, d.excludesZero
                     ? "\(c.arm) changes \(c.metric) of \(c.group) against \(c.against) beyond the interval: ΔΔ \(Self.text(d))"
-                    : "no difference of \(c.metric) of \(c.group) between \(c.arm) and \(c.against) is shown: ΔΔ \(Self.text(d))"))
+                    : "a difference of \(c.metric) of \(c.group) between \(c.arm) and \(c.against) is not shown: ΔΔ \(Self.text(d))"))
             }
         }
         for d in summary.decomposition {
@@ -94,7 +102,7 @@ public struct Verdict: Codable, Sendable, Equatable {
                                     group: d.group, holds: inputPart.excludesZero,
                                     text: inputPart.excludesZero
                                         ? "the bias in the images alone moves the twin model's \(d.metric) of \(d.group) by \(Self.text(inputPart)): part of the disparity is in the images, not learned"
-                                        : "the bias in the images alone does not move the twin model's \(d.metric) of \(d.group): \(Self.text(inputPart))"))
+                                        : "that the bias in the images alone moves the twin model's \(d.metric) of \(d.group) is not shown: \(Self.text(inputPart))"))
         }
         return verdicts
     }

@@ -41,7 +41,7 @@ struct HostedSites {
             var training: [Int: SplitTable] = [:], validation: [Int: SplitTable] = [:]
             for site in hosted where participants.contains(site) {
                 let siteSamples = setup.samples.filter { $0.site == site }
-                let reweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: siteSamples) : nil
+                let reweighing = config.reweighsDiseaseLoss ? try SplitTable.reweighing(trainingSamples: siteSamples) : nil
                 training[site] = try SplitTable(split: .train, samples: siteSamples, reweighing: reweighing)
                 if ownValidation {
                     validation[site] = try SplitTable(split: .validation, samples: siteSamples, reweighing: reweighing)

@@ -47,6 +47,35 @@ public enum UnlearningTarget: String, CaseIterable, Sendable {
     case site
 }
 
+/// Which of an unlearning run's losses are weighed by P(y)·P(c)/P(y, c),
+/// c the unlearned label (Calders' reweighing, as `reweighing` does for the
+/// disease loss): in the weighted data c is independent of the disease.
+public enum UnlearningReweighing: String, CaseIterable, Sendable {
+    /// SimBA's unweighted losses.
+    case none
+    /// The adversary's and the confusion losses (and the adversary's
+    /// validation accuracy): the adversary cannot read c through the
+    /// disease, and the encoder is not pushed to hide the disease.
+    case adversary
+    /// Those and the disease loss (bias unlearning only, c the bias group):
+    /// the disease step no longer gains from the bias, so it stops
+    /// re-encoding what the confusion step removes.
+    case all
+}
+
+/// Which epoch of an unlearning run is kept.
+public enum UnlearningSelection: String, CaseIterable, Sendable {
+    /// SimBA's: the last epoch whose validation disease accuracy rose while
+    /// the adversary's validation accuracy fell; `patience` epochs without
+    /// one stop the run.
+    case simba
+    /// The last epoch of the budget (no early stopping). An adversary that
+    /// is fooled predicts one class, so its accuracy sits at chance while
+    /// a fresh probe still reads the label: SimBA's rule can keep an epoch
+    /// before the encoder has lost it.
+    case last
+}
+
 /// How FedAvg weighs the sites' models.
 public enum Aggregation: String, CaseIterable, Sendable {
     /// Every site counts the same (the lab's FedAvg), batch-norm statistics included.
@@ -130,20 +159,18 @@ public struct TrainingConfig: Equatable, Sendable {
     /// loss over the encoder and disease head, (2) α × the adversary's
     /// cross-entropy over its own head, (3) β × the confusion loss over the
     /// encoder, each with its own Adam; the first `unlearning_head_epochs`
-    /// train the adversary alone on the frozen encoder. The kept model is
-    /// the last whose validation disease accuracy rose while its validation
-    /// bias accuracy fell (SimBA's selection); `patience` epochs without one stop it.
+    /// train the adversary alone on the frozen encoder. The kept model
+    /// follows `unlearningSelection`.
     public var unlearn = UnlearningTarget.none
     public var unlearningAlpha = 1.0
     public var unlearningBeta = 1.0
     public var unlearningHeadEpochs = 3
-    /// Weighs the adversary's and the confusion losses (and the adversary's
-    /// validation accuracy) by P(y)·P(c)/P(y, c) from the training split,
-    /// c the unlearned label (bias group or site): in the weighted data c is
-    /// independent of the disease, so the adversary cannot read c through
-    /// the disease and the encoder is not pushed to hide the disease. Off:
-    /// SimBA's unweighted losses.
-    public var unlearningReweigh = false
+    public var unlearningReweigh = UnlearningReweighing.none
+    public var unlearningSelection = UnlearningSelection.simba
+
+    /// Whether the disease loss carries Calders' weights: `reweighing`, or
+    /// bias unlearning that reweighs all its losses.
+    public var reweighsDiseaseLoss: Bool { reweighing || (unlearn == .bias && unlearningReweigh == .all) }
 
     public init() {}
 
@@ -211,8 +238,10 @@ extension TrainingConfig {
         }),
         ConfigField("unlearning_head_epochs", \.unlearningHeadEpochs, .int,
                     "epochs that train the adversary alone on the frozen encoder first", check: .within(1...1_000_000)),
-        ConfigField("unlearning_reweigh", \.unlearningReweigh, .bool,
-                    "weigh the adversary and confusion losses so the unlearned label is independent of the disease"),
+        ConfigField("unlearning_reweigh", \.unlearningReweigh, .choice(formerly: .none, .adversary),
+                    "none; adversary: weigh the adversary and confusion losses so the unlearned label is independent of the disease; all: the disease loss too (unlearn: bias)"),
+        ConfigField("unlearning_selection", \.unlearningSelection, .choice,
+                    "simba: keep an epoch when validation disease accuracy rose and the adversary's fell (patience stops); last: the budget's last epoch"),
         ConfigField("initialize_from", \.initializeFrom, .text, "start from this run file's best model (fresh Adam)",
                     check: ConfigCheck { $0.isEmpty ? "must name a run file" : nil }),
     ], combinations: { try $0.validateCombinations() })
@@ -235,6 +264,9 @@ extension TrainingConfig {
         }
         guard unlearn != .site || strategy == .travelling else {
             throw ConfigError("training.unlearn", "site unlearning (HarmonyTM) trains strategy travelling, not \(strategy.rawValue)")
+        }
+        guard unlearn != .site || unlearningReweigh != .all else {
+            throw ConfigError("training.unlearning_reweigh", "all also reweighs the disease loss by bias group, which applies to unlearn: bias; with unlearn: site use adversary")
         }
         guard siteSamples == 0 || sites == 0 else {
             throw ConfigError("training", "sites: \(sites) deals every sample into sites, site_samples: \(siteSamples) deals the training samples: give one")

@@ -56,7 +56,7 @@ struct TrainingSetup {
         let trainingCounts = Dictionary(grouping: samples.filter { $0.split == .train }, by: \.site).mapValues(\.count)
         participantSamples = trainingCounts.filter { $0.value >= 1 }
         (training, validation, test) = try world.unanimously {
-            let reweighing = config.reweighing ? try SplitTable.reweighing(trainingSamples: samples) : nil
+            let reweighing = config.reweighsDiseaseLoss ? try SplitTable.reweighing(trainingSamples: samples) : nil
             let training = try SplitTable(split: .train, samples: samples, reweighing: reweighing)
             let validation = try SplitTable(split: .validation, samples: samples, reweighing: reweighing)
             guard validation.count > 0 else {

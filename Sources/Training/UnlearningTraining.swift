@@ -10,11 +10,12 @@ import Synthesis
 /// telling the hospitals apart). The first `unlearning_head_epochs` epochs
 /// (cycles) train the adversary alone on the frozen encoder, so it can read
 /// the label before the encoder is pushed to hide it; every later batch
-/// takes the three steps of `Unlearner`. Model selection is SimBA's: a
-/// round's model is kept when its validation disease accuracy rose and the
-/// adversary's validation accuracy fell (against the last kept model; the
-/// first unlearning round is always kept), and `patience` rounds without
-/// one stop the run.
+/// takes the three steps of `Unlearner`. Model selection is SimBA's by
+/// default: a round's model is kept when its validation disease accuracy
+/// rose and the adversary's validation accuracy fell (against the last kept
+/// model; the first unlearning round is always kept), and `patience` rounds
+/// without one stop the run; `unlearning_selection: last` keeps every round
+/// in turn, so the budget's last is kept.
 final class UnlearningTraining: DistributionStrategy {
     private let base: DistributionStrategy
     let unlearner: Unlearner
@@ -43,7 +44,7 @@ final class UnlearningTraining: DistributionStrategy {
     /// sites' samples: the counts are the same on every rank); a validation
     /// row of a (disease, c) cell no training sample has weighs 0.
     static func weight(setup: TrainingSetup, bySite: Bool, target: @escaping (SplitTable, Int) -> Int) throws -> (SplitTable, Int) -> Float {
-        guard setup.config.unlearningReweigh else { return { _, _ in 1 } }
+        guard setup.config.unlearningReweigh != .none else { return { _, _ in 1 } }
         let training = setup.samples.filter { $0.split == .train }
         let reweighing: Reweighing
         do {
@@ -92,7 +93,7 @@ final class UnlearningTraining: DistributionStrategy {
 
     func record(_ validation: ValidationResult, round: Int, into stopping: inout EarlyStopping) {
         guard !headOnly(round), let adversaryAccuracy = validationAdversaryAccuracy else { return }
-        let improved = stopping.bestRound == 0
+        let improved = stopping.bestRound == 0 || config.unlearningSelection == .last
             || (validation.accuracy > keptAccuracy && adversaryAccuracy < keptAdversaryAccuracy)
         if stopping.record(improved: improved, loss: validation.loss, round: round, patience: config.patience) {
             (keptAccuracy, keptAdversaryAccuracy) = (validation.accuracy, adversaryAccuracy)

@@ -124,6 +124,14 @@ public final class ConfigNode {
         return value
     }
 
+    /// A choice that was once true or false: a boolean (in older files and
+    /// run files) reads as `whenFalse` or `whenTrue`, a name as a choice.
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, formerly whenFalse: T, _ whenTrue: T) throws -> T?
+    where T.RawValue == String {
+        if let old = raw(key) as? Bool { return old ? whenTrue : whenFalse }
+        return try choice(key)
+    }
+
     public func choice<T: RawRepresentable & CaseIterable>(_ key: String, default fallback: T) throws -> T
     where T.RawValue == String {
         try choice(key) ?? fallback

@@ -76,4 +76,11 @@ extension ConfigValue where Value: RawRepresentable & CaseIterable & Sendable, V
         ConfigValue(expected: "one of \(Value.allCases.map { $0.rawValue }.joined(separator: ", "))",
                     read: { try $0.choice($1) }, parse: { Value(rawValue: $0) }, format: { $0.rawValue })
     }
+
+    /// A choice that replaced a true/false key: `false` and `true` (older
+    /// files and run files) still read, as `whenFalse` and `whenTrue`.
+    public static func choice(formerly whenFalse: Value, _ whenTrue: Value) -> ConfigValue {
+        ConfigValue(expected: choice.expected, read: { try $0.choice($1, formerly: whenFalse, whenTrue) },
+                    parse: { Value(rawValue: $0) ?? Bool($0).map { $0 ? whenTrue : whenFalse } }, format: { $0.rawValue })
+    }
 }

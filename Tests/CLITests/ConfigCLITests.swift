@@ -35,6 +35,17 @@ final class ConfigCLITests: XCTestCase {
                        "the check prints the file back as it was printed")
     }
 
+    /// The experiment files shipped in configs/ (test-science runs them) pass the whole check.
+    func testTheShippedConfigurationsAreValid() throws {
+        let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../configs").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: configs.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertTrue(files.contains("quickstart-unlearning.yaml"), "\(files)")
+        for file in files {
+            let checked = try SimbaProcess.run(["config", configs.appendingPathComponent(file).path])
+            XCTAssertEqual(checked.status, 0, "\(file): \(checked.stderr)")
+        }
+    }
+
     func testMistakesInTheTrainingAndAnalysisSectionsAreRefused() throws {
         let (_, text) = try printedPreset("tiny")
         let cases: [(String, String, String)] = [

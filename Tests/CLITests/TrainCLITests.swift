@@ -372,22 +372,8 @@ final class TrainCLITests: XCTestCase {
     func testUnlearningFreezesTheEncoderFirstAgreesAcrossRanksAndResumesAcrossTheSwitch() throws {
         let start = path("unlearning-start.h5")
         try train(start, ranks: 2, ["--epochs", "2"])
-        func unlearning(_ output: String, ranks: Int, beta: Double = 1, reweigh: Bool = false, _ extra: [String]) throws {
-            let config = path("unlearning-\(beta)-\(reweigh).yaml")
-            try """
-                training:
-                  widths: [4, 8]
-                  batch: 6
-                  patience: 3
-                  unlearn: bias
-                  unlearning_head_epochs: 2
-                  unlearning_beta: \(beta)
-                  unlearning_reweigh: \(reweigh)
-                  initialize_from: \(start)
-
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra, ranks: ranks, timeout: 300)
-            XCTAssertEqual(result.status, 0, result.stderr)
+        func unlearning(_ output: String, ranks: Int, beta: Double = 1, reweigh: String = "none", _ extra: [String]) throws {
+            try trainUnlearning(output, from: start, ranks: ranks, settings: ["unlearning_beta: \(beta)", "unlearning_reweigh: \(reweigh)"], extra)
         }
         let headOnly = path("unlearning-head.h5")
         try unlearning(headOnly, ranks: 2, ["--epochs", "2"])
@@ -423,10 +409,54 @@ final class TrainCLITests: XCTestCase {
 
         // Reweighed adversary and confusion losses: the same on 1 and 3 ranks, not the unweighted run.
         let reweighed = [1, 3].map { path("unlearning-reweighed-\($0).h5") }
-        for (ranks, output) in zip([1, 3], reweighed) { try unlearning(output, ranks: ranks, reweigh: true, ["--epochs", "4"]) }
+        for (ranks, output) in zip([1, 3], reweighed) { try unlearning(output, ranks: ranks, reweigh: "adversary", ["--epochs", "4"]) }
         XCTAssertLessThan(Double(try python(Self.relativeDifference, reweighed).trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-5)
         XCTAssertEqual(try python(adversaries, reweighed), "True\n")
         XCTAssertEqual(try python(Self.sameEnding, [outputs[0], reweighed[0]]).split(separator: " ").first, "False")
+    }
+
+    /// `unlearning_reweigh: all` weighs the disease loss as `reweighing`
+    /// does (bitwise the run with `reweighing: true` and the adversary's
+    /// losses weighed), and `unlearning_selection: last` keeps the budget's
+    /// last epoch where SimBA's rule stops early.
+    func testUnlearningReweighingAllWeighsTheDiseaseLossAndLastKeepsTheFinalEpoch() throws {
+        let start = path("unlearning-all-start.h5")
+        try train(start, ranks: 2, ["--epochs", "2"])
+        let all = path("unlearning-all.h5"), both = path("unlearning-both.h5"), adversaryOnly = path("unlearning-adversary.h5")
+        try trainUnlearning(all, from: start, ranks: 2, settings: ["unlearning_reweigh: all"], ["--epochs", "4"])
+        try trainUnlearning(both, from: start, ranks: 3, settings: ["unlearning_reweigh: adversary", "reweighing: true"], ["--epochs", "4"])
+        try trainUnlearning(adversaryOnly, from: start, ranks: 2, settings: ["unlearning_reweigh: adversary"], ["--epochs", "4"])
+        XCTAssertLessThan(Double(try python(Self.relativeDifference, [all, both]).trimmingCharacters(in: .whitespacesAndNewlines))!, 1e-5)
+        XCTAssertEqual(try python(Self.sameEnding, [all, adversaryOnly]).split(separator: " ").first, "False")
+
+        // Patience 1: SimBA's rule stops within the budget unless every epoch improves; last runs it all and keeps its end.
+        let kept = """
+            import h5py, sys
+            f = h5py.File(sys.argv[1], 'r')
+            best, latest = f['checkpoints/best'], f['checkpoints/latest']
+            reason = f.attrs['stop_reason']
+            print(len(f['metrics/epoch']), best.attrs['epochs_done'] == latest.attrs['epochs_done'],
+                  'budget' in (reason.decode() if isinstance(reason, bytes) else reason))
+            """
+        let simba = path("unlearning-simba.h5"), last = path("unlearning-last.h5")
+        for (output, selection) in [(simba, "simba"), (last, "last")] {
+            try trainUnlearning(output, from: start, ranks: 2, settings: ["unlearning_selection: \(selection)", "patience: 1", "unlearning_head_epochs: 1"],
+                                ["--epochs", "7"])
+        }
+        XCTAssertNotEqual(try python(kept, [simba]), "7 True True\n")
+        XCTAssertEqual(try python(kept, [last]), "7 True True\n")
+    }
+
+    /// An unlearning run from `start` with the tiny model; `settings`
+    /// ("key: value" lines of `training:`) replace the defaults' or add to them.
+    func trainUnlearning(_ output: String, from start: String, ranks: Int, settings: [String], _ extra: [String]) throws {
+        let config = output + ".yaml"
+        let key = { (line: String) in line.prefix { $0 != ":" } }
+        let defaults = ["widths: [4, 8]", "batch: 6", "patience: 3", "unlearn: bias", "unlearning_head_epochs: 2", "initialize_from: \(start)"]
+        let lines = defaults.filter { line in !settings.contains { key($0) == key(line) } } + settings
+        try ("training:\n" + lines.map { "  \($0)\n" }.joined()).write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try SimbaProcess.run(["train", config, "--data", Self.dataset, "-o", output] + extra, ranks: ranks, timeout: 300)
+        XCTAssertEqual(result.status, 0, result.stderr)
     }
 
     /// HarmonyTM (`strategy: travelling`, `unlearn: site`): the adversary

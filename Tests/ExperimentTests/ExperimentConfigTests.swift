@@ -110,6 +110,28 @@ final class ExperimentConfigTests: XCTestCase {
         XCTAssertThrowsError(try unlearning.validate()) { error in
             XCTAssertEqual(String(describing: error), "training.unlearn: bias unlearning trains strategy central, not federated")
         }
+        var harmony = TrainingConfig.preset(.tiny)
+        harmony.strategy = .travelling
+        try TrainingConfig.schema.override("unlearn", with: "site", in: &harmony)
+        try TrainingConfig.schema.override("unlearning_reweigh", with: "all", in: &harmony)
+        XCTAssertThrowsError(try harmony.validate()) { error in
+            XCTAssertTrue(String(describing: error).hasPrefix("training.unlearning_reweigh: all also reweighs the disease loss by bias group"))
+        }
+        XCTAssertThrowsError(try TrainingConfig.schema.override("unlearning_reweigh", with: "disease", in: &harmony)) { error in
+            XCTAssertEqual(String(describing: error), "training.unlearning_reweigh: must be one of none, adversary, all, got 'disease'")
+        }
+        // It was true or false before 'all' came: older files and run files still read.
+        for (old, now) in [("false", UnlearningReweighing.none), ("true", .adversary)] {
+            let read = try TrainingConfig.read(try ConfigNode.parse("training:\n  unlearning_reweigh: \(old)\n", source: "old.yaml"))
+            XCTAssertEqual(read.unlearningReweigh, now)
+            XCTAssertTrue(read.yaml.contains("unlearning_reweigh: \(now.rawValue) "), read.yaml)
+        }
+        // Only bias unlearning weighs the disease loss through unlearning_reweigh.
+        try TrainingConfig.schema.override("unlearning_reweigh", with: "adversary", in: &harmony)
+        XCTAssertFalse(harmony.reweighsDiseaseLoss)
+        unlearning.strategy = .central
+        try TrainingConfig.schema.override("unlearning_reweigh", with: "all", in: &unlearning)
+        XCTAssertTrue(unlearning.reweighsDiseaseLoss)
         var analysis = AnalysisConfig()
         try AnalysisConfig.schema.override("arms", with: "biased, reweighed,group-models", in: &analysis)
         XCTAssertEqual(analysis.arms, [ArmName.biased, ArmName.reweighed, ArmName.groupModels])

@@ -134,6 +134,31 @@ final class ReplicateSummaryTests: XCTestCase {
         }
     }
 
+    /// With a twin, each mitigation is also compared with it: the residual
+    /// claim holds when ΔΔ against the twin excludes 0, and the comparison
+    /// with the biased arm keeps its mitigation verdict.
+    func testMitigationIsComparedWithTheTwinForWhatItLeft() throws {
+        let arms = [try Self.arm("biased", nil), try Self.arm("twin", Self.perfect),
+                    try Self.arm("reweighed", nil), try Self.arm("unlearning", Self.perfect)]
+        let summary = try ExperimentSummary(experiment: "fixture", ranks: 1, simbaVersion: "test", arms: arms,
+                                            settings: Fixture.settings, floors: Self.lenient)
+        let residual = summary.verdicts.filter { $0.claim == .residual }
+        XCTAssertEqual(Set(residual.map(\.arm)), ["reweighed", "unlearning"])
+        XCTAssertTrue(residual.allSatisfy { $0.against == "twin" })
+        for verdict in residual {
+            let comparison = summary.comparisons.first { $0.arm == verdict.arm && $0.against == "twin" && $0.metric == verdict.metric }!
+            XCTAssertEqual(verdict.holds, comparison.difference.excludesZero, verdict.text)
+            // The same scores as the twin leave nothing: ΔΔ is exactly 0.
+            if verdict.arm == "unlearning" { XCTAssertEqual(comparison.difference.estimate, 0); XCTAssertEqual(verdict.holds, false) }
+        }
+        // The biased model's scores under another name leave what the bias caused, wherever that was shown.
+        for verdict in residual where verdict.arm == "reweighed" {
+            let shortcut = summary.verdicts.first { $0.claim == .shortcut && $0.metric == verdict.metric && $0.group == verdict.group }!
+            XCTAssertEqual(verdict.holds, shortcut.holds, verdict.text)
+        }
+        XCTAssertEqual(summary.verdicts.filter { $0.claim == .mitigation }.count, residual.count)
+    }
+
     func testRunFileNamesGiveArmAndReplicate() {
         XCTAssertEqual(ArmRunFile(path: "out/run-biased.h5"), ArmRunFile(name: "biased", runFile: "out/run-biased.h5"))
         XCTAssertEqual(ArmRunFile(path: "run-twin-r2.h5").replicate, Replicate(cohort: 1, training: 2))
