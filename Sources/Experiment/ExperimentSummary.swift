@@ -265,14 +265,11 @@ public struct ExperimentSummary: Codable, Sendable, Equatable {
         if let biased = byArm[ArmName.biased], let twin = byArm[ArmName.twin] {
             comparisons += try ArmComparison.compare(biased, against: twin, settings: settings)
         }
-        if let biased = byArm[ArmName.biased] {
+        // Each mitigation against the biased arm (what it removed), then against the twin (what it left).
+        for reference in [ArmName.biased, ArmName.twin] {
+            guard let against = byArm[reference] else { continue }
             for name in ArmName.mitigations {
-                if let mitigated = byArm[name] { comparisons += try ArmComparison.compare(mitigated, against: biased, settings: settings) }
-            }
-        }
-        if let twin = byArm[ArmName.twin] {
-            for name in ArmName.mitigations {
-                if let mitigated = byArm[name] { comparisons += try ArmComparison.compare(mitigated, against: twin, settings: settings) }
+                if let mitigated = byArm[name] { comparisons += try ArmComparison.compare(mitigated, against: against, settings: settings) }
             }
         }
         if let central = byArm[ArmName.central] {

@@ -68,21 +68,21 @@ final class SimbaJob {
     /// latest: a rank killed as mpirun exits can still be in /proc (its
     /// environment readable) for a moment after mpirun is gone.
     func ranksLeftRunning(grace: Double = 10) -> [Int: pid_t] {
-        let deadline = Date().addingTimeInterval(grace)
-        var left = rankPIDs()
-        while !left.isEmpty && Date() < deadline {
-            usleep(100_000)
-            left = rankPIDs()
-        }
-        return left
+        waitUpTo(grace) { rankPIDs().isEmpty }
+        return rankPIDs()
+    }
+
+    /// Checks `done` every 0.1 s until it holds or `seconds` have passed.
+    private func waitUpTo(_ seconds: Double, until done: () -> Bool) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !done() && Date() < deadline { usleep(100_000) }
     }
 
     /// Each rank's exit status (128 + n for a rank killed by signal n), when
     /// recorded; waits up to 30 s for `ranks` statuses (a rank's own session
     /// can outlive mpirun by a moment).
     func rankStatuses(ranks: Int) -> [Int: Int32] {
-        let deadline = Date().addingTimeInterval(30)
-        while recordedStatuses().count < ranks && Date() < deadline { usleep(100_000) }
+        waitUpTo(30) { recordedStatuses().count >= ranks }
         return recordedStatuses()
     }
 
@@ -100,12 +100,10 @@ final class SimbaJob {
 
     /// The pid of rank `rank`, waiting up to 30 s for mpirun to start it.
     func pid(ofRank rank: Int) throws -> pid_t {
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let pid = rankPIDs()[rank] { return pid }
-            usleep(100_000)
-        }
-        throw XCTSkip("rank \(rank) of the job did not appear")
+        var pid: pid_t?
+        waitUpTo(30) { pid = rankPIDs()[rank]; return pid != nil }
+        guard let pid else { throw XCTSkip("rank \(rank) of the job did not appear") }
+        return pid
     }
 
     /// Sends `signal` to every rank (as mpirun or srun passes a signal on)
